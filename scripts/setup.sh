@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Idempotent setup: a venv with the pinned requirements, plus Debian packages when apt is usable.
+# Usage: scripts/setup.sh [app|test]   (test also installs the browser and test tools)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE="${1:-app}"
+VENV="${DLPLAY_VENV:-.venv}"
+PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+
+apt_packages=(dataset-fashion-mnist)
+[ "$MODE" = test ] && apt_packages+=(chromium chromium-driver)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo -n"
+  echo "setup: installing Debian packages: ${missing[*]}"
+  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"; } >/dev/null; then
+    echo "setup: could not install ${missing[*]} with apt; continuing without them" >&2
+  fi
+fi
+
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+req=requirements.txt; [ "$MODE" = test ] && req=requirements-dev.txt
+stamp="$VENV/.installed-$MODE"
+want="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Python packages from $req (first time takes a few minutes)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+  echo "$want" > "$stamp"
+fi

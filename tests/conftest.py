@@ -1,0 +1,120 @@
+"""Shared fixtures: real datasets from ../shared/data, no downloads, background jobs
+stopped after every test, a live Streamlit server and a headless Chromium for
+browser tests."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("DLPLAY_TEST_DATA", ROOT.parent / "shared" / "data")).resolve()
+SCREENSHOTS = ROOT / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# Tests never download: they read the real copies in ../shared/data.
+os.environ["DLPLAY_OFFLINE"] = "1"
+os.environ["DLPLAY_DATA_DIR"] = str(SHARED_DATA)
+
+
+def need_shared(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"test data missing: {path} (the suite expects ../shared/data beside the repo)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _stop_jobs():
+    """A torch thread still alive at exit aborts the process: stop and join every job."""
+    yield
+    from dlplay import jobs
+
+    if jobs._scheduler is not None:
+        jobs._scheduler.shutdown(timeout=30)
+        jobs._scheduler = None
+
+
+@pytest.fixture
+def apptest():
+    """AppTest.from_file for a page script, with caches cleared between tests."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    def make(page: str) -> AppTest:
+        st.cache_resource.clear()
+        st.cache_data.clear()
+        return AppTest.from_file(str(ROOT / page), default_timeout=30)
+
+    yield make
+    st.cache_resource.clear()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """`streamlit run app.py` on a free localhost port; yields the base URL."""
+    port = _free_port()
+    log = open(ROOT / "screenshots" / "server.log", "w") if SCREENSHOTS.mkdir(exist_ok=True) is None else None
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("Streamlit server did not start; see screenshots/server.log")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed (scripts/setup.sh test installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def screenshot(pg, name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    return path

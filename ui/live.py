@@ -1,0 +1,125 @@
+"""Streamlit glue every page shares: the session's job handle, Train/Stop controls,
+the live fragment that redraws while a job runs, and dataset loading with its source.
+
+Only widgets and rendering live here; the work itself is in `dlplay`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+from dlplay import data
+from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, SessionHandle, get_scheduler
+
+REFRESH_S = 0.5
+
+
+def session_id() -> str:
+    """This browser session's id; its jobs are released when the session goes away."""
+    if "_dlplay_session" not in st.session_state:
+        st.session_state["_dlplay_session"] = SessionHandle(get_scheduler())
+    return st.session_state["_dlplay_session"].id
+
+
+def current_job(key: str) -> Job | None:
+    return get_scheduler().get(st.session_state.get(f"job:{key}"))
+
+
+def start_job(key: str, fn: Callable[[Job], Any], name: str) -> Job:
+    """Submit `fn(job)`; a previous job under the same key is stopped first."""
+    old = current_job(key)
+    if old is not None and old.is_active:
+        old.cancel()
+    job = get_scheduler().submit(fn, session_id=session_id(), name=name)
+    st.session_state[f"job:{key}"] = job.id
+    st.session_state.pop(f"job-shown:{key}", None)
+    return job
+
+
+def train_stop_buttons(key: str, start: Callable[[], Any], label: str = "Train",
+                       disabled: bool = False) -> Job | None:
+    """Train / Stop side by side; returns the session's job under `key`."""
+    job = current_job(key)
+    active = job is not None and job.is_active
+    c1, c2, _ = st.columns([1, 1, 4])
+    if c1.button(label, key=f"{key}-train", type="primary", disabled=active or disabled, width="stretch"):
+        start()
+        st.rerun()
+    if c2.button("Stop", key=f"{key}-stop", disabled=not active, width="stretch"):
+        job.cancel()
+        job.wait(2.0)
+        st.rerun()
+    return job
+
+
+def job_status(job: Job) -> None:
+    """Progress, queue position, and any error in words a learner can act on."""
+    if job.state == QUEUED:
+        pos = job.queue_position()
+        st.info(f"Waiting for a free worker — position {pos} in the queue." if pos else "Starting…")
+    elif job.state == RUNNING:
+        st.progress(job.progress, text=f"{job.status} · {job.elapsed():.1f} s")
+    elif job.state == DONE:
+        st.progress(1.0, text=f"Finished in {job.elapsed():.1f} s")
+    elif job.state == CANCELLED:
+        st.warning(f"Stopped ({job.status}). What was learned so far is shown below.")
+    elif job.state == FAILED:
+        st.error(job.error or "The run failed.")
+        if job.error_detail:
+            with st.expander("Technical details"):
+                st.code(job.error_detail)
+
+
+def live(key: str, render: Callable[[Job], None], every: float = REFRESH_S) -> None:
+    """Call `render(job)` now and, while the job runs, every `every` seconds inside a
+    fragment (only this part of the page reruns). When the job ends the whole page
+    reruns once so results drawn outside the fragment appear."""
+    job = current_job(key)
+    if job is None:
+        return
+
+    def body():
+        j = current_job(key)
+        if j is None:
+            return
+        job_status(j)
+        render(j)
+        if not j.is_active and not st.session_state.get(f"job-shown:{key}") == j.id:
+            st.session_state[f"job-shown:{key}"] = j.id
+            if j.state in (DONE, FAILED, CANCELLED) and j.started is not None:
+                st.rerun()
+
+    st.fragment(body, run_every=every if job.is_active else None)()
+
+
+def _load_with_progress(name: str) -> data.ImageData:
+    slot = st.empty()  # a bar appears only if loading reports progress (a download)
+    try:
+        return data.load(name, progress=lambda f, msg: slot.progress(min(1.0, f), text=msg))
+    finally:
+        slot.empty()
+
+
+def load_dataset(name: str) -> data.ImageData:
+    """Load with a progress bar and show where the data came from; a missing dataset
+    stops the page with a message saying what to put where."""
+    try:
+        ds = _load_with_progress(name)
+    except data.DatasetUnavailable as exc:
+        st.error(str(exc))
+        st.stop()
+    if note := ds.extra.get("fallback_note"):
+        st.warning(note)
+    st.caption(f"📦 {ds.summary()}")
+    return ds
+
+
+def dataset_selectbox(options: list[str], key: str, label: str = "Dataset") -> str:
+    return st.selectbox(label, options, format_func=lambda n: data.TITLES.get(n, n), key=key)
+
+
+def lr_slider(key: str, default: float = 3e-3, label: str = "Learning rate") -> float:
+    values = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
+    return st.select_slider(label, values, value=default, key=key, format_func=lambda v: f"{v:g}",
+                            help="Too small: slow progress. Too large: the loss jumps around or becomes NaN.")
