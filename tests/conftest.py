@@ -68,7 +68,8 @@ def _free_port() -> int:
 def app_server():
     """`streamlit run app.py` on a free localhost port; yields the base URL."""
     port = _free_port()
-    log = open(ROOT / "screenshots" / "server.log", "w") if SCREENSHOTS.mkdir(exist_ok=True) is None else None
+    SCREENSHOTS.mkdir(exist_ok=True)
+    log = open(SCREENSHOTS / "server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
