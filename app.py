@@ -9,8 +9,22 @@ PAGES = {
     "Start": [
         st.Page("pages/home.py", title="Welcome", icon="🏠", default=True),
     ],
-    "Neural network basics": [
+    "From scratch (NumPy)": [
+        st.Page("pages/perceptron.py", title="Perceptron", icon="➗"),
+        st.Page("pages/logic_gates.py", title="Logic gates & XOR", icon="🔀"),
+        st.Page("pages/numpy_digits.py", title="NumPy MLP on digits", icon="🔢"),
+        st.Page("pages/regression.py", title="Regression & model selection", icon="📈"),
+    ],
+    "Neural networks": [
+        st.Page("pages/playground.py", title="2-D playground", icon="🎛️"),
         st.Page("pages/digit_classifier.py", title="Digit classifier (MLP)", icon="✍️"),
+    ],
+    "Generative models": [
+        st.Page("pages/autoencoders.py", title="Autoencoders vs SVD", icon="🗜️"),
+        st.Page("pages/denoising.py", title="Denoising", icon="🧽"),
+        st.Page("pages/latent_morphing.py", title="Latent morphing", icon="🌀"),
+        st.Page("pages/vae.py", title="Variational autoencoder", icon="🌌"),
+        st.Page("pages/dcgan.py", title="DCGAN", icon="🎨"),
     ],
 }
 
