@@ -88,9 +88,12 @@ class Job:
             self.status = status
 
     def check_cancelled(self) -> None:
-        """Call often (every step): raises `Cancelled` once the user pressed Stop."""
+        """Call often (every step): raises `Cancelled` once the user pressed Stop,
+        and keeps this job's share of the cores up to date."""
         if self._cancel.is_set():
             raise Cancelled()
+        if self._scheduler is not None:
+            self._scheduler._sync_threads()
 
     # --- read by the UI ------------------------------------------------------------
     def events_since(self, seq: int = 0, kind: str | None = None) -> list[Event]:
@@ -172,6 +175,7 @@ class Scheduler:
         self._jobs: dict[str, Job] = {}
         self._cond = threading.Condition()
         self._closed = False
+        self._local = threading.local()
         self._workers = [
             threading.Thread(target=self._work, name=f"dlplay-worker-{i}", daemon=True)
             for i in range(self.max_workers)
@@ -209,12 +213,15 @@ class Scheduler:
         cores = os.cpu_count() or 1
         return max(1, cores // max(1, len(self._running)))
 
-    def _rebalance_threads(self) -> None:
-        """torch's intra-op thread count is process-wide: share the cores among the
-        running jobs so two jobs on two cores don't each spawn two threads."""
+    def _sync_threads(self) -> None:
+        """Share the cores among running jobs so two jobs on two cores don't each use
+        two intra-op threads. torch's setting may be per calling thread (OpenMP), so
+        each job's own thread applies it, and only when the share has changed."""
         torch = sys.modules.get("torch")
-        if torch is not None:
-            torch.set_num_threads(self.threads_per_job())
+        want = self.threads_per_job()
+        if torch is not None and getattr(self._local, "threads", None) != want:
+            torch.set_num_threads(want)
+            self._local.threads = want
 
     def release_session(self, session_id: str) -> None:
         """Cancel a session's jobs and forget them, freeing models and data they hold."""
@@ -262,13 +269,11 @@ class Scheduler:
                     return
                 job = self._queue.popleft()
                 self._running.add(job)
-                self._rebalance_threads()
             try:
                 job._run()
             finally:
                 with self._cond:
                     self._running.discard(job)
-                    self._rebalance_threads()
                     if getattr(job, "_forget_when_done", False):
                         self._jobs.pop(job.id, None)
 

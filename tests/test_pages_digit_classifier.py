@@ -1,0 +1,89 @@
+"""AppTest of the page "Digit classifier (MLP)": controls, training, errors, Stop."""
+import pytest
+
+from dlplay import data
+from dlplay.jobs import get_scheduler
+
+PAGE = "pages/digit_classifier.py"
+
+
+def job_of(at):
+    return get_scheduler().get(at.session_state["job:mlp"])
+
+
+def train(at, **settings):
+    for key, value in settings.items():
+        at.number_input(key=f"mlp-{key}").set_value(value) if key == "epochs" else \
+            at.select_slider(key=f"mlp-{key}").set_value(value)
+    at.button(key="mlp-train").click().run()
+    job = job_of(at)
+    assert job.wait(240), "training did not finish"
+    at.run()
+    return job
+
+
+@pytest.fixture(autouse=True)
+def fresh_data():
+    data.clear_cache()
+
+
+def test_page_shows_model_size_and_data_source(apptest):
+    at = apptest(PAGE).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "235,146 trainable parameters" in text
+    assert any("Source — data directory" in c.value for c in at.caption)
+    at.slider(key="mlp-layers").set_value(1).run()
+    assert "784 → 256 → 10" in " ".join(m.value for m in at.markdown)
+
+
+def test_training_one_epoch_gives_curves_accuracy_and_mistakes(apptest):
+    at = apptest(PAGE).run()
+    job = train(at, epochs=1)
+    assert not at.exception and job.state == "done"
+    acc = [m for m in at.metric if m.label == "Test accuracy"]
+    assert acc and float(acc[0].value.rstrip("%")) >= 95.0
+    assert len(at.get("plotly_chart")) >= 3  # loss, accuracy, confusion matrix
+    assert any("Finished in" in str(p.proto) for p in at.get("progress"))
+    assert [r for r in job.metrics() if r["split"] == "epoch"][0]["val_acc"] > 0.95
+
+
+def test_a_diverging_learning_rate_stops_with_a_hint(apptest):
+    at = apptest(PAGE).run()
+    at.selectbox(key="mlp-opt").set_value("sgd")
+    job = train(at, lr=10.0, epochs=1)
+    assert job.state == "failed"
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("lower the learning rate" in e and "NaN" in e for e in errors), errors
+
+
+def test_stop_keeps_what_was_learned(apptest):
+    at = apptest(PAGE).run()
+    at.number_input(key="mlp-epochs").set_value(30)
+    at.button(key="mlp-train").click().run()
+    job = job_of(at)
+    while not job.metrics():
+        assert job.wait(0.05) is False or job.state != "failed"
+    at.button(key="mlp-stop").click().run()
+    assert job.state == "cancelled"
+    assert any("Stopped" in w.value for w in at.warning)
+    assert len(job.metrics()) >= 1 and not at.exception
+
+
+def test_fashion_mnist_from_the_debian_package(apptest, tmp_path, monkeypatch):
+    monkeypatch.setenv("DLPLAY_DATA_DIR", str(tmp_path))
+    at = apptest(PAGE).run()
+    at.selectbox(key="mlp-dataset").set_value("fashion_mnist").run()
+    assert not at.exception
+    assert any("Debian package" in c.value for c in at.caption)
+
+
+def test_missing_dataset_is_a_message_not_a_traceback(apptest, tmp_path, monkeypatch):
+    monkeypatch.setenv("DLPLAY_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(data, "DEBIAN_FASHION", tmp_path / "nothing")
+    at = apptest(PAGE).run()
+    assert any("not found; using" in w.value for w in at.warning), "MNIST falls back to the bundled digits"
+    at.selectbox(key="mlp-dataset").set_value("fashion_mnist").run()
+    assert not at.exception
+    assert any("Put the four files" in e.value and str(tmp_path) in e.value for e in at.error)
