@@ -87,3 +87,21 @@ def test_missing_dataset_is_a_message_not_a_traceback(apptest, tmp_path, monkeyp
     at.selectbox(key="mlp-dataset").set_value("fashion_mnist").run()
     assert not at.exception
     assert any("Put the four files" in e.value and str(tmp_path) in e.value for e in at.error)
+
+
+def test_many_users_queue_fairly_and_see_their_place(apptest, monkeypatch):
+    """With one worker, a second and third user's runs wait in FIFO order and the page
+    says where they are; nothing is lost once the first finishes."""
+    monkeypatch.setenv("DLPLAY_MAX_JOBS", "1")
+    users = [apptest(PAGE).run() for _ in range(3)]
+    for at in users:
+        at.selectbox(key="mlp-dataset").set_value("mnist5k")  # small: three runs in a few seconds
+        at.number_input(key="mlp-epochs").set_value(1)
+        at.button(key="mlp-train").click().run()
+    jobs = [job_of(at) for at in users]
+    assert [j.queue_position() for j in jobs[1:]] == [1, 2]
+    infos = [i.value for i in users[2].info]
+    assert any("position 2 in the queue" in i for i in infos), infos
+    for job in jobs:
+        assert job.wait(240) and job.state == "done"
+    assert jobs[0].finished <= jobs[1].started and jobs[1].finished <= jobs[2].started

@@ -1,0 +1,17 @@
+# dlplay on Debian with Python 3.11: `docker build -t dlplay . && docker run -p 8501:8501 dlplay`
+FROM python:3.11-slim-bookworm
+
+# Fashion-MNIST from Debian, so the app has a full dataset offline.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends dataset-fashion-mnist \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+
+ENV DLPLAY_DATA_DIR=/data
+VOLUME ["/data"]
+EXPOSE 8501
+CMD ["python", "-m", "streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]
