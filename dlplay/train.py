@@ -188,9 +188,11 @@ class Trainer:
             # The first step is reported at once so the curve appears right after "Train".
             if self.job and (self.step == 1 or self.step % cfg.log_every == 0):
                 self._report_step(epoch, loss.item(), out, yb, seen)
-        self.train_time += time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        self.train_time += elapsed
         self.samples += seen
-        row = {"train_loss": running / max(1, seen)}
+        # Throughput per epoch: pages show it and `python -m dlplay.bench` reads it from the page.
+        row = {"train_loss": running / max(1, seen), "samples_per_s": seen / max(1e-9, elapsed)}
         if self.classify:
             row["train_acc"] = correct / max(1, seen)
         return row

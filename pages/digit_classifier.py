@@ -51,9 +51,11 @@ def render_live(job):
     c1.plotly_chart(curves_figure(rows, "loss", "Loss"), width="stretch", key=f"{KEY}-loss")
     c2.plotly_chart(curves_figure(rows, "acc", "Accuracy"), width="stretch", key=f"{KEY}-acc")
     steps = [r for r in rows if r.get("split") == "train"]
+    rates = [r["samples_per_s"] for r in rows if r.get("split") == "epoch" and "samples_per_s" in r]
     if steps:
+        speed = f" · {rates[-1]:,.0f} samples/s" if rates else ""
         st.caption(f"{len(steps)} points so far · step {steps[-1]['step']} · "
-                   f"last batch loss {steps[-1]['loss']:.3f}")
+                   f"last batch loss {steps[-1]['loss']:.3f}{speed}")
 
 
 live(KEY, render_live)

@@ -1,0 +1,126 @@
+"""`python -m dlplay.bench [--quick]`: measure what the goals promise and print a table.
+
+Sections: training throughput against a tutorial loop and a bare loop (training.py),
+a job inside the live server seen from a browser (server.py), and the 2-D
+playground's redraw rate (playground.py). Nothing is asserted; a noisy machine gives
+noisy numbers, so run it on a quiet one.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SECTIONS = ("training", "server", "playground")
+UNIT_DIGITS = {"samples/s": 0, "s": 2, "% CPU": 1}
+
+
+def use_local_data() -> None:
+    """Read the repo's neighbouring shared data when no data directory is set; never download."""
+    shared = ROOT.parent / "shared" / "data"
+    if "DLPLAY_DATA_DIR" not in os.environ and shared.is_dir():
+        os.environ["DLPLAY_DATA_DIR"] = str(shared)
+    os.environ.setdefault("DLPLAY_OFFLINE", "1")
+
+
+def row(measurement: str, value: float | None, unit: str, goal: float | None = None, *,
+        at_least: bool = True, reference: float | None = None, of: str = "goal", goal_text: str = "") -> dict:
+    """One line of the table. With a reference the ratio is value / reference and the goal
+    is on that ratio (0.95× bare); without, the ratio is value / goal (0.7× the 1 s budget)."""
+    out = {"measurement": measurement, "goal": goal_text, "ratio": "", "met": "",
+           "value": "n/a" if value is None else f"{value:,.{UNIT_DIGITS.get(unit, 1)}f} {unit}"}
+    if value is None or goal is None or (reference is None and of != "goal"):
+        return out
+    ratio = value / reference if reference is not None else value / goal
+    met = ratio >= goal if reference is not None else value >= goal if at_least else value < goal
+    out.update(ratio=f"{ratio:.2f}× {of}", met="yes" if met else "NO")
+    return out
+
+
+def training_rows(t: dict) -> list[dict]:
+    sps = t["samples_per_s"]
+    return [
+        row("training: bare in-memory loop", sps["bare"], "samples/s", goal_text="reference"),
+        row("training: tutorial loop (DataLoader)", sps["tutorial"], "samples/s", goal_text="reference"),
+        row("training: dlplay fit vs bare", sps["dlplay"], "samples/s", 0.95, reference=sps["bare"],
+            of="bare", goal_text="≥ 0.95× bare"),
+        row("training: dlplay fit vs tutorial", sps["dlplay"], "samples/s", 3.0, reference=sps["tutorial"],
+            of="tutorial", goal_text="≥ 3× tutorial"),
+    ]
+
+
+def server_rows(s: dict, bare: float | None) -> list[dict]:
+    return [
+        row("server: job with the page open vs bare", s["samples_per_s"], "samples/s", 0.9 if bare else None,
+            reference=bare, of="bare", goal_text="≥ 0.9× bare"),
+        row("server: Train click → first loss point", s["click_to_first_point_s"], "s", 1.0, at_least=False,
+            goal_text="< 1 s"),
+        row("server: idle CPU, page open", s["idle_cpu_percent"], "% CPU", 5.0, at_least=False, goal_text="< 5%"),
+    ]
+
+
+def playground_rows(p: dict) -> list[dict]:
+    goal = p.get("goal_redraws_per_s")
+    rows = [row("playground: heatmap redraws/s (worst setup)", p.get("worst_redraws_per_s"), "/s", goal,
+                goal_text=f"≥ {goal:g}/s" if goal else "")]
+    if "two_people_at_once_redraws_per_s" in p:
+        rows.append(row("playground: redraws/s, two people at once", p["two_people_at_once_redraws_per_s"], "/s",
+                        goal_text="(each)"))
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    cols = ("measurement", "value", "goal", "ratio", "met")
+    heads = {"measurement": "measurement", "value": "value", "goal": "goal", "ratio": "ratio", "met": "met?"}
+    widths = {c: max(len(r[c]) for r in [heads, *rows]) for c in cols}
+    line = "  ".join(heads[c].ljust(widths[c]) for c in cols)
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print("  ".join(r[c].ljust(widths[c]) for c in cols))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m dlplay.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples and repeats (about a third of the time)")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section (repeatable)")
+    args = parser.parse_args(argv)
+    sections = args.only or SECTIONS
+    use_local_data()
+    started, rows, bare = time.perf_counter(), [], None
+
+    if "training" in sections:
+        from dlplay.bench import training
+
+        print("training throughput (dlplay fit, tutorial DataLoader loop, bare loop)…")
+        t = training.run(quick=args.quick)
+        bare = t["samples_per_s"]["bare"]
+        print(f"  {t['samples']:,} samples per run, median of {t['repeats']}, device {t['device']}, "
+              f"{t['threads']} torch threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+        rows += training_rows(t)
+    if "server" in sections:
+        from dlplay.bench import server
+
+        print("a training job in the live Streamlit server, seen from headless Chromium…")
+        rows += server_rows(server.run(quick=args.quick), bare)
+    if "playground" in sections:
+        try:
+            from dlplay.bench import playground
+        except ImportError as exc:
+            print(f"playground benchmark not available ({exc})")
+        else:
+            print("2-D playground redraws…")
+            p = playground.run()
+            for name, setup in p.get("setups", {}).items():
+                print(f"  {name}: {setup}")
+            rows += playground_rows(p)
+
+    print()
+    print_table(rows)
+    print(f"\n({time.perf_counter() - started:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    main()
