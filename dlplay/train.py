@@ -104,11 +104,14 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
     return sum(p.abs().sum() for name, p in model.named_parameters() if p.ndim > 1)
 
 
-def check_finite(loss: torch.Tensor, step: int, lr: float) -> None:
-    if not torch.isfinite(loss):
+def check_finite(loss: torch.Tensor | float, step: int, lr: float) -> float:
+    """The loss as a float; raises TrainingDiverged with a hint if it is NaN or infinite."""
+    value = float(loss)
+    if not math.isfinite(value):
         raise TrainingDiverged(
-            f"loss became {'NaN' if torch.isnan(loss) else 'infinite'} at step {step} — "
+            f"loss became {'NaN' if math.isnan(value) else 'infinite'} at step {step} — "
             f"lower the learning rate (now {lr:g}) and train again")
+    return value
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
@@ -162,7 +165,8 @@ class Trainer:
 
     def train_epoch(self, epoch: int, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict:
         self.model.train()
-        cfg, running, seen, correct = self.cfg, 0.0, 0, 0
+        cfg, running, seen = self.cfg, 0.0, 0
+        correct = torch.zeros((), dtype=torch.long, device=self.device)  # summed on device: no sync per step
         t0 = time.perf_counter()
         for idx in index_batches(len(x), cfg.batch_size, gen):
             if self.job:
@@ -172,7 +176,8 @@ class Trainer:
             loss = self.loss_fn(out, yb)
             if cfg.l1:
                 loss = loss + cfg.l1 * l1_penalty(self.model)
-            check_finite(loss, self.step + 1, self.lr())
+            # The one host sync per step: the NaN check and the running mean share it.
+            loss_value = check_finite(loss.item(), self.step + 1, self.lr())
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.max_grad_norm:
@@ -181,20 +186,20 @@ class Trainer:
             if self.schedule is not None:
                 self.schedule.step()
             self.step += 1
-            running += loss.item() * len(idx)
+            running += loss_value * len(idx)
             seen += len(idx)
             if self.classify:
-                correct += (out.argmax(1) == yb).sum().item()
+                correct += (out.argmax(1) == yb).sum()
             # The first step is reported at once so the curve appears right after "Train".
             if self.job and (self.step == 1 or self.step % cfg.log_every == 0):
-                self._report_step(epoch, loss.item(), out, yb, seen)
+                self._report_step(epoch, loss_value, out, yb, seen)
         elapsed = time.perf_counter() - t0
         self.train_time += elapsed
         self.samples += seen
         # Throughput per epoch: pages show it and `python -m dlplay.bench` reads it from the page.
         row = {"train_loss": running / max(1, seen), "samples_per_s": seen / max(1e-9, elapsed)}
         if self.classify:
-            row["train_acc"] = correct / max(1, seen)
+            row["train_acc"] = correct.item() / max(1, seen)
         return row
 
     def _report_step(self, epoch: int, loss: float, out, yb, seen: int) -> None:

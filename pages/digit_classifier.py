@@ -38,8 +38,16 @@ spec = ClassifierSpec(dataset=dataset, hidden=tuple(units), activation=activatio
 preview = spec.build(ds)
 st.markdown(f"**{count_parameters(preview):,} trainable parameters** — "
             f"784 → {' → '.join(map(str, units))} → {ds.n_classes}")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def layer_table(hidden: tuple, activation: str, dropout: float, n_classes: int):
+    # torchinfo runs a forward pass with hooks (~0.1 s): once per architecture, not every rerun.
+    return summary_table(spec.build(ds), (1, 1, 28, 28))
+
+
 with st.expander("Layer by layer (torchinfo)"):
-    st.dataframe(summary_table(preview, (1, 1, 28, 28)), hide_index=True, width="stretch")
+    st.dataframe(layer_table(spec.hidden, activation, dropout, ds.n_classes), hide_index=True, width="stretch")
 
 # --- train, live --------------------------------------------------------------------------------
 train_stop_buttons(KEY, lambda: start_job(KEY, lambda job: train_classifier(spec, job), "MLP classifier"))

@@ -39,17 +39,22 @@ def start_job(key: str, fn: Callable[[Job], Any], name: str) -> Job:
 
 def train_stop_buttons(key: str, start: Callable[[], Any], label: str = "Train",
                        disabled: bool = False) -> Job | None:
-    """Train / Stop side by side; returns the session's job under `key`."""
+    """Train / Stop side by side; returns the session's job under `key`.
+
+    A click is acted on before the buttons are drawn (a button's value is in session
+    state from the start of the run it triggers), so the same run shows the new state:
+    no extra rerun between the click and the first live chart, and `start` sees the
+    widget values of this run."""
+    if st.session_state.get(f"{key}-train") and not disabled:
+        start()
+    if st.session_state.get(f"{key}-stop") and (job := current_job(key)) is not None:
+        job.cancel()
+        job.wait(2.0)
     job = current_job(key)
     active = job is not None and job.is_active
     c1, c2, _ = st.columns([1, 1, 4])
-    if c1.button(label, key=f"{key}-train", type="primary", disabled=active or disabled, width="stretch"):
-        start()
-        st.rerun()
-    if c2.button("Stop", key=f"{key}-stop", disabled=not active, width="stretch"):
-        job.cancel()
-        job.wait(2.0)
-        st.rerun()
+    c1.button(label, key=f"{key}-train", type="primary", disabled=active or disabled, width="stretch")
+    c2.button("Stop", key=f"{key}-stop", disabled=not active, width="stretch")
     return job
 
 
