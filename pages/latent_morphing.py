@@ -1,0 +1,114 @@
+"""Latent morphing: decode the straight line between two class centroids in latent space."""
+import streamlit as st
+
+from dlplay import data
+from dlplay.autoencoders import loss_figure
+from dlplay.morph import PRESETS, MorphSpec, build_morph_model, decoded_centroids, gif_bytes, morph, train_morph_model
+from dlplay.viz import montage
+from ui.live import current_job, dataset_selectbox, live, load_dataset, lr_slider, start_job, train_stop_buttons
+
+KEY = "morph"
+AE_PAGE_KEY = "ae"  # the Autoencoders page's job; its deep AE can be reused here
+REUSE, OWN = "The deep AE from the Autoencoders page", "Train one here"
+
+st.title("Latent morphing")
+st.markdown(
+    "An autoencoder gives every image a point in its latent space. Average the points of each class and "
+    "you get the class **centroid**; decode it and you see the model's idea of a typical 2 or 9. Then walk "
+    "the straight line from one centroid to another and decode each step: does a 3 turn smoothly into a "
+    "9, or pass through something that is no digit at all?")
+
+ae_job = current_job(AE_PAGE_KEY)
+ae_result = ae_job.result if ae_job is not None and ae_job.finished_ok else None
+reusable = ae_result is not None and "deep" in ae_result.models
+
+# --- controls ---------------------------------------------------------------------------------
+with st.sidebar:
+    st.header("Model")
+    if reusable:
+        source = st.radio("Autoencoder", [REUSE, OWN], key=f"{KEY}-source")
+    else:
+        source = OWN
+        st.caption("A deep AE trained here. (Train on the Autoencoders page first to reuse its deep AE.)")
+    if source == OWN:
+        dataset = dataset_selectbox(["mnist", "fashion_mnist"], key=f"{KEY}-dataset")
+        k = st.select_slider("Latent size k", [2, 4, 8, 16, 32], value=8, key=f"{KEY}-k",
+                             help="Small codes give smoother, blurrier morphs.")
+        n_train = st.select_slider("Training images", [2_000, 5_000, 10_000, 20_000, 0], value=10_000,
+                                   key=f"{KEY}-n", format_func=lambda n: f"{n:,}" if n else "all")
+        epochs = st.number_input("Epochs", 1, 50, 8, key=f"{KEY}-epochs")
+        lr = lr_slider(f"{KEY}-lr", 3e-3)
+
+
+def reused_model():
+    """Centroids for the Autoencoders page's deep AE, computed once per finished run."""
+    cache_key = f"{KEY}-reused:{ae_job.id}"
+    if cache_key not in st.session_state:
+        ds = data.load(ae_result.spec.dataset)
+        st.session_state[cache_key] = build_morph_model(
+            ae_result.models["deep"], ds, f"deep AE (k = {ae_result.spec.k}) from the Autoencoders page")
+    return st.session_state[cache_key]
+
+
+if source == REUSE:
+    mm = reused_model()
+else:
+    load_dataset(dataset)
+    spec = MorphSpec(dataset=dataset, k=k, n_train=n_train, epochs=int(epochs), lr=lr)
+    train_stop_buttons(KEY, lambda: start_job(KEY, lambda job: train_morph_model(spec, job), "Morphing AE"))
+    live(KEY, lambda job: st.plotly_chart(loss_figure(job.metrics()), width="stretch", key=f"{KEY}-curves"))
+    job = current_job(KEY)
+    mm = job.result if job is not None and job.finished_ok else None
+
+if mm is None:
+    st.info("Train the autoencoder first (a few seconds), or train on the Autoencoders page and reuse its deep AE.")
+    st.stop()
+
+# --- centroids ------------------------------------------------------------------------------------
+st.subheader("Class centroids, decoded")
+st.caption(f"Using the {mm.source} on {data.TITLES[mm.dataset]}. Each picture is the decoded average code of "
+           f"one class: " + " · ".join(mm.classes))
+st.image(montage(decoded_centroids(mm), ncols=len(mm.classes)), width="stretch")
+
+# --- morph --------------------------------------------------------------------------------------
+st.subheader("From one class to another")
+names = list(range(len(mm.classes)))
+
+
+def apply_preset():
+    if (choice := st.session_state.get(f"{KEY}-preset")) is not None:
+        st.session_state[f"{KEY}-from"], st.session_state[f"{KEY}-to"] = PRESETS[choice]
+
+
+def clear_preset():
+    st.session_state[f"{KEY}-preset"] = None  # a pair picked by hand is no longer the highlighted preset
+
+
+st.pills("Try", range(len(PRESETS)), format_func=lambda i: f"{mm.classes[PRESETS[i][0]]} → {mm.classes[PRESETS[i][1]]}",
+         key=f"{KEY}-preset", on_change=apply_preset)
+c1, c2, c3, c4 = st.columns(4)
+st.session_state.setdefault(f"{KEY}-from", PRESETS[0][0])  # defaults via state: the presets write there too
+st.session_state.setdefault(f"{KEY}-to", PRESETS[0][1])
+a = c1.selectbox("From", names, format_func=mm.classes.__getitem__, key=f"{KEY}-from", on_change=clear_preset)
+b = c2.selectbox("To", names, format_func=mm.classes.__getitem__, key=f"{KEY}-to", on_change=clear_preset)
+n_frames = c3.slider("Frames", 4, 60, 16, key=f"{KEY}-frames")
+fps = c4.slider("Frames per second", 2, 30, 10, key=f"{KEY}-fps")
+
+frames = morph(mm, a, b, n_frames)
+st.image(montage(frames, ncols=min(n_frames, 16)), width="stretch",
+         caption=f"{mm.classes[a]} → {mm.classes[b]} in {n_frames} steps, left to right and top to bottom")
+gif = gif_bytes(frames, fps=fps, scale=8)
+c1, c2 = st.columns([1, 3])
+c1.image(gif, width=224, caption="As an animation (224 × 224 pixels)")
+c2.download_button("Download the GIF", gif, file_name=f"morph_{a}_to_{b}.gif", mime="image/gif",
+                   key=f"{KEY}-download", icon=":material/download:")
+
+st.markdown("""
+**What to notice**
+- Decoded centroids look like clean, slightly blurry "typical" members of their class — averages of codes,
+  not of pixels.
+- Between similar classes (7 → 1, 3 → 9) the strokes slide smoothly; between very different ones (1 → 0)
+  the middle frames are faint blends: an autoencoder's latent space has gaps no training image filled.
+- The same walk with a small k is smoother and blurrier; with a large k it is sharper but the middle
+  frames look less like digits. A variational autoencoder (next page) is trained to fill those gaps.
+""")
