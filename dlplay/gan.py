@@ -1,0 +1,340 @@
+"""DCGAN on 28×28 images, shaped like pytorch/examples dcgan/main.py: a generator and
+a discriminator built from (transposed) convolutions with batch norm, trained against
+each other with Adam(lr 2e-4, β₁ 0.5); the loop is visible in `train_step()`.
+
+How good are the samples? A "judge" — the MLP classifier from `dlplay.classify`,
+trained once per dataset and cached — labels 1,000 generated images. Good samples
+are classified confidently (mean top-class confidence) and spread over all classes
+(class coverage); the classifier score exp(E[KL(p(y|x) ‖ p(y))]) combines both, like
+the Inception Score with an MNIST classifier, and runs from 1 (one class or pure
+doubt) to the number of classes.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import data
+from .classify import ClassifierSpec, train_classifier
+from .jobs import Job
+from .train import TrainConfig, check_finite, index_batches, load_checkpoint, pick_device, save_checkpoint, \
+    seed_everything
+from .viz import montage
+
+
+# --- models -------------------------------------------------------------------------------------
+
+class Generator(nn.Module):
+    """z → 7×7 feature maps → 14×14 → 28×28 image in [-1, 1]."""
+
+    def __init__(self, nz: int = 64, width: int = 32, channels: int = 1):
+        super().__init__()
+        self.nz = nz
+        self.project = nn.Sequential(nn.Linear(nz, 2 * width * 7 * 7, bias=False),
+                                     nn.Unflatten(1, (2 * width, 7, 7)), nn.BatchNorm2d(2 * width), nn.ReLU())
+        self.upsample = nn.Sequential(
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.upsample(self.project(z))
+
+
+class Discriminator(nn.Module):
+    """28×28 image → 14×14 → 7×7 feature maps → one logit: "real" when positive."""
+
+    def __init__(self, width: int = 32, channels: int = 1):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)
+
+
+def init_weights(m: nn.Module) -> None:
+    """N(0, 0.02) for conv weights and N(1, 0.02) for batch-norm scales, as in the DCGAN paper."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+# --- the judge: a cached classifier -------------------------------------------------------------
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("DLPLAY_CACHE_DIR") or Path.home() / ".cache" / "dlplay")
+
+
+def judge_spec(dataset: str) -> ClassifierSpec:
+    return ClassifierSpec(dataset=dataset, hidden=(256, 128), train=TrainConfig(epochs=2, batch_size=256, seed=0))
+
+
+def judge_path(dataset: str) -> Path:
+    return cache_dir() / "models" / f"judge-mlp-{dataset}.safetensors"
+
+
+class _Quiet:
+    """Lets the judge's training honour Stop and show progress in the GAN's job without
+    mixing its metric rows into the GAN's curves."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def check_cancelled(self):
+        self.job.check_cancelled()
+
+    def set_progress(self, fraction, status=None):
+        self.job.set_progress(0.0, f"training the judge classifier (once per dataset): {status or ''}")
+
+    def metric(self, **row):
+        pass
+
+    def log(self, message):
+        pass
+
+
+def load_judge(dataset: str, job: Job | None = None) -> tuple[nn.Module, float]:
+    """The judge classifier for `dataset` and its test accuracy: from the cache, or
+    trained now (about a minute on two cores) and cached for next time."""
+    spec, path = judge_spec(dataset), judge_path(dataset)
+    if path.is_file():
+        model = spec.build(data.load(dataset))
+        try:
+            meta = load_checkpoint(model, path)
+            return model.eval(), float(meta.get("test_acc", "nan"))
+        except (RuntimeError, OSError, ValueError) as exc:  # corrupt or from another architecture
+            if job:
+                job.log(f"cached judge unusable ({exc}); training a new one")
+    if job:
+        job.log(f"training the judge classifier for {dataset}; cached at {path}")
+    result = train_classifier(spec, _Quiet(job) if job else None)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # write then rename: concurrent sessions never see half a file
+    save_checkpoint(result.model, tmp, {"dataset": dataset, "test_acc": result.test_acc,
+                                        "hidden": spec.hidden})
+    os.replace(tmp, path)
+    return result.model.eval(), result.test_acc
+
+
+# --- sample quality -----------------------------------------------------------------------------
+
+@torch.no_grad()
+def generate(generator: Generator, z: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] (the judge's and the page's scale) for latent points z."""
+    generator.eval()
+    device = next(generator.parameters()).device
+    return (generator(z.to(device)).cpu() + 1) / 2
+
+
+@torch.no_grad()
+def quality(images: torch.Tensor, judge: nn.Module, n_classes: int, min_share: float = 0.02) -> dict:
+    """Mean top-class confidence, class coverage (share of classes that receive at least
+    `min_share` of the samples, i.e. a fifth of a fair share for 10 classes) and the
+    classifier score exp(E[KL(p(y|x) ‖ p(y))])."""
+    judge.eval()
+    probs = F.softmax(judge(images), 1)
+    counts = torch.bincount(probs.argmax(1), minlength=n_classes).float()
+    p_y = probs.mean(0, keepdim=True)
+    kl = (probs * (torch.log(probs + 1e-12) - torch.log(p_y + 1e-12))).sum(1).mean()
+    return {"confidence": probs.max(1).values.mean().item(),
+            "coverage": (counts / len(images) >= min_share).float().mean().item(),
+            "score": math.exp(kl.item()),
+            "class_counts": counts.int().tolist()}
+
+
+# --- training ------------------------------------------------------------------------------------
+
+@dataclass
+class GANSpec:
+    dataset: str = "mnist"
+    n_train: int = 10000  # training images used; 0 = all
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 2e-4
+    beta1: float = 0.5  # Adam's momentum; 0.5 (not 0.9) keeps the two-player game stable
+    nz: int = 64
+    width: int = 32
+    n_score: int = 1000
+    seed: int = 0
+    log_every: int = 10
+
+    def build(self, channels: int = 1) -> tuple[Generator, Discriminator]:
+        torch.manual_seed(self.seed)
+        g, d = Generator(self.nz, self.width, channels), Discriminator(self.width, channels)
+        g.apply(init_weights)
+        d.apply(init_weights)
+        return g, d
+
+
+@dataclass
+class GANResult:
+    generator: Generator
+    discriminator: Discriminator
+    rows: list[dict]
+    scores: list[dict]  # per epoch, epoch 0 = before training
+    grids: list[np.ndarray]  # the fixed-noise sample grid per epoch, epoch 0 = before training
+    fixed_noise: torch.Tensor
+    classes: list[str]
+    dataset: str
+    judge_acc: float
+
+
+def train_step(g: Generator, d: Discriminator, opt_g, opt_d, real: torch.Tensor) -> dict:
+    """One round of the game: D learns to tell real from fake, then G learns to fool D."""
+    ones, zeros = torch.ones(len(real), device=real.device), torch.zeros(len(real), device=real.device)
+    fake = g(torch.randn(len(real), g.nz, device=real.device))
+    # Discriminator: push D(x) up for real images and D(G(z)) down for fakes.
+    d_real, d_fake = d(real), d(fake.detach())
+    loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + F.binary_cross_entropy_with_logits(d_fake, zeros)
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    # Generator: the non-saturating loss −log D(G(z)) gives strong gradients early on.
+    loss_g = F.binary_cross_entropy_with_logits(d(fake), ones)
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    return {"d_loss": loss_d.item(), "g_loss": loss_g.item(),
+            "d_x": torch.sigmoid(d_real).mean().item(), "d_g_z": torch.sigmoid(d_fake).mean().item()}
+
+
+def train_gan(spec: GANSpec, job: Job | None = None) -> GANResult:
+    ds = data.load(spec.dataset)
+    judge, judge_acc = load_judge(spec.dataset, job)
+    gen = seed_everything(spec.seed)
+    x = ds.x_train
+    if spec.n_train and spec.n_train < len(x):
+        x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(spec.seed))[:spec.n_train]]
+    x = x * 2 - 1  # the generator's tanh works in [-1, 1]
+    device = pick_device()
+    g, d = spec.build(ds.image_shape[0])
+    g, d = g.to(device), d.to(device)
+    opt_g = torch.optim.Adam(g.parameters(), lr=spec.lr, betas=(spec.beta1, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=spec.lr, betas=(spec.beta1, 0.999))
+    fixed = torch.randn(64, spec.nz, generator=torch.Generator().manual_seed(spec.seed + 1))
+    score_z = torch.randn(spec.n_score, spec.nz, generator=torch.Generator().manual_seed(spec.seed + 2))
+    if job:
+        job.log(f"{ds.summary()}")
+        job.log(f"training on {len(x):,} images; judge classifier test accuracy {judge_acc:.1%}")
+    rows, scores, grids, step = [], [], [], 0
+    steps_per_epoch = math.ceil(len(x) / spec.batch_size)
+
+    def end_of_epoch(epoch: int) -> None:
+        s = {"epoch": epoch, **quality(generate(g, score_z), judge, ds.n_classes)}
+        scores.append(s)
+        grids.append(montage(generate(g, fixed), ncols=8))
+        if job:
+            job.metric(step=step, split="score", **{k: v for k, v in s.items() if k != "class_counts"})
+            job.artifact("samples", {"epoch": epoch, "image": grids[-1]})
+            job.artifact("class_counts", s["class_counts"])
+        g.train()
+
+    end_of_epoch(0)
+    for epoch in range(spec.epochs):
+        g.train(), d.train()
+        for idx in index_batches(len(x), spec.batch_size, gen):
+            if job:
+                job.check_cancelled()
+            if len(idx) < 2:  # batch norm needs two images
+                continue
+            row = train_step(g, d, opt_g, opt_d, x[idx].to(device))
+            check_finite(torch.tensor(row["d_loss"] + row["g_loss"]), step + 1, spec.lr)
+            step += 1
+            if step == 1 or step % spec.log_every == 0:
+                row = {"step": step, "epoch": epoch + (step - epoch * steps_per_epoch) / steps_per_epoch,
+                       "split": "train", **row}
+                rows.append(row)
+                if job:
+                    job.metric(**row)
+                    total = steps_per_epoch * spec.epochs
+                    job.set_progress(step / total, f"epoch {epoch + 1}/{spec.epochs} · step {step}/{total}")
+        end_of_epoch(epoch + 1)
+    return GANResult(g.cpu().eval(), d.cpu().eval(), rows, scores, grids, fixed, ds.classes, ds.name, judge_acc)
+
+
+# --- latent interpolation -------------------------------------------------------------------------
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation: stays at the typical radius of a Gaussian, where a
+    straight line through the middle would pass through unusually short vectors."""
+    omega = torch.acos(torch.clamp(F.cosine_similarity(a, b, dim=-1), -1 + 1e-7, 1 - 1e-7))
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+def interpolate(generator: Generator, seed_a: int, seed_b: int, steps: int = 10,
+                spherical: bool = True) -> torch.Tensor:
+    """Images along a path between the latent points drawn with two seeds."""
+    a = torch.randn(generator.nz, generator=torch.Generator().manual_seed(seed_a))
+    b = torch.randn(generator.nz, generator=torch.Generator().manual_seed(seed_b))
+    ts = torch.linspace(0, 1, steps)
+    z = torch.stack([slerp(a, b, float(t)) if spherical else (1 - t) * a + t * b for t in ts])
+    return generate(generator, z)
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+def _steps_figure(rows: list[dict], series: dict[str, tuple[str, str]], title: str, y_title: str) -> go.Figure:
+    steps = [r for r in rows if r.get("split") == "train"]
+    fig = go.Figure()
+    for key, (name, color) in series.items():
+        fig.add_scatter(x=[r["step"] for r in steps], y=[r[key] for r in steps], mode="lines", name=name,
+                        line=dict(color=color, width=1.8))
+    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="step",
+                      yaxis_title=y_title, legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def losses_figure(rows: list[dict]) -> go.Figure:
+    return _steps_figure(rows, {"d_loss": ("D loss", "#2e86ab"), "g_loss": ("G loss", "#e4572e")},
+                         "Discriminator and generator losses", "BCE")
+
+
+def d_outputs_figure(rows: list[dict]) -> go.Figure:
+    fig = _steps_figure(rows, {"d_x": ("D(x): real images", "#3bb273"),
+                               "d_g_z": ("D(G(z)): generated images", "#e4572e")},
+                        "What the discriminator says", "probability of 'real'")
+    # At the game's equilibrium D can't tell real from fake and says ½ to both.
+    fig.add_hline(y=0.5, line_dash="dot", line_color="#9aa5b1")
+    fig.update_yaxes(range=[0, 1])
+    return fig
+
+
+def quality_figure(rows: list[dict]) -> go.Figure:
+    """Per-epoch sample quality: the classifier score on the left axis, confidence and
+    coverage (shares) on the right."""
+    scores = [r for r in rows if r.get("split") == "score"]
+    epochs = [r["epoch"] for r in scores]
+    fig = go.Figure()
+    fig.add_scatter(x=epochs, y=[r["score"] for r in scores], mode="lines+markers", name="classifier score",
+                    line=dict(color="#e4572e", width=2.5))
+    fig.add_scatter(x=epochs, y=[r["confidence"] for r in scores], mode="lines+markers", yaxis="y2",
+                    name="mean top-class confidence", line=dict(color="#2e86ab", dash="dot"))
+    fig.add_scatter(x=epochs, y=[r["coverage"] for r in scores], mode="lines+markers", yaxis="y2",
+                    name="class coverage", line=dict(color="#3bb273", dash="dot"))
+    fig.update_layout(title="Sample quality (1,000 samples, judged by a classifier)", height=320,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(title="epoch", dtick=1),
+                      yaxis=dict(title="score (1 … number of classes)", rangemode="tozero"),
+                      yaxis2=dict(title="share", overlaying="y", side="right", range=[0, 1.05],
+                                  tickformat=".0%", showgrid=False),
+                      legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def class_counts_figure(counts: list[int], classes: list[str]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=classes, y=counts, marker_color="#2e86ab"))
+    fig.update_layout(title="What the judge calls the 1,000 samples", height=260,
+                      margin=dict(l=10, r=10, t=40, b=10), yaxis_title="samples")
+    return fig

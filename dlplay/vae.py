@@ -1,0 +1,339 @@
+"""Variational autoencoder, shaped like pytorch/examples vae/main.py: a model class,
+the loss, `train_epoch()` and `test()` with the loop visible, hyperparameters in one
+`VAESpec`. Then the latent-space tools the page needs: encode to means, decode points,
+a grid at Gaussian quantiles, sampling, and a 2-D view of a larger latent space.
+
+The encoder maps an image to the mean and log-variance of a Gaussian over the latent
+code; a `Sampling` layer draws z = μ + σ·ε (the reparameterisation trick keeps the
+draw differentiable); the decoder maps z back to pixel logits. The loss is the
+negative ELBO per image: binary cross-entropy summed over the 784 pixels plus β times
+the KL divergence from the prior N(0, I), both in nats.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+import torch.nn.functional as F
+from scipy.stats import norm
+from torch import nn
+
+from . import data
+from .jobs import Job
+from .train import check_finite, index_batches, pick_device, seed_everything
+from .viz import curves_figure
+
+
+# --- model ------------------------------------------------------------------------------------
+
+class Sampling(nn.Module):
+    """z = μ + σ·ε with ε ~ N(0, I): the randomness sits in ε, so gradients reach μ and σ."""
+
+    def forward(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+class VAE(nn.Module):
+    def __init__(self, latent_dim: int = 2, hidden: tuple[int, ...] = (512, 256),
+                 image_shape: tuple[int, int, int] = (1, 28, 28)):
+        super().__init__()
+        self.latent_dim, self.image_shape = latent_dim, tuple(image_shape)
+        n_pixels = math.prod(image_shape)
+        self.encoder = mlp([n_pixels, *hidden])
+        self.to_mu = nn.Linear(hidden[-1], latent_dim)
+        self.to_logvar = nn.Linear(hidden[-1], latent_dim)
+        self.sampling = Sampling()
+        self.decoder = nn.Sequential(mlp([latent_dim, *reversed(hidden)]), nn.Linear(hidden[0], n_pixels))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encoder(x.flatten(1))
+        return self.to_mu(h), self.to_logvar(h)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z).view(-1, *self.image_shape)
+
+    def forward(self, x: torch.Tensor):
+        mu, logvar = self.encode(x)
+        return self.decode_logits(self.sampling(mu, logvar)), mu, logvar
+
+
+def mlp(sizes: list[int]) -> nn.Sequential:
+    """Linear → ReLU for each consecutive pair of sizes."""
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes, sizes[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+def vae_loss(x: torch.Tensor, logits: torch.Tensor, mu: torch.Tensor,
+             logvar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(reconstruction, KL), each summed over an image and averaged over the batch, in nats.
+
+    BCE on logits is the stable form of BCE on sigmoid outputs; the KL of
+    N(μ, σ²) from N(0, 1) has the closed form −½ Σ (1 + log σ² − μ² − σ²)."""
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / len(x)
+    return recon, kl
+
+
+# --- training -----------------------------------------------------------------------------------
+
+@dataclass
+class VAESpec:
+    dataset: str = "mnist"
+    latent_dim: int = 2
+    hidden: tuple[int, ...] = (512, 256)
+    beta: float = 1.0  # weight of the KL term; 1 is the true ELBO
+    epochs: int = 5
+    batch_size: int = 128
+    lr: float = 1e-3
+    n_train: int = 20000  # training images used; 0 = all
+    n_val: int = 2000
+    n_scatter: int = 2000  # test images placed on the latent scatter
+    seed: int = 0
+    log_every: int = 10
+
+    def build(self, ds: data.ImageData) -> VAE:
+        torch.manual_seed(self.seed)
+        return VAE(self.latent_dim, self.hidden, ds.image_shape)
+
+
+@dataclass
+class VAEResult:
+    model: VAE
+    rows: list[dict]
+    test_recon: float
+    test_kl: float
+    plane: "LatentPlane"
+    scatter_idx: np.ndarray  # test indices on the scatter
+    scatter_z: np.ndarray  # their latent means, (n, latent_dim)
+    scatter_y: np.ndarray  # their labels
+    classes: list[str]
+    dataset: str
+
+    @property
+    def test_elbo(self) -> float:
+        """Negative ELBO per test image (nats) — independent of β."""
+        return self.test_recon + self.test_kl
+
+
+def train_epoch(model: VAE, opt, x: torch.Tensor, spec: VAESpec, epoch: int, step: int,
+                gen: torch.Generator, job: Job | None) -> tuple[dict, int]:
+    model.train()
+    device = next(model.parameters()).device
+    sums, seen, steps_per_epoch = {"recon": 0.0, "kl": 0.0}, 0, math.ceil(len(x) / spec.batch_size)
+    for idx in index_batches(len(x), spec.batch_size, gen):
+        if job:
+            job.check_cancelled()
+        xb = x[idx].to(device)
+        recon, kl = vae_loss(xb, *model(xb))
+        loss = recon + spec.beta * kl
+        check_finite(loss.detach(), step + 1, spec.lr)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        sums["recon"] += recon.item() * len(idx)
+        sums["kl"] += kl.item() * len(idx)
+        seen += len(idx)
+        if job and (step == 1 or step % spec.log_every == 0):
+            job.metric(step=step, epoch=epoch + seen / len(x), split="train", recon=recon.item(),
+                       kl=kl.item(), loss=loss.item(), elbo=(recon + kl).item())
+            total = steps_per_epoch * spec.epochs
+            job.set_progress(step / total, f"epoch {epoch + 1}/{spec.epochs} · step {step}/{total}")
+    return {k: v / max(1, seen) for k, v in sums.items()}, step
+
+
+@torch.no_grad()
+def test(model: VAE, x: torch.Tensor, batch_size: int = 1000) -> dict:
+    """Mean reconstruction and KL per image over a whole split (one z sample per image)."""
+    model.eval()
+    device = next(model.parameters()).device
+    sums = {"recon": 0.0, "kl": 0.0}
+    for idx in index_batches(len(x), batch_size, shuffle=False):
+        xb = x[idx].to(device)
+        recon, kl = vae_loss(xb, *model(xb))
+        sums["recon"] += recon.item() * len(idx)
+        sums["kl"] += kl.item() * len(idx)
+    return {k: v / max(1, len(x)) for k, v in sums.items()}
+
+
+def train_vae(spec: VAESpec, job: Job | None = None) -> VAEResult:
+    ds = data.load(spec.dataset)
+    gen = seed_everything(spec.seed)
+    x_tr, _, x_val, _ = ds.split_validation(spec.n_val, seed=spec.seed)
+    if spec.n_train and spec.n_train < len(x_tr):
+        x_tr = x_tr[:spec.n_train]  # split_validation already shuffled
+    model = spec.build(ds).to(pick_device())
+    opt = torch.optim.Adam(model.parameters(), lr=spec.lr)
+    if job:
+        job.log(f"{ds.summary()}")
+        job.log(f"training on {len(x_tr):,} images, validating on {len(x_val):,}; "
+                f"latent size {spec.latent_dim}, β = {spec.beta:g}")
+    rows, step = [], 0
+    for epoch in range(spec.epochs):
+        train, step = train_epoch(model, opt, x_tr, spec, epoch, step, gen, job)
+        val = test(model, x_val)
+        row = {"epoch": epoch + 1, "step": step, "split": "epoch",
+               **{f"train_{k}": v for k, v in train.items()}, **{f"val_{k}": v for k, v in val.items()},
+               "train_elbo": train["recon"] + train["kl"], "val_elbo": val["recon"] + val["kl"]}
+        rows.append(row)
+        if job:
+            job.metric(**row)
+    model = model.cpu().eval()
+    result = test(model, ds.x_test)
+    idx = torch.randperm(len(ds.x_test), generator=torch.Generator().manual_seed(spec.seed))[:spec.n_scatter]
+    z = encode_means(model, ds.x_test[idx])
+    return VAEResult(model, rows, result["recon"], result["kl"], LatentPlane.fit(z), idx.numpy(), z,
+                     ds.y_test[idx].numpy(), ds.classes, ds.name)
+
+
+# --- latent-space tools -------------------------------------------------------------------------
+
+@torch.no_grad()
+def encode_means(model: VAE, x) -> np.ndarray:
+    """Latent means μ(x) for images (N,C,H,W) or one image (H,W)."""
+    x = torch.as_tensor(np.asarray(x, np.float32))
+    x = x.view(-1, *model.image_shape)
+    model.eval()
+    return np.concatenate([model.encode(x[i])[0].numpy() for i in index_batches(len(x), 2048, shuffle=False)])
+
+
+@torch.no_grad()
+def decode(model: VAE, z) -> np.ndarray:
+    """Images (N,C,H,W) in [0, 1] for latent points z (N, latent_dim)."""
+    model.eval()
+    z = torch.as_tensor(np.asarray(z, np.float32)).view(-1, model.latent_dim)
+    return torch.sigmoid(model.decode_logits(z)).numpy()
+
+
+def reconstruct(model: VAE, images) -> np.ndarray:
+    """Decode the latent mean of each image: the model's best guess at it."""
+    return decode(model, encode_means(model, images))
+
+
+def sample(model: VAE, n: int = 64, seed: int = 0) -> np.ndarray:
+    """New images: z drawn from the prior N(0, I), then decoded."""
+    z = torch.randn(n, model.latent_dim, generator=torch.Generator().manual_seed(seed))
+    return decode(model, z)
+
+
+@dataclass
+class LatentPlane:
+    """The 2-D view of the latent space: the two latent dimensions themselves when
+    there are two, otherwise the plane of the first two principal components of the
+    test means. Coordinates in the plane are N(0, 1) under the prior either way
+    (principal directions are orthonormal), so Gaussian quantiles make a fair grid."""
+
+    latent_dim: int
+    center: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    axes: np.ndarray = field(default_factory=lambda: np.eye(2))  # (2, latent_dim), orthonormal rows
+    explained: tuple[float, float] | None = None  # share of variance per principal axis
+
+    @classmethod
+    def fit(cls, z: np.ndarray) -> "LatentPlane":
+        d = z.shape[1]
+        if d <= 2:
+            return cls(d, np.zeros(d), np.eye(2, d))
+        from sklearn.decomposition import PCA
+
+        pca = PCA(2).fit(z)
+        return cls(d, pca.mean_, pca.components_, tuple(float(v) for v in pca.explained_variance_ratio_))
+
+    @property
+    def is_pca(self) -> bool:
+        return self.explained is not None
+
+    @property
+    def axis_titles(self) -> tuple[str, str]:
+        if self.is_pca:
+            return (f"PC 1 ({self.explained[0]:.0%} of variance)", f"PC 2 ({self.explained[1]:.0%})")
+        return ("z₁", "z₂") if self.latent_dim == 2 else ("z₁", "—")
+
+    def to_plane(self, z: np.ndarray) -> np.ndarray:
+        z = np.atleast_2d(z)
+        xy = (z - self.center) @ self.axes.T
+        return xy if xy.shape[1] == 2 else np.column_stack([xy[:, 0], np.zeros(len(xy))])
+
+    def from_plane(self, xy: np.ndarray) -> np.ndarray:
+        """Latent points for plane coordinates: along the plane, at the centre elsewhere."""
+        xy = np.atleast_2d(np.asarray(xy, np.float64))
+        return self.center + xy[:, :self.axes.shape[0]] @ self.axes
+
+
+def quantile_axis(n: int, lo: float = 0.05, hi: float = 0.95) -> np.ndarray:
+    """n coordinates evenly spaced in probability under N(0, 1): dense where the prior is."""
+    return norm.ppf(np.linspace(lo, hi, n))
+
+
+def latent_grid(model: VAE, plane: LatentPlane, n: int = 15) -> np.ndarray:
+    """n×n decoded images at Gaussian quantiles of the plane; row 0 is the top (largest y)."""
+    u = quantile_axis(n)
+    xy = np.array([(x, y) for y in u[::-1] for x in u])
+    return decode(model, plane.from_plane(xy))
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+GRID_TRACE = "click anywhere"
+
+
+def latent_scatter(result: VAEResult, picked: tuple[float, float] | None = None,
+                   drawn: tuple[float, float] | None = None, grid_n: int = 61) -> go.Figure:
+    """Test means coloured by class, a fine invisible grid of clickable points over the
+    plane (so a click anywhere selects a point whose coordinates we can decode), and
+    markers for the last picked point and the drawn digit."""
+    xy = result.plane.to_plane(result.scatter_z)
+    fig = go.Figure()
+    for c, name in enumerate(result.classes):
+        m = result.scatter_y == c
+        fig.add_scattergl(x=xy[m, 0], y=xy[m, 1], mode="markers", name=name,
+                          marker=dict(size=5, color=CLASS_COLORS[c % 10], opacity=0.75),
+                          customdata=result.scatter_idx[m],
+                          hovertemplate=f"class {name}<br>test image #%{{customdata}}"
+                                        "<br>(%{x:.2f}, %{y:.2f})<extra></extra>")
+    # Wide enough for the prior's bulk (±3) and nearly every test point; a rare outlier may fall outside.
+    lim = max(3.0, float(np.percentile(np.abs(xy), 99.9)) * 1.1)
+    g = np.linspace(-lim, lim, grid_n)
+    gx, gy = np.meshgrid(g, g)
+    fig.add_scattergl(x=gx.ravel(), y=gy.ravel(), mode="markers", name=GRID_TRACE, showlegend=False,
+                      marker=dict(size=8, color="rgba(0,0,0,0)"),
+                      hovertemplate="decode (%{x:.2f}, %{y:.2f})<extra></extra>")
+    for point, label, symbol, color in ((picked, "picked", "x", "black"), (drawn, "your drawing", "star", "gold")):
+        if point is not None:
+            # WebGL traces are drawn above SVG ones, so the markers must be WebGL too to stay on top.
+            fig.add_scattergl(x=[point[0]], y=[point[1]], mode="markers", name=label, hoverinfo="skip",
+                            marker=dict(size=18, symbol=symbol, color=color, line=dict(width=1.5, color="black")))
+    xt, yt = result.plane.axis_titles
+    fig.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=xt, yaxis_title=yt,
+                      xaxis_range=[-lim, lim], yaxis_range=[-lim, lim], legend_title_text="class",
+                      hovermode="closest", dragmode="pan", clickmode="event+select")
+    # Equal scales, the plot area shrinking (not the ranges growing) to keep it square.
+    fig.update_xaxes(constrain="domain")
+    fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain")
+    return fig
+
+
+def picked_point(selection: dict) -> dict | None:
+    """The clicked point from a Streamlit plotly selection: plane coordinates, and the
+    test image's index when the click landed on a test point."""
+    points = (selection or {}).get("points") or []
+    if not points:
+        return None
+    p = points[-1]
+    custom = p.get("customdata")
+    if isinstance(custom, list):
+        custom = custom[0] if custom else None
+    return {"xy": (float(p["x"]), float(p["y"])), "test_index": None if custom is None else int(custom)}
+
+
+def curves(rows: list[dict], metric: str, title: str) -> go.Figure:
+    """Per-batch and per-epoch curve of one loss term (reconstruction, KL or ELBO)."""
+    fig = curves_figure(rows, metric, title)
+    fig.update_yaxes(title="nats per image")
+    return fig
