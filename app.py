@@ -1,6 +1,14 @@
 """dlplay: the entry point. `streamlit run app.py` (see README for the one-line setup)."""
-import streamlit as st
-import torch  # noqa: F401  - imported at start so the first Train click doesn't pay for it
+import os
+
+# OpenMP threads spin after each parallel region; libgomp's default spin (300,000 turns)
+# keeps a core busy between training steps, so the Streamlit thread and the browser
+# preempt a training thread and stall both. A short spin keeps single-run speed and
+# frees the core; it must be set before torch (and libgomp) load.
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
+import streamlit as st  # noqa: E402
+import torch  # noqa: E402,F401  - imported at start so the first Train click doesn't pay for it
 
 st.set_page_config(page_title="dlplay — learn deep learning by training", page_icon="🧠", layout="wide")
 

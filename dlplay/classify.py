@@ -42,8 +42,16 @@ class ClassifierResult:
     dataset: str
 
 
-def train_classifier(spec: ClassifierSpec, job: Job | None = None) -> ClassifierResult:
+def prepare(spec: ClassifierSpec) -> data.ImageData:
+    """Load the data and make the validation split now (both are kept), so a run
+    started later begins training at once."""
     ds = data.load(spec.dataset)
+    ds.split_validation(spec.n_val, seed=spec.train.seed)
+    return ds
+
+
+def train_classifier(spec: ClassifierSpec, job: Job | None = None) -> ClassifierResult:
+    ds = prepare(spec)
     x_tr, y_tr, x_val, y_val = ds.split_validation(spec.n_val, seed=spec.train.seed)
     model = spec.build(ds)
     if job:

@@ -60,6 +60,7 @@ class Job:
         self._events: list[Event] = []
         self._latest: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._new_event = threading.Condition(self._lock)
         self._cancel = threading.Event()
         self._done = threading.Event()
         self._scheduler: Scheduler | None = None
@@ -71,6 +72,7 @@ class Job:
             self._events.append(event)
             if kind == "artifact":
                 self._latest[data["name"]] = data.get("value")
+            self._new_event.notify_all()
         return event
 
     def metric(self, **row) -> Event:
@@ -100,6 +102,22 @@ class Job:
         with self._lock:
             new = self._events[seq:]
         return [e for e in new if kind is None or e.kind == kind]
+
+    def wait_for_events(self, seq: int = 0, timeout: float = 0.5, kind: str | None = None) -> bool:
+        """Block until there is an event (of `kind`, if given) numbered `seq` or later,
+        the job ends, or `timeout` passes; True if there is something new to show."""
+        deadline = time.time() + timeout
+
+        def arrived():
+            return any(kind is None or e.kind == kind for e in self._events[seq:])
+
+        with self._new_event:
+            while not arrived() and not self._done.is_set():
+                left = deadline - time.time()
+                if left <= 0:
+                    break
+                self._new_event.wait(min(left, 0.05))  # wakes for the end of the job too
+            return arrived()
 
     @property
     def n_events(self) -> int:
@@ -210,7 +228,12 @@ class Scheduler:
                 return None
 
     def threads_per_job(self) -> int:
-        cores = os.cpu_count() or 1
+        """Training threads for each running job. One core is left to the web server
+        and a browser on the same machine: on 2 cores with the page open, a job using
+        both ran at 0.5× a bare loop's speed, with one thread at 0.66× (dlplay.bench),
+        because a preempted OpenMP thread stalls its partner. DLPLAY_JOB_CORES overrides."""
+        cpus = os.cpu_count() or 1
+        cores = int(os.environ.get("DLPLAY_JOB_CORES", "0")) or max(1, cpus - 1)
         return max(1, cores // max(1, len(self._running)))
 
     def _sync_threads(self) -> None:

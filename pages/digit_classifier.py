@@ -1,7 +1,7 @@
 """Digit classifier (MLP): train a multilayer perceptron live, then draw a digit."""
 import streamlit as st
 
-from dlplay.classify import ClassifierSpec, classify_image, train_classifier
+from dlplay.classify import ClassifierSpec, classify_image, prepare, train_classifier
 from dlplay.models import count_parameters, summary_table
 from dlplay.train import OPTIMIZERS, TrainConfig
 from dlplay.viz import confusion_figure, curves_figure, montage, probability_figure
@@ -35,6 +35,7 @@ with st.sidebar:
 ds = load_dataset(dataset)
 spec = ClassifierSpec(dataset=dataset, hidden=tuple(units), activation=activation, dropout=dropout,
                       train=TrainConfig(optimizer=optimizer, lr=lr, batch_size=batch, epochs=int(epochs)))
+prepare(spec)  # the validation split, made before Train is pressed
 preview = spec.build(ds)
 st.markdown(f"**{count_parameters(preview):,} trainable parameters** — "
             f"784 → {' → '.join(map(str, units))} → {ds.n_classes}")
@@ -53,8 +54,7 @@ with st.expander("Layer by layer (torchinfo)"):
 train_stop_buttons(KEY, lambda: start_job(KEY, lambda job: train_classifier(spec, job), "MLP classifier"))
 
 
-def render_live(job):
-    rows = job.metrics()
+def render_curves(rows):
     c1, c2 = st.columns(2)
     c1.plotly_chart(curves_figure(rows, "loss", "Loss"), width="stretch", key=f"{KEY}-loss")
     c2.plotly_chart(curves_figure(rows, "acc", "Accuracy"), width="stretch", key=f"{KEY}-acc")
@@ -66,7 +66,11 @@ def render_live(job):
                    f"last batch loss {steps[-1]['loss']:.3f}{speed}")
 
 
-live(KEY, render_live)
+if current_job(KEY) is None:
+    # Empty axes before the first run: the browser loads the chart library now, not
+    # after Train is pressed, so the first point shows within a second of the click.
+    render_curves([])
+live(KEY, lambda job: render_curves(job.metrics()))
 
 job = current_job(KEY)
 result = job.result if job is not None and job.finished_ok else None

@@ -91,17 +91,21 @@ def test_missing_dataset_is_a_message_not_a_traceback(apptest, tmp_path, monkeyp
 
 def test_many_users_queue_fairly_and_see_their_place(apptest, monkeypatch):
     """With one worker, a second and third user's runs wait in FIFO order and the page
-    says where they are; nothing is lost once the first finishes."""
+    says where they are; Stop in the first session lets the next one start."""
     monkeypatch.setenv("DLPLAY_MAX_JOBS", "1")
     users = [apptest(PAGE).run() for _ in range(3)]
-    for at in users:
-        at.selectbox(key="mlp-dataset").set_value("mnist5k")  # small: three runs in a few seconds
-        at.number_input(key="mlp-epochs").set_value(1)
+    for epochs, at in zip((30, 1, 1), users):
+        at.selectbox(key="mlp-dataset").set_value("mnist5k")  # small: the queued runs take seconds
+        at.number_input(key="mlp-epochs").set_value(epochs)
         at.button(key="mlp-train").click().run()
     jobs = [job_of(at) for at in users]
+    assert jobs[0].state == "running"
     assert [j.queue_position() for j in jobs[1:]] == [1, 2]
+    users[2].run()
     infos = [i.value for i in users[2].info]
     assert any("position 2 in the queue" in i for i in infos), infos
-    for job in jobs:
+    users[0].button(key="mlp-stop").click().run()
+    for job in jobs[1:]:
         assert job.wait(240) and job.state == "done"
+    assert jobs[0].state == "cancelled"
     assert jobs[0].finished <= jobs[1].started and jobs[1].finished <= jobs[2].started

@@ -5,6 +5,7 @@ Only widgets and rendering live here; the work itself is in `dlplay`.
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 import streamlit as st
@@ -12,7 +13,7 @@ import streamlit as st
 from dlplay import data
 from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, SessionHandle, get_scheduler
 
-REFRESH_S = 0.5
+REFRESH_S = float(os.environ.get("DLPLAY_REFRESH_S", "0.5"))  # live redraw period (s)
 
 
 def session_id() -> str:
@@ -88,6 +89,10 @@ def live(key: str, render: Callable[[Job], None], every: float = REFRESH_S) -> N
         j = current_job(key)
         if j is None:
             return
+        if j.is_active and not j.metrics():
+            # Just started: wait briefly for the first point rather than a whole refresh
+            # period, so the curve appears well within a second of the click.
+            j.wait_for_events(0, timeout=every, kind="metric")
         job_status(j)
         render(j)
         if not j.is_active and not st.session_state.get(f"job-shown:{key}") == j.id:

@@ -5,7 +5,7 @@ lr 3e-3) and batch size (128) on the same MNIST training images, three ways:
 
 - dlplay: `fit()` as the digit page runs it (whole-dataset tensors, one-cycle schedule,
   per-step cancellation check and loss bookkeeping);
-- tutorial: the pytorch/examples loop (torchvision.datasets.MNIST + ToTensor +
+- tutorial: the pytorch/examples loop (torchvision.datasets.MNIST + ToTensor + Normalize +
   DataLoader(batch_size=128, shuffle=True)), which decodes every image on every epoch;
 - bare: the least a loop can do (shuffled index batches over whole tensors, forward,
   backward, step) — the ceiling for the other two.
@@ -73,7 +73,9 @@ def tutorial_loop(ds: data.ImageData, n: int, root: Path) -> float:
     from torchvision import datasets, transforms
 
     device = pick_device()
-    train_set = datasets.MNIST(str(root), train=True, download=False, transform=transforms.ToTensor())
+    # pytorch/examples mnist/main.py's transform: decode, ToTensor, Normalize on every access.
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    train_set = datasets.MNIST(str(root), train=True, download=False, transform=transform)
     if n < len(train_set):
         train_set = torch.utils.data.Subset(train_set, range(n))
     loader = torch.utils.data.DataLoader(train_set, batch_size=BATCH, shuffle=True)
