@@ -4,9 +4,9 @@ import streamlit as st
 from dlplay.classify import ClassifierSpec, classify_image, prepare, train_classifier
 from dlplay.models import count_parameters, summary_table
 from dlplay.train import OPTIMIZERS, TrainConfig
-from dlplay.viz import confusion_figure, curves_figure, montage, probability_figure
-from ui.draw import digit_canvas
+from dlplay.viz import curves_figure
 from ui.live import current_job, dataset_selectbox, live, load_dataset, lr_slider, start_job, train_stop_buttons
+from ui.reports import draw_to_classify, test_set_report
 
 KEY = "mlp"
 
@@ -75,33 +75,10 @@ live(KEY, lambda job: render_curves(job.metrics()))
 job = current_job(KEY)
 result = job.result if job is not None and job.finished_ok else None
 if result is not None:
-    st.subheader("On the test set")
-    st.metric("Test accuracy", f"{result.test_acc:.2%}", help=f"{len(ds.x_test):,} images never seen in training")
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        st.markdown("**Confusion matrix** — rows are the true class, columns the prediction.")
-        st.plotly_chart(confusion_figure(result.confusion, result.classes), width="stretch")
-    with c2:
-        st.markdown("**Most confident mistakes**")
-        shown = result.wrong[:24]
-        st.image(montage(ds.x_test[shown], ncols=6), width="stretch")
-        st.caption(" · ".join(f"{ds.classes[ds.y_test[i]]}→{ds.classes[p]}"
-                              for i, p in zip(shown[:12], result.wrong_pred[:12])))
-
-# --- draw ---------------------------------------------------------------------------------------
-st.subheader("Draw a digit")
-if result is None:
-    st.info("Train a model first; then draw here to see what it predicts.")
-c1, c2 = st.columns([1, 1])
-with c1:
-    image = digit_canvas(f"{KEY}-canvas")
-with c2:
-    if image is None:
-        st.caption("The canvas is empty — draw a digit with your mouse or finger.")
-    elif result is not None:
-        probs = classify_image(result.model, image)
-        st.markdown(f"### Prediction: **{result.classes[probs.argmax()]}** ({probs.max():.0%})")
-        st.plotly_chart(probability_figure(probs, result.classes), width="stretch")
+    test_set_report(KEY, result.test_acc, result.confusion, result.classes, ds.x_test, ds.y_test,
+                    result.wrong, result.wrong_pred)
+draw_to_classify(KEY, (lambda image: classify_image(result.model, image)) if result else None,
+                 ds.classes if result is None else result.classes)
 
 st.markdown("""
 **What to notice**

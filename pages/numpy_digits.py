@@ -1,11 +1,10 @@
 """NumPy MLP on digits: the from-scratch network (hand-written backprop, SGD with momentum) on real MNIST digits."""
-import numpy as np
 import streamlit as st
 
 from dlplay.scratch.digits import DigitArrays, DigitsSpec, train_digits
-from dlplay.viz import confusion_figure, curves_figure, montage, probability_figure
-from ui.draw import digit_canvas
+from dlplay.viz import curves_figure
 from ui.live import current_job, live, load_dataset, start_job, train_stop_buttons
+from ui.reports import draw_to_classify, test_set_report
 
 KEY = "npdigits"
 
@@ -60,32 +59,10 @@ live(KEY, render)
 job = current_job(KEY)
 result = job.result if job is not None and job.finished_ok else None
 if result is not None:
-    st.subheader("On the test set")
-    st.metric("Test accuracy", f"{result.test_acc:.2%}", help=f"{len(arrays.x_test):,} digits never seen in training")
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        st.markdown("**Confusion matrix** — rows are the true digit, columns the prediction.")
-        st.plotly_chart(confusion_figure(result.confusion, ds.classes), width="stretch", key=f"{KEY}-cm")
-    with c2:
-        st.markdown("**Most confident mistakes**")
-        shown = result.wrong[:24]
-        if len(shown):
-            st.image(montage(ds.x_test[shown].numpy(), ncols=6), width="stretch")
-            st.caption(" · ".join(f"{ds.y_test[i].item()}→{p}" for i, p in zip(shown[:12], result.wrong_pred[:12])))
-
-st.subheader("Draw a digit")
-if result is None:
-    st.info("Train the network first; then draw here to see what it predicts.")
-c1, c2 = st.columns(2)
-with c1:
-    image = digit_canvas(f"{KEY}-canvas")
-with c2:
-    if image is None:
-        st.caption("The canvas is empty — draw a digit with your mouse or finger.")
-    elif result is not None:
-        probs = result.probabilities(image[None])[0]
-        st.markdown(f"### Prediction: **{int(np.argmax(probs))}** ({probs.max():.0%})")
-        st.plotly_chart(probability_figure(probs, ds.classes), width="stretch", key=f"{KEY}-probs")
+    test_set_report(KEY, result.test_acc, result.confusion, ds.classes, ds.x_test, ds.y_test,
+                    result.wrong, result.wrong_pred)
+draw_to_classify(KEY, (lambda image: result.probabilities(image[None])[0]) if result else None, ds.classes,
+                 what="the network")
 
 st.markdown("""
 **What to notice**

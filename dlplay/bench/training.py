@@ -3,7 +3,7 @@
 The same model (the digit page's MLP 784-256-128-10, dropout 0.2), optimiser (Adam,
 lr 3e-3) and batch size (128) on the same MNIST training images, three ways:
 
-- dlplay: `fit()` as the digit page runs it (whole-dataset tensors, one-cycle schedule,
+- dlplay: `fit()` as the digit page runs it (whole-dataset tensors, constant lr like the others,
   per-step cancellation check and loss bookkeeping);
 - tutorial: the pytorch/examples loop (torchvision.datasets.MNIST + ToTensor + Normalize +
   DataLoader(batch_size=128, shuffle=True)), which decodes every image on every epoch;
@@ -63,7 +63,8 @@ def unpacked_mnist(ds: data.ImageData, into: Path) -> Path:
 
 def dlplay_fit(ds: data.ImageData, n: int) -> float:
     model = make_model(ds)
-    cfg = TrainConfig(optimizer="adam", lr=LR, batch_size=BATCH, epochs=1)
+    # Constant lr like the two baselines: this compares the loops, not learning-rate schedules.
+    cfg = TrainConfig(optimizer="adam", lr=LR, batch_size=BATCH, epochs=1, schedule="constant")
     t = time.perf_counter()
     fit(model, (ds.x_train[:n], ds.y_train[:n]), None, cfg)
     return n / (time.perf_counter() - t)
