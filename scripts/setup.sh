@@ -26,7 +26,9 @@ fi
 req=requirements.txt; [ "$MODE" = test ] && req=requirements-dev.txt
 stamp="$VENV/.installed-$MODE"
 want="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+# The test set of packages includes the app's, so either stamp will do for the app.
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] &&
+   { [ "$MODE" = test ] || [ "$(cat "$VENV/.installed-test" 2>/dev/null)" != "$want" ]; }; then
   echo "setup: installing Python packages from $req (first time takes a few minutes)"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
   echo "$want" > "$stamp"
