@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from dlplay.bench.server import CHROMIUM, CHROMIUM_FLAGS
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DLPLAY_TEST_DATA", ROOT.parent / "shared" / "data")).resolve()
 SCREENSHOTS = ROOT / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # Tests never download: they read the real copies in ../shared/data.
 os.environ["DLPLAY_OFFLINE"] = "1"

@@ -6,20 +6,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from dlplay.bench.server import LOSS_POINTS_JS
 from tests.conftest import need_shared, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LOAD_MS = 90_000  # first load imports torch and reads MNIST on a shared 2-core machine
 TRAIN_MS = 240_000
-
-# Number of batch points in the "Loss" chart's first trace (0 before it exists).
-LOSS_POINTS_JS = """() => {
-  const el = Array.from(document.querySelectorAll('.js-plotly-plot'))
-    .find(e => e.layout && e.layout.title && /Loss/.test(e.layout.title.text));
-  const trace = el && el._fullData && el._fullData[0];
-  return trace && trace.x ? trace.x.length : 0;
-}"""
 
 # True while a one-epoch job runs: the progress bar then reads "epoch 1/1 · step n/N · t s".
 RUNNING_JS = """() => Array.from(document.querySelectorAll('[data-testid="stProgress"]'))
