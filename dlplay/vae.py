@@ -11,11 +11,16 @@ the KL divergence from the prior N(0, I), both in nats.
 """
 from __future__ import annotations
 
+import base64
+import io
 import math
 from dataclasses import dataclass, field
 
+import altair as alt
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
+from PIL import Image
 import torch
 import torch.nn.functional as F
 from scipy.stats import norm
@@ -24,7 +29,7 @@ from torch import nn
 from . import data
 from .jobs import Job
 from .train import check_finite, index_batches, pick_device, seed_everything
-from .viz import curves_figure
+from .viz import curves_figure, to_uint8
 
 
 # --- model ------------------------------------------------------------------------------------
@@ -113,6 +118,7 @@ class VAEResult:
     scatter_y: np.ndarray  # their labels
     classes: list[str]
     dataset: str
+    scatter_thumbs: list[str] = field(default_factory=list)  # PNG data URLs of those test images, for hover
 
     @property
     def test_elbo(self) -> float:
@@ -188,7 +194,7 @@ def train_vae(spec: VAESpec, job: Job | None = None) -> VAEResult:
     idx = torch.randperm(len(ds.x_test), generator=torch.Generator().manual_seed(spec.seed))[:spec.n_scatter]
     z = encode_means(model, ds.x_test[idx])
     return VAEResult(model, rows, result["recon"], result["kl"], LatentPlane.fit(z), idx.numpy(), z,
-                     ds.y_test[idx].numpy(), ds.classes, ds.name)
+                     ds.y_test[idx].numpy(), ds.classes, ds.name, thumbnails_data_urls(ds.x_test[idx]))
 
 
 # --- latent-space tools -------------------------------------------------------------------------
@@ -280,56 +286,80 @@ def latent_grid(model: VAE, plane: LatentPlane, n: int = 15) -> np.ndarray:
 
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-GRID_TRACE = "click anywhere"
+PICK_GRID, PICK_DOT = "pick_grid", "pick_dot"  # the chart's two click selections
+STAR = ("M0,-1L0.24,-0.33L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.4L-0.59,0.81L-0.38,0.12L-0.95,-0.31"
+        "L-0.24,-0.33Z")  # Vega has no star symbol; an SVG path in unit coordinates
+
+
+def thumbnails_data_urls(images, scale: int = 2) -> list[str]:
+    """Small PNG data URLs of images (N,C,H,W) in [0, 1]. Vega's tooltip shows a field
+    named `image` holding one as a picture, which is how the scatter shows digits on hover."""
+    urls = []
+    for img in images:
+        pic = Image.fromarray(to_uint8(img))
+        pic = pic.resize((pic.width * scale, pic.height * scale), Image.NEAREST)  # crisp pixels, 2× size
+        buf = io.BytesIO()
+        pic.save(buf, format="PNG", optimize=True)
+        urls.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"))
+    return urls
 
 
 def latent_scatter(result: VAEResult, picked: tuple[float, float] | None = None,
-                   drawn: tuple[float, float] | None = None, grid_n: int = 61) -> go.Figure:
-    """Test means coloured by class, a fine invisible grid of clickable points over the
-    plane (so a click anywhere selects a point whose coordinates we can decode), and
-    markers for the last picked point and the drawn digit."""
+                   drawn: tuple[float, float] | None = None, grid_n: int = 61) -> alt.LayerChart:
+    """Test means coloured by class, each showing its digit on hover; below them a fine
+    grid of invisible points with a nearest-point click selection, so a click anywhere
+    picks a point whose coordinates we can decode; markers for the last pick and the
+    drawn digit; scroll to zoom, drag to pan."""
     xy = result.plane.to_plane(result.scatter_z)
-    fig = go.Figure()
-    for c, name in enumerate(result.classes):
-        m = result.scatter_y == c
-        fig.add_scattergl(x=xy[m, 0], y=xy[m, 1], mode="markers", name=name,
-                          marker=dict(size=5, color=CLASS_COLORS[c % 10], opacity=0.75),
-                          customdata=result.scatter_idx[m],
-                          hovertemplate=f"class {name}<br>test image #%{{customdata}}"
-                                        "<br>(%{x:.2f}, %{y:.2f})<extra></extra>")
     # Wide enough for the prior's bulk (±3) and nearly every test point; a rare outlier may fall outside.
     lim = max(3.0, float(np.percentile(np.abs(xy), 99.9)) * 1.1)
+    xt, yt = result.plane.axis_titles
+    scale = alt.Scale(domain=[-lim, lim], nice=False)
+    x = alt.X("x:Q", title=xt, scale=scale)
+    y = alt.Y("y:Q", title=yt, scale=scale)
+
     g = np.linspace(-lim, lim, grid_n)
     gx, gy = np.meshgrid(g, g)
-    fig.add_scattergl(x=gx.ravel(), y=gy.ravel(), mode="markers", name=GRID_TRACE, showlegend=False,
-                      marker=dict(size=8, color="rgba(0,0,0,0)"),
-                      hovertemplate="decode (%{x:.2f}, %{y:.2f})<extra></extra>")
-    for point, label, symbol, color in ((picked, "picked", "x", "black"), (drawn, "your drawing", "star", "gold")):
+    grid = alt.Chart(pd.DataFrame({"x": gx.ravel().round(3), "y": gy.ravel().round(3)})).mark_point(
+        size=20, opacity=0).encode(x, y, tooltip=alt.value(None)).add_params(
+        alt.selection_point(name=PICK_GRID, fields=["x", "y"], nearest=True, on="click", clear=False),
+        alt.selection_interval(name="zoom", bind="scales"))
+
+    dots = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "test_index": result.scatter_idx,
+                         "class": [result.classes[c] for c in result.scatter_y]})
+    if len(result.scatter_thumbs) == len(dots):
+        dots["image"] = result.scatter_thumbs
+    tooltip = ["class:N", alt.Tooltip("test_index:Q", title="test image #"),
+               alt.Tooltip("x:Q", title=xt, format=".2f"), alt.Tooltip("y:Q", title=yt, format=".2f")] + \
+        (["image:N"] if "image" in dots else [])
+    classes = list(result.classes)
+    scatter = alt.Chart(dots).mark_circle(size=22, opacity=0.75).encode(
+        x, y, color=alt.Color("class:N", sort=classes, title="class",
+                              scale=alt.Scale(domain=classes, range=CLASS_COLORS[:len(classes)] or CLASS_COLORS)),
+        tooltip=tooltip).add_params(
+        alt.selection_point(name=PICK_DOT, fields=["x", "y", "test_index"], on="click", clear=False))
+
+    layers = [grid, scatter]
+    for point, label, shape, color in ((picked, "picked", "cross", "black"), (drawn, "your drawing", STAR, "gold")):
         if point is not None:
-            # WebGL traces are drawn above SVG ones, so the markers must be WebGL too to stay on top.
-            fig.add_scattergl(x=[point[0]], y=[point[1]], mode="markers", name=label, hoverinfo="skip",
-                            marker=dict(size=18, symbol=symbol, color=color, line=dict(width=1.5, color="black")))
-    xt, yt = result.plane.axis_titles
-    fig.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=xt, yaxis_title=yt,
-                      xaxis_range=[-lim, lim], yaxis_range=[-lim, lim], legend_title_text="class",
-                      hovermode="closest", dragmode="pan", clickmode="event+select")
-    # Equal scales, the plot area shrinking (not the ranges growing) to keep it square.
-    fig.update_xaxes(constrain="domain")
-    fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain")
-    return fig
+            marker = pd.DataFrame({"x": [point[0]], "y": [point[1]], "marker": [label]})
+            layers.append(alt.Chart(marker).mark_point(shape=shape, size=320, filled=True, fill=color,
+                                                        stroke="black", strokeWidth=1.2,
+                                                        opacity=1).encode(x, y, tooltip="marker:N"))
+    return alt.layer(*layers).properties(height=520).configure_view(strokeWidth=0)
 
 
 def picked_point(selection: dict) -> dict | None:
-    """The clicked point from a Streamlit plotly selection: plane coordinates, and the
-    test image's index when the click landed on a test point."""
-    points = (selection or {}).get("points") or []
-    if not points:
-        return None
-    p = points[-1]
-    custom = p.get("customdata")
-    if isinstance(custom, list):
-        custom = custom[0] if custom else None
-    return {"xy": (float(p["x"]), float(p["y"])), "test_index": None if custom is None else int(custom)}
+    """The clicked point from a Streamlit Altair selection: plane coordinates, and the
+    test image's index when the click landed on a test point (a dot wins over the grid)."""
+    selection = selection or {}
+    for name in (PICK_DOT, PICK_GRID):
+        points = selection.get(name) or []
+        if points:
+            p = points[-1]
+            index = p.get("test_index")
+            return {"xy": (float(p["x"]), float(p["y"])), "test_index": None if index is None else int(index)}
+    return None
 
 
 def curves(rows: list[dict], metric: str, title: str) -> go.Figure:

@@ -90,9 +90,8 @@ if plane.is_pca:
                "plane (the other directions stay at the mean).")
 st.markdown(
     f"Each dot is the mean code μ(x) of one of {len(result.scatter_idx):,} test images, coloured by class. "
-    "**Click anywhere** on the plane: the point is decoded on the right. A click on a dot also shows that "
-    "test image next to its reconstruction. (Plotly can't draw pictures inside hover boxes, so images "
-    "appear beside the chart on click instead.)")
+    "**Hover** a dot to see its digit. **Click anywhere** on the plane: the point is decoded on the right "
+    "(a click on a dot also shows that test image). Scroll to zoom, drag to pan.")
 
 picked_key, drawn_key = f"{KEY}-picked", f"{KEY}-drawn"
 
@@ -126,9 +125,9 @@ with c2:
                  caption=f"reconstruction from ★ at ({drawn_xy[0]:.2f}, {drawn_xy[1]:.2f})")
 
 with scatter_slot:
-    fig = vae.latent_scatter(result, picked and picked["xy"], drawn_xy)
-    st.plotly_chart(fig, key=f"{KEY}-scatter", on_select=remember_click, selection_mode="points",
-                    width="stretch", config={"scrollZoom": True})
+    chart = vae.latent_scatter(result, picked and picked["xy"], drawn_xy)
+    st.altair_chart(chart, key=f"{KEY}-scatter", on_select=remember_click,
+                    selection_mode=[vae.PICK_DOT, vae.PICK_GRID], width="stretch")
 with side:
     if picked is None:
         st.info("Click a point of the plane to decode it.")

@@ -1,11 +1,15 @@
 """The VAE: loss terms against their definitions, the sampling layer, a real training
 run on MNIST reaching a justified negative ELBO, and the latent-space tools."""
+import base64
+import io
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
+from PIL import Image
 from torch.distributions import Normal, kl_divergence
 
 from dlplay import data, vae
@@ -140,21 +144,44 @@ def test_latent_plane_is_identity_in_2d_and_pca_above():
     assert "PC 1" in plane.axis_titles[0]
 
 
-def test_scatter_has_classes_a_clickable_grid_and_markers(trained):
+def test_scatter_has_classes_hover_thumbnails_a_clickable_grid_and_markers(trained):
     result, _ = trained
-    fig = vae.latent_scatter(result, picked=(0.5, -1.0), drawn=(1.0, 1.0), grid_n=21)
-    names = [t.name for t in fig.data]
-    assert names[:10] == result.classes and names[10:] == [vae.GRID_TRACE, "picked", "your drawing"]
-    grid = fig.data[10]
-    assert len(grid.x) == 21 * 21 and grid.marker.color == "rgba(0,0,0,0)"
-    assert sum(len(t.x) for t in fig.data[:10]) == len(result.scatter_idx)
+    spec = vae.latent_scatter(result, picked=(0.5, -1.0), drawn=(1.0, 1.0), grid_n=21).to_dict()
+    grid, dots, picked, drawn = spec["layer"]
+    datasets = spec["datasets"]
+    assert len(datasets[grid["data"]["name"]]) == 21 * 21 and grid["mark"]["opacity"] == 0
+    rows = datasets[dots["data"]["name"]]
+    assert len(rows) == len(result.scatter_idx)
+    assert sorted({r["class"] for r in rows}) == sorted(result.classes)
+    # Vega's tooltip draws a field named "image" as a picture: each dot carries its digit.
+    assert "image" in [t["field"] for t in dots["encoding"]["tooltip"]]
+    assert rows[0]["image"] == result.scatter_thumbs[0] and rows[0]["test_index"] == result.scatter_idx[0]
+    params = {p["name"]: p["select"] for p in spec["params"]}
+    assert params[vae.PICK_GRID]["nearest"] and params[vae.PICK_GRID]["fields"] == ["x", "y"]
+    assert params[vae.PICK_DOT]["fields"] == ["x", "y", "test_index"]
+    assert [datasets[m["data"]["name"]][0]["marker"] for m in (picked, drawn)] == ["picked", "your drawing"]
 
 
-def test_picked_point_reads_a_plotly_selection():
-    assert vae.picked_point({"points": []}) is None
-    grid = {"points": [{"x": 0.25, "y": -1.5, "curve_number": 10, "point_index": 7}]}
+def test_thumbnails_are_the_test_images_as_small_pngs(trained):
+    result, _ = trained
+    ds = data.load("mnist")
+    urls = result.scatter_thumbs
+    assert len(urls) == len(result.scatter_idx) == 2000
+    i = 3
+    png = base64.b64decode(urls[i].removeprefix("data:image/png;base64,"))
+    pixels = np.asarray(Image.open(io.BytesIO(png)))
+    assert pixels.shape == (56, 56)  # 28×28 at twice the size
+    expected = np.round(ds.x_test[result.scatter_idx[i], 0].numpy() * 255)
+    assert np.array_equal(pixels[::2, ::2], expected.astype(np.uint8))
+    assert sum(map(len, urls)) / len(urls) < 1000  # ~2,000 of them travel with the chart
+
+
+def test_picked_point_reads_an_altair_selection():
+    assert vae.picked_point({vae.PICK_GRID: [], vae.PICK_DOT: []}) is None
+    assert vae.picked_point({}) is None
+    grid = {vae.PICK_GRID: [{"x": 0.25, "y": -1.5}], vae.PICK_DOT: []}
     assert vae.picked_point(grid) == {"xy": (0.25, -1.5), "test_index": None}
-    dot = {"points": [{"x": 1.0, "y": 2.0, "customdata": [42]}]}
+    dot = {vae.PICK_GRID: [{"x": 0.9, "y": 2.0}], vae.PICK_DOT: [{"x": 1.0, "y": 2.0, "test_index": 42}]}
     assert vae.picked_point(dot) == {"xy": (1.0, 2.0), "test_index": 42}
 
 
