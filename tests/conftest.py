@@ -31,6 +31,13 @@ def need_shared(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Models the app caches (e.g. the DCGAN judge) go to this run's temp folder,
+    never the user's ~/.cache; tests in one run share them."""
+    os.environ["DLPLAY_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "dlplay-cache")
+
+
 @pytest.fixture(autouse=True)
 def _stop_jobs():
     """A torch thread still alive at exit aborts the process: stop and join every job."""
@@ -118,3 +125,16 @@ def screenshot(pg, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     pg.screenshot(path=str(path), full_page=True)
     return path
+
+
+def draw_stroke(pg) -> None:
+    """A vertical stroke down the middle of the page's drawing canvas, drawn with the mouse."""
+    canvas = pg.locator('[data-testid="stBidiComponentIsolated"] canvas').last
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box and box["width"] > 100, f"drawable canvas not found: {box}"
+    x = box["x"] + box["width"] * 0.5
+    pg.mouse.move(x, box["y"] + box["height"] * 0.15)
+    pg.mouse.down()
+    pg.mouse.move(x + box["width"] * 0.02, box["y"] + box["height"] * 0.85, steps=25)
+    pg.mouse.up()

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dlplay.bench.server import LOSS_POINTS_JS
-from tests.conftest import need_shared, screenshot
+from tests.conftest import draw_stroke, need_shared, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,7 +49,7 @@ def test_train_watch_and_draw(app_server, page):
     expect(page.get_by_text(re.compile(r"[\d,]+ samples/s"))).to_be_visible()
     screenshot(page, "e2e_digit_4_trained")
 
-    draw_one(page)
+    draw_stroke(page)
     prediction = page.get_by_text(re.compile(r"Prediction: \w"))
     expect(prediction).to_be_visible(timeout=60_000)
     assert re.search(r"Prediction: 1\b", prediction.inner_text()), prediction.inner_text()
@@ -64,16 +64,3 @@ def points_while_running(page, more_than: int) -> int:
         f"() => {{ const n = ({LOSS_POINTS_JS})(); return ({RUNNING_JS})() && n > {more_than} ? n : 0; }}",
         timeout=TRAIN_MS)
     return handle.json_value()
-
-
-def draw_one(page) -> None:
-    """A vertical stroke down the middle of the canvas, drawn with the mouse."""
-    canvas = page.locator('[data-testid="stBidiComponentIsolated"] canvas').last
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    assert box and box["width"] > 100, f"drawable canvas not found: {box}"
-    x = box["x"] + box["width"] * 0.5
-    page.mouse.move(x, box["y"] + box["height"] * 0.15)
-    page.mouse.down()
-    page.mouse.move(x + box["width"] * 0.02, box["y"] + box["height"] * 0.85, steps=25)
-    page.mouse.up()

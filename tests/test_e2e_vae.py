@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tests.conftest import need_shared, screenshot
+from tests.conftest import draw_stroke, need_shared, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -76,7 +76,7 @@ def test_train_hover_then_click_the_latent_plane(app_server, page):
     screenshot(page, "e2e_vae_5_decoded_again")
 
     # Draw a digit: its code is marked with a star on the plane, where hovering names it.
-    draw_one(page)
+    draw_stroke(page)
     drawn = page.get_by_text("reconstruction from ★ at")
     expect(drawn).to_be_visible(timeout=30_000)
     zx, zy = map(float, re.search(r"\((-?[\d.]+), (-?[\d.]+)\)", drawn.inner_text()).groups())
@@ -111,19 +111,6 @@ def settled_chart_box(page) -> dict:
         except PlaywrightError:  # detached while Streamlit swapped in the redrawn chart
             continue
     raise AssertionError("the latent scatter never settled")
-
-
-def draw_one(page) -> None:
-    """A vertical stroke down the middle of the drawing canvas, drawn with the mouse."""
-    canvas = page.locator('[data-testid="stBidiComponentIsolated"] canvas').last
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    assert box and box["width"] > 100, f"drawable canvas not found: {box}"
-    x = box["x"] + box["width"] * 0.5
-    page.mouse.move(x, box["y"] + box["height"] * 0.15)
-    page.mouse.down()
-    page.mouse.move(x + box["width"] * 0.02, box["y"] + box["height"] * 0.85, steps=25)
-    page.mouse.up()
 
 
 def tooltip_dot(page) -> dict | None:

@@ -11,19 +11,6 @@ from dlplay.jobs import Job
 from tests.conftest import need_shared
 
 
-@pytest.fixture(scope="module", autouse=True)
-def judge_cache(tmp_path_factory):
-    """One judge cache for the whole test session (the page tests share it), never the
-    user's ~/.cache."""
-    old = os.environ.get("DLPLAY_CACHE_DIR")
-    os.environ["DLPLAY_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "dlplay-cache")
-    yield
-    if old is None:
-        os.environ.pop("DLPLAY_CACHE_DIR", None)
-    else:
-        os.environ["DLPLAY_CACHE_DIR"] = old
-
-
 @pytest.fixture(scope="module")
 def judge():
     need_shared("MNIST", "raw")

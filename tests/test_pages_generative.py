@@ -1,6 +1,5 @@
 """AppTest of the pages "Variational autoencoder" and "DCGAN": controls, a short real
 training run each, the latent-plane pick, drawing-free paths, and no tracebacks."""
-import os
 import re
 
 import pytest
@@ -10,18 +9,6 @@ from dlplay.jobs import get_scheduler
 from tests.conftest import need_shared
 
 VAE_PAGE, GAN_PAGE = "pages/vae.py", "pages/dcgan.py"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def judge_cache(tmp_path_factory):
-    """The DCGAN judge is cached in this session's temp folder (shared with test_gan)."""
-    old = os.environ.get("DLPLAY_CACHE_DIR")
-    os.environ["DLPLAY_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "dlplay-cache")
-    yield
-    if old is None:
-        os.environ.pop("DLPLAY_CACHE_DIR", None)
-    else:
-        os.environ["DLPLAY_CACHE_DIR"] = old
 
 
 def train(at, key, **settings):
