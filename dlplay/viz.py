@@ -56,8 +56,11 @@ def curves_figure(rows: list[dict], metric: str = "loss", title: str | None = No
 def confusion_figure(cm: np.ndarray, classes: list[str]) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=cm, x=classes, y=classes, colorscale="Blues", text=cm,
                                texttemplate="%{text}", hovertemplate="true %{y} → predicted %{x}: %{z}<extra></extra>"))
+    # Category axes: class names such as "0".."9" would otherwise become a numeric axis
+    # that labels only every other class.
     fig.update_layout(height=440, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="predicted",
-                      yaxis_title="true", yaxis_autorange="reversed")
+                      yaxis_title="true", yaxis_autorange="reversed", xaxis_type="category",
+                      yaxis_type="category")
     return fig
 
 
@@ -67,5 +70,5 @@ def probability_figure(probs: np.ndarray, classes: list[str]) -> go.Figure:
     fig = go.Figure(go.Bar(x=classes, y=probs, marker_color=colors, text=[f"{p:.0%}" for p in probs],
                            textposition="outside"))
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), yaxis_range=[0, 1.15],
-                      yaxis_tickformat=".0%")
+                      yaxis_tickformat=".0%", xaxis_type="category")
     return fig
