@@ -83,6 +83,8 @@ draw_to_classify(KEY, (lambda image: classify_image(result.model, image)) if res
 st.markdown("""
 **What to notice**
 - The batch loss is noisy but trends down; the epoch points (train and validation) are the smooth summary.
+- Early on, the epoch's train loss sits *above* the validation loss: it averages the whole epoch, including
+  its first clumsy batches, and dropout is switched on while training but off for validation.
 - If validation accuracy stops improving while training accuracy keeps rising, the model starts to overfit.
 - Try a learning rate of 1 or more: the loss jumps, and the run stops with a hint when it becomes NaN.
 - Drawings that are thin, off-centre or unusually shaped are where MNIST models fail — the preview shows
