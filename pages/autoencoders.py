@@ -7,7 +7,8 @@ from dlplay.autoencoders import (AESpec, TITLES, architecture_table, loss_figure
 from dlplay.train import TrainConfig
 from dlplay.viz import montage, to_uint8
 from ui.draw import digit_canvas
-from ui.live import current_job, dataset_selectbox, live, load_dataset, lr_slider, start_job, train_stop_buttons
+from ui.live import (
+    dataset_selectbox, finished_result, live, load_dataset, lr_slider, start_job, train_stop_buttons)
 
 KEY = "ae"  # the latent-morphing page reuses this page's deep AE under this key
 
@@ -49,8 +50,7 @@ def render_live(job):
 
 live(KEY, render_live)
 
-job = current_job(KEY)
-result = job.result if job is not None and job.finished_ok else None
+result = finished_result(KEY)
 if result is not None:
     st.subheader("On the test set")
     st.caption(f"{data.TITLES[result.spec.dataset]}, k = {result.spec.k}: mean squared error per pixel on "

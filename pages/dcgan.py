@@ -4,7 +4,7 @@ import streamlit as st
 from dlplay import gan
 from dlplay.models import count_parameters
 from dlplay.viz import montage
-from ui.live import current_job, dataset_selectbox, live, load_dataset, start_job, train_stop_buttons
+from ui.live import dataset_selectbox, finished_result, live, load_dataset, start_job, train_stop_buttons
 
 KEY = "gan"
 N_TRAIN = {"3,200": 3200, "6,400": 6400, "12,800": 12800, "25,600": 25600, "all": 0}
@@ -75,8 +75,7 @@ def render_live(job):
 
 live(KEY, render_live)
 
-job = current_job(KEY)
-result = job.result if job is not None and job.finished_ok else None
+result = finished_result(KEY)
 if result is None:
     st.stop()
 

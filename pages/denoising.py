@@ -7,7 +7,8 @@ from dlplay.autoencoders import TITLES, loss_figure, one_per_class
 from dlplay.denoise import NOISE_KINDS, DenoiseSpec, Noise, denoise, psnr_by_level, psnr_scores, train_denoisers
 from dlplay.train import TrainConfig
 from dlplay.viz import montage
-from ui.live import current_job, dataset_selectbox, live, load_dataset, lr_slider, start_job, train_stop_buttons
+from ui.live import (
+    dataset_selectbox, finished_result, live, load_dataset, lr_slider, start_job, train_stop_buttons)
 
 KEY = "dn"
 LEVELS = {"gaussian": ("Noise level σ", 0.05, 1.0, 0.5), "square": ("Square side (share of the width)", 0.1, 0.8, 0.4)}
@@ -66,8 +67,7 @@ def render_live(job):
 
 live(KEY, render_live)
 
-job = current_job(KEY)
-result = job.result if job is not None and job.finished_ok else None
+result = finished_result(KEY)
 if result is None:
     st.info("Train both models first; then corrupt test images here and compare.")
     st.stop()

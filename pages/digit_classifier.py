@@ -5,7 +5,9 @@ from dlplay.classify import ClassifierSpec, classify_image, prepare, train_class
 from dlplay.models import count_parameters, summary_table
 from dlplay.train import OPTIMIZERS, TrainConfig
 from dlplay.viz import curves_figure
-from ui.live import current_job, dataset_selectbox, live, load_dataset, lr_slider, start_job, train_stop_buttons
+from ui.live import (
+    current_job, dataset_selectbox, finished_result, live, load_dataset, lr_slider, start_job,
+    train_stop_buttons)
 from ui.reports import draw_to_classify, test_set_report
 
 KEY = "mlp"
@@ -72,8 +74,7 @@ if current_job(KEY) is None:
     render_curves([])
 live(KEY, lambda job: render_curves(job.metrics()))
 
-job = current_job(KEY)
-result = job.result if job is not None and job.finished_ok else None
+result = finished_result(KEY)
 if result is not None:
     test_set_report(KEY, result.test_acc, result.confusion, result.classes, ds.x_test, ds.y_test,
                     result.wrong, result.wrong_pred)

@@ -5,7 +5,9 @@ from dlplay import data
 from dlplay.autoencoders import loss_figure
 from dlplay.morph import PRESETS, MorphSpec, build_morph_model, decoded_centroids, gif_bytes, morph, train_morph_model
 from dlplay.viz import montage
-from ui.live import current_job, dataset_selectbox, live, load_dataset, lr_slider, start_job, train_stop_buttons
+from ui.live import (
+    current_job, dataset_selectbox, finished_result, live, load_dataset, lr_slider, start_job,
+    train_stop_buttons)
 
 KEY = "morph"
 AE_PAGE_KEY = "ae"  # the Autoencoders page's job; its deep AE can be reused here
@@ -19,7 +21,7 @@ st.markdown(
     "9, or pass through something that is no digit at all?")
 
 ae_job = current_job(AE_PAGE_KEY)
-ae_result = ae_job.result if ae_job is not None and ae_job.finished_ok else None
+ae_result = finished_result(AE_PAGE_KEY)
 reusable = ae_result is not None and "deep" in ae_result.models
 
 # --- controls ---------------------------------------------------------------------------------
@@ -57,8 +59,7 @@ else:
     spec = MorphSpec(dataset=dataset, k=k, n_train=n_train, epochs=int(epochs), lr=lr)
     train_stop_buttons(KEY, lambda: start_job(KEY, lambda job: train_morph_model(spec, job), "Morphing AE"))
     live(KEY, lambda job: st.plotly_chart(loss_figure(job.metrics()), width="stretch", key=f"{KEY}-curves"))
-    job = current_job(KEY)
-    mm = job.result if job is not None and job.finished_ok else None
+    mm = finished_result(KEY)
 
 if mm is None:
     st.info("Train the autoencoder first (a few seconds), or train on the Autoencoders page and reuse its deep AE.")

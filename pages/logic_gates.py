@@ -7,7 +7,7 @@ from dlplay.scratch.datasets import GATES, truth_table
 from dlplay.scratch.figures import gate_figure, hidden_units_figure
 from dlplay.scratch.gates import GateSpec, hidden_maps, hidden_table, output_map, solved, train_gate
 from dlplay.viz import curves_figure
-from ui.live import current_job, live, start_job, train_stop_buttons
+from ui.live import current_job, finished_result, live, start_job, train_stop_buttons
 
 KEY = "gates"
 
@@ -71,7 +71,7 @@ def render(job):
 live(KEY, render)
 
 job = current_job(KEY)
-net_done = job.result if job is not None and job.finished_ok else None
+net_done = finished_result(KEY)
 if net_done is not None:
     spec_gate = job.latest("spec").gate
     if solved(net_done, spec_gate):

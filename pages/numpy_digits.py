@@ -3,7 +3,7 @@ import streamlit as st
 
 from dlplay.scratch.digits import DigitArrays, DigitsSpec, train_digits
 from dlplay.viz import curves_figure
-from ui.live import current_job, live, load_dataset, start_job, train_stop_buttons
+from ui.live import finished_result, live, load_dataset, start_job, train_stop_buttons
 from ui.reports import draw_to_classify, test_set_report
 
 KEY = "npdigits"
@@ -56,8 +56,7 @@ def render(job):
 
 live(KEY, render)
 
-job = current_job(KEY)
-result = job.result if job is not None and job.finished_ok else None
+result = finished_result(KEY)
 if result is not None:
     test_set_report(KEY, result.test_acc, result.confusion, ds.classes, ds.x_test, ds.y_test,
                     result.wrong, result.wrong_pred)

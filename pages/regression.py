@@ -8,7 +8,7 @@ from dlplay.scratch.datasets import noisy_regression, true_function
 from dlplay.scratch.figures import degree_figure, fit_figure, grid_progress_figure
 from dlplay.scratch.polyfit import PRIORS, degree_sweep, fit_poly, mse
 from dlplay.scratch.selection import search_regressor
-from ui.live import current_job, live, start_job, train_stop_buttons
+from ui.live import finished_result, live, start_job, train_stop_buttons
 
 KEY = "regsel"
 CURVE_X = np.linspace(-1, 1, 300)
@@ -66,8 +66,7 @@ def render(job):
 
 live(KEY, render)
 
-job = current_job(KEY)
-found = job.result if job is not None and job.finished_ok else None
+found = finished_result(KEY)
 if found is not None:
     table = pd.DataFrame(found.table())
     diverged = int((table["note"] != "").sum())

@@ -5,7 +5,8 @@ from dlplay import vae
 from dlplay.models import count_parameters
 from dlplay.viz import montage, to_uint8
 from ui.draw import digit_canvas
-from ui.live import current_job, dataset_selectbox, live, load_dataset, start_job, train_stop_buttons
+from ui.live import (
+    current_job, dataset_selectbox, finished_result, live, load_dataset, start_job, train_stop_buttons)
 
 KEY = "vae"
 HIDDEN = {"400 (as pytorch/examples)": (400,), "512 → 256 (sharper clusters, slower)": (512, 256)}
@@ -67,7 +68,7 @@ def render_live(job):
 live(KEY, render_live)
 
 job = current_job(KEY)
-result = job.result if job is not None and job.finished_ok else None
+result = finished_result(KEY)
 if result is None:
     st.info("Press **Train**; once the model is trained you can explore its latent space here: click the "
             "plane to decode any point, draw a digit to see where it lands, and sample new images.")

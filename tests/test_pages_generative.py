@@ -2,8 +2,6 @@
 training run each, the latent-plane pick, drawing-free paths, and no tracebacks."""
 import re
 
-import pytest
-
 from dlplay import vae
 from dlplay.jobs import get_scheduler
 from tests.conftest import need_shared

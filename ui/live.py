@@ -27,6 +27,12 @@ def current_job(key: str) -> Job | None:
     return get_scheduler().get(st.session_state.get(f"job:{key}"))
 
 
+def finished_result(key: str) -> Any:
+    """What the session's job under `key` returned, once it finished well; else None."""
+    job = current_job(key)
+    return job.result if job is not None and job.finished_ok else None
+
+
 def start_job(key: str, fn: Callable[[Job], Any], name: str) -> Job:
     """Submit `fn(job)`; a previous job under the same key is stopped first."""
     old = current_job(key)
