@@ -64,6 +64,7 @@ class Job:
         self._cancel = threading.Event()
         self._done = threading.Event()
         self._scheduler: Scheduler | None = None
+        self._forget_when_done = False  # set when its session ends while it still runs
 
     # --- written by the job's function -------------------------------------------
     def emit(self, kind: str, **data) -> Event:
@@ -187,6 +188,8 @@ class Scheduler:
 
     def __init__(self, max_workers: int | None = None, keep_per_session: int = 8):
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
+        # Read once: threads_per_job runs on every training step.
+        self.job_cores = int(os.environ.get("DLPLAY_JOB_CORES", "0")) or max(1, (os.cpu_count() or 1) - 1)
         self.keep_per_session = keep_per_session
         self._queue: deque[Job] = deque()
         self._running: set[Job] = set()
@@ -232,9 +235,7 @@ class Scheduler:
         and a browser on the same machine: on 2 cores with the page open, a job using
         both ran at 0.5× a bare loop's speed, with one thread at 0.66× (dlplay.bench),
         because a preempted OpenMP thread stalls its partner. DLPLAY_JOB_CORES overrides."""
-        cpus = os.cpu_count() or 1
-        cores = int(os.environ.get("DLPLAY_JOB_CORES", "0")) or max(1, cpus - 1)
-        return max(1, cores // max(1, len(self._running)))
+        return max(1, self.job_cores // max(1, len(self._running)))
 
     def _sync_threads(self) -> None:
         """Share the cores among running jobs so two jobs on two cores don't each use
@@ -297,7 +298,7 @@ class Scheduler:
             finally:
                 with self._cond:
                     self._running.discard(job)
-                    if getattr(job, "_forget_when_done", False):
+                    if job._forget_when_done:
                         self._jobs.pop(job.id, None)
 
 
