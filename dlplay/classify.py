@@ -11,6 +11,7 @@ from torchmetrics.functional.classification import multiclass_confusion_matrix
 from . import data
 from .jobs import Job
 from .models import MLP, count_parameters
+from .runs.lesson import Lesson, Saved
 from .train import History, TrainConfig, evaluate, fit, predict_proba
 
 
@@ -40,6 +41,7 @@ class ClassifierResult:
     wrong_pred: np.ndarray
     classes: list[str]
     dataset: str
+    stopped: str = ""  # "stopped at epoch 7 of 15" when Stop was pressed
 
 
 def prepare(spec: ClassifierSpec) -> data.ImageData:
@@ -72,10 +74,50 @@ def assess(model, history: History, ds: data.ImageData) -> ClassifierResult:
     order = probs[wrong, pred[wrong]].argsort(descending=True)
     wrong = wrong[order]
     return ClassifierResult(model, history, test["acc"], test["loss"], cm, wrong.numpy(),
-                            pred[wrong].numpy(), ds.classes, ds.name)
+                            pred[wrong].numpy(), ds.classes, ds.name, history.stopped)
 
 
 def classify_image(model, image28: np.ndarray) -> np.ndarray:
     """Class probabilities for one 28×28 image in [0, 1]."""
     x = torch.from_numpy(np.asarray(image28, np.float32)).reshape(1, 1, 28, 28)
     return predict_proba(model.cpu(), x)[0].numpy()
+
+
+# --- as a stored run (dlplay.runs) ----------------------------------------------------------------
+
+def save_result(result: ClassifierResult) -> Saved:
+    cfg = result.model.config
+    return Saved(
+        tensors={f"model.{k}": v for k, v in result.model.state_dict().items()},
+        arrays={"confusion": result.confusion, "wrong": result.wrong, "wrong_pred": result.wrong_pred},
+        summary={"test_acc": result.test_acc, "test_loss": result.test_loss, "classes": result.classes,
+                 "dataset": result.dataset, "stopped": result.stopped, "in_features": cfg["in_features"],
+                 "n_classes": cfg["n_classes"], "best_epoch": result.history.best_epoch},
+        headline=f"{result.test_acc:.1%} test accuracy")
+
+
+def load_result(spec: ClassifierSpec, saved: Saved) -> ClassifierResult:
+    s = saved.summary
+    model = MLP(s["in_features"], spec.hidden, s["n_classes"], spec.activation, spec.dropout)
+    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
+    model.eval()
+    a = saved.arrays
+    return ClassifierResult(model, History(best_epoch=s.get("best_epoch", 0)), s["test_acc"], s["test_loss"],
+                            a["confusion"], a["wrong"], a["wrong_pred"], list(s["classes"]), s["dataset"],
+                            s.get("stopped", ""))
+
+
+def brief(spec: ClassifierSpec) -> str:
+    epochs = spec.train.epochs
+    return f"784→{'→'.join(map(str, spec.hidden))}→10 · {epochs} epoch{'s' if epochs != 1 else ''}"
+
+
+def _script(spec: ClassifierSpec, run) -> str:
+    from .runs.export import classifier_script
+
+    return classifier_script(spec, run)
+
+
+LESSON = Lesson(page="mlp", title="Digit classifier (MLP)", path="pages/digit_classifier.py",
+                spec_type=ClassifierSpec, train=lambda spec, job: train_classifier(spec, job),
+                save=save_result, load=load_result, brief=brief, script=_script, curves=("loss", "acc"))

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
-FINISHED = (DONE, FAILED, CANCELLED)
+STOPPED = "stopped"  # Stop pressed, and the function still returned what was learned until then
+FINISHED = (DONE, STOPPED, FAILED, CANCELLED)
 
 
 class Cancelled(Exception):
@@ -65,6 +66,9 @@ class Job:
         self._done = threading.Event()
         self._scheduler: Scheduler | None = None
         self._forget_when_done = False  # set when its session ends while it still runs
+        self._on_finish: list[Callable[["Job"], None]] = []
+        self.stop_note: str | None = None  # "stopped at epoch 7 of 15", set by a function that kept its model
+        self.run_id: int | None = None  # the stored run this job trains (dlplay.runs), if any
 
     # --- written by the job's function -------------------------------------------
     def emit(self, kind: str, **data) -> Event:
@@ -89,6 +93,19 @@ class Job:
         self.progress = min(1.0, max(0.0, float(fraction)))
         if status is not None:
             self.status = status
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def stopped_at(self, note: str) -> None:
+        """Called by a training function that caught `Cancelled` and returns the model
+        as it was: the job then ends as STOPPED, with its result."""
+        self.stop_note = note
+
+    def on_finish(self, callback: Callable[["Job"], None]) -> None:
+        """`callback(job)` once the job has ended, whatever the way (run in the thread that ends it)."""
+        self._on_finish.append(callback)
 
     def check_cancelled(self) -> None:
         """Call often (every step): raises `Cancelled` once the user pressed Stop,
@@ -139,6 +156,11 @@ class Job:
         return self.state == DONE
 
     @property
+    def has_result(self) -> bool:
+        """Finished, or stopped with the model learned so far."""
+        return self.state in (DONE, STOPPED) and self.result is not None
+
+    @property
     def is_active(self) -> bool:
         return self.state in (QUEUED, RUNNING)
 
@@ -165,7 +187,10 @@ class Job:
         try:
             self.check_cancelled()
             self.result = self.fn(self)
-            self._finish(DONE, "finished")
+            if self._cancel.is_set():  # stopped, but the function kept what it had learned
+                self._finish(STOPPED, self.stop_note or "stopped by user")
+            else:
+                self._finish(DONE, "finished")
         except Cancelled:
             self._finish(CANCELLED, "stopped by user")
         except TrainingDiverged as exc:
@@ -180,6 +205,11 @@ class Job:
         self.state, self.status, self.finished = state, status, time.time()
         if state == DONE:
             self.progress = 1.0
+        for callback in self._on_finish:
+            try:
+                callback(self)
+            except Exception:  # noqa: BLE001 - a recorder's failure must not hide the job's end
+                traceback.print_exc()
         self._done.set()
 
 

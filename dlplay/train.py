@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .jobs import Job, TrainingDiverged
+from .jobs import Cancelled, Job, TrainingDiverged
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "momentum")
 SCHEDULES = ("onecycle", "cosine", "constant")
@@ -48,6 +48,7 @@ class History:
     rows: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     stopped_early: bool = False
+    stopped: str = ""  # "stopped at epoch 7 of 15" when Stop was pressed
     samples_per_s: float = 0.0
 
     def last(self, key: str):
@@ -224,8 +225,16 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     trainer = Trainer(model, cfg, math.ceil(len(x) / cfg.batch_size), loss_fn, job, classify)
     history, best, best_state, bad_epochs = History(), math.inf, None, 0
     for epoch in range(cfg.epochs):
-        row = {"epoch": epoch + 1, "step": trainer.step, "split": "epoch",
-               **trainer.train_epoch(epoch, x, y, gen)}
+        try:
+            trained = trainer.train_epoch(epoch, x, y, gen)
+        except Cancelled:
+            if trainer.step == 0:
+                raise  # nothing learned yet: the run is cancelled, not stopped
+            history.stopped = stop_note(epoch, cfg.epochs, trainer.step, history.best_epoch if best_state else 0)
+            if job:
+                job.stopped_at(history.stopped)
+            break
+        row = {"epoch": epoch + 1, "step": trainer.step, "split": "epoch", **trained}
         if val is not None:
             v = evaluate(trainer.model, *val, loss_fn=loss_fn, classify=classify)
             row.update({f"val_{k}": val_ for k, val_ in v.items()})
@@ -250,6 +259,12 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         model.load_state_dict(best_state)
     history.samples_per_s = trainer.samples / max(1e-9, trainer.train_time)
     return history
+
+
+def stop_note(epoch: int, epochs: int, step: int, best_epoch: int = 0) -> str:
+    """What a page says about a run stopped during `epoch` (0-based)."""
+    note = f"stopped at epoch {epoch + 1} of {epochs} (step {step:,})"
+    return note + (f"; keeping the best epoch, {best_epoch}" if best_epoch else "")
 
 
 # --- checkpoints ------------------------------------------------------------------------------

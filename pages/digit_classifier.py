@@ -1,16 +1,18 @@
 """Digit classifier (MLP): train a multilayer perceptron live, then draw a digit."""
 import streamlit as st
 
-from dlplay.classify import ClassifierSpec, classify_image, prepare, train_classifier
+from dlplay import data, runs
+from dlplay.classify import LESSON, ClassifierSpec, classify_image, prepare
 from dlplay.models import count_parameters, summary_table
 from dlplay.train import OPTIMIZERS, TrainConfig
 from dlplay.viz import curves_figure
-from ui.live import (
-    current_job, dataset_selectbox, finished_result, live, load_dataset, lr_slider, start_job,
-    train_stop_buttons)
+from ui.live import current, dataset_selectbox, finished_result, live, load_dataset, lr_slider, train_stop_buttons
 from ui.reports import draw_to_classify, test_set_report
+from ui.runs import open_page, run_header, start_run
+from ui.settings import KEEP, setup_link
 
 KEY = "mlp"
+open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
 st.title("Digit classifier (MLP)")
 st.markdown(
@@ -22,17 +24,17 @@ st.markdown(
 with st.sidebar:
     st.header("Model")
     dataset = dataset_selectbox(["mnist", "fashion_mnist", "mnist5k"], key=f"{KEY}-dataset")
-    n_layers = st.slider("Hidden layers", 1, 4, 2, key=f"{KEY}-layers")
+    n_layers = st.slider("Hidden layers", 1, 4, 2, key=f"{KEY}-layers", **KEEP)
     units = [st.select_slider(f"Units in layer {i + 1}", [16, 32, 64, 128, 256, 512],
-                              value=(256, 128, 64, 32)[i], key=f"{KEY}-units{i}") for i in range(n_layers)]
-    activation = st.selectbox("Activation", ["relu", "tanh", "sigmoid", "gelu"], key=f"{KEY}-act")
-    dropout = st.slider("Dropout", 0.0, 0.7, 0.2, 0.05, key=f"{KEY}-dropout",
+                              value=(256, 128, 64, 32)[i], key=f"{KEY}-units{i}", **KEEP) for i in range(n_layers)]
+    activation = st.selectbox("Activation", ["relu", "tanh", "sigmoid", "gelu"], key=f"{KEY}-act", **KEEP)
+    dropout = st.slider("Dropout", 0.0, 0.7, 0.2, 0.05, key=f"{KEY}-dropout", **KEEP,
                         help="Randomly zero this share of hidden units while training: less overfitting.")
     st.header("Training")
-    optimizer = st.selectbox("Optimizer", OPTIMIZERS, key=f"{KEY}-opt")
+    optimizer = st.selectbox("Optimizer", OPTIMIZERS, key=f"{KEY}-opt", **KEEP)
     lr = lr_slider(f"{KEY}-lr", 3e-3)
-    batch = st.select_slider("Batch size", [16, 32, 64, 128, 256, 512], value=128, key=f"{KEY}-batch")
-    epochs = st.number_input("Epochs", 1, 30, 3, key=f"{KEY}-epochs")
+    batch = st.select_slider("Batch size", [16, 32, 64, 128, 256, 512], value=128, key=f"{KEY}-batch", **KEEP)
+    epochs = st.number_input("Epochs", 1, 30, 3, key=f"{KEY}-epochs", **KEEP)
 
 ds = load_dataset(dataset)
 spec = ClassifierSpec(dataset=dataset, hidden=tuple(units), activation=activation, dropout=dropout,
@@ -53,7 +55,11 @@ with st.expander("Layer by layer (torchinfo)"):
     st.dataframe(layer_table(spec.hidden, activation, dropout, ds.n_classes), hide_index=True, width="stretch")
 
 # --- train, live --------------------------------------------------------------------------------
-train_stop_buttons(KEY, lambda: start_job(KEY, lambda job: train_classifier(spec, job), "MLP classifier"))
+train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec, ds))
+shown = current(KEY)
+if shown is not None:
+    run_header(shown, spec)
+setup_link(KEY)
 
 
 def render_curves(rows):
@@ -68,7 +74,7 @@ def render_curves(rows):
                    f"last batch loss {steps[-1]['loss']:.3f}{speed}")
 
 
-if current_job(KEY) is None:
+if shown is None:
     # Empty axes before the first run: the browser loads the chart library now, not
     # after Train is pressed, so the first point shows within a second of the click.
     render_curves([])
@@ -76,10 +82,15 @@ live(KEY, lambda job: render_curves(job.metrics()))
 
 result = finished_result(KEY)
 if result is not None:
-    test_set_report(KEY, result.test_acc, result.confusion, result.classes, ds.x_test, ds.y_test,
-                    result.wrong, result.wrong_pred)
-draw_to_classify(KEY, (lambda image: classify_image(result.model, image)) if result else None,
-                 ds.classes if result is None else result.classes)
+    # The run's own test set, never the one picked in the sidebar since.
+    run_ds = data.load(result.dataset)
+    same_data = runs.data_matches(shown.run, run_ds)
+    test_set_report(KEY, result.test_acc, result.confusion, result.classes, run_ds.x_test if same_data else None,
+                    run_ds.y_test, result.wrong, result.wrong_pred)
+classes = ds.classes if result is None else result.classes
+noun = "a digit" if classes == data.DIGIT_CLASSES else "a piece of clothing (a shirt, trousers, a bag…)"
+draw_to_classify(KEY, (lambda image: classify_image(result.model, image)) if result else None, classes,
+                 run_id=shown.id if result is not None else None, noun=noun)
 
 st.markdown("""
 **What to notice**

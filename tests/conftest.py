@@ -36,6 +36,7 @@ def _private_cache(tmp_path_factory):
     """Models the app caches (e.g. the DCGAN judge) go to this run's temp folder,
     never the user's ~/.cache; tests in one run share them."""
     os.environ["DLPLAY_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "dlplay-cache")
+    os.environ["DLPLAY_HOME"] = str(tmp_path_factory.getbasetemp() / "dlplay-home")  # the run store
 
 
 @pytest.fixture(autouse=True)
@@ -138,3 +139,21 @@ def draw_stroke(pg) -> None:
     pg.mouse.down()
     pg.mouse.move(x + box["width"] * 0.02, box["y"] + box["height"] * 0.85, steps=25)
     pg.mouse.up()
+
+
+def job_of(at, key: str):
+    """The job behind a page's current run (or plain job) in an AppTest session."""
+    from dlplay.jobs import get_scheduler
+    from dlplay.runs import RECORDER
+
+    state = at.session_state
+    if f"run:{key}" in state:
+        return RECORDER.job(state[f"run:{key}"])
+    return get_scheduler().get(state[f"job:{key}"])
+
+
+def run_of(at, key: str):
+    """The stored run a page shows in an AppTest session."""
+    from dlplay.runs import get_store
+
+    return get_store().get(at.session_state[f"run:{key}"])

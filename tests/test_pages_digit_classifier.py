@@ -1,14 +1,14 @@
 """AppTest of the page "Digit classifier (MLP)": controls, training, errors, Stop."""
 import pytest
 
+from tests.conftest import job_of as page_job, run_of
 from dlplay import data
-from dlplay.jobs import get_scheduler
 
 PAGE = "pages/digit_classifier.py"
 
 
 def job_of(at):
-    return get_scheduler().get(at.session_state["job:mlp"])
+    return page_job(at, "mlp")
 
 
 def train(at, **settings):
@@ -66,9 +66,47 @@ def test_stop_keeps_what_was_learned(apptest):
     while not job.metrics():
         assert job.wait(0.05) is False or job.state != "failed"
     at.button(key="mlp-stop").click().run()
-    assert job.state == "cancelled"
-    assert any("Stopped" in w.value for w in at.warning)
-    assert len(job.metrics()) >= 1 and not at.exception
+    assert job.wait(30) and job.state == "stopped"
+    at.run()
+    assert not at.exception
+    assert any("Stopped at epoch 1 of 30" in i.value for i in at.info), [i.value for i in at.info]
+    acc = [m for m in at.metric if m.label == "Test accuracy"]
+    assert acc and float(acc[0].value.rstrip("%")) > 50, "a stopped run is measured like a finished one"
+    assert not any("Train a model first" in i.value for i in at.info), "drawing works on the stopped model"
+    run = run_of(at, "mlp")
+    assert run.state == "stopped" and run.has_model and "stopped at epoch 1 of 30" in run.status
+
+
+def test_switching_dataset_after_training_keeps_the_runs_own_results(apptest):
+    """Train on MNIST, then pick other data: no IndexError, the MNIST run's report stays
+    with MNIST's images and digit classes, and the page says the settings changed."""
+    at = apptest(PAGE).run()
+    train(at, epochs=1)
+    at.selectbox(key="mlp-dataset").set_value("mnist5k").run()  # was: IndexError in the mistakes montage
+    assert not at.exception
+    assert any("Settings changed since run" in i.value for i in at.info)
+    assert any("run " in m.value and "MNIST (60,000, data directory)" in m.value for m in at.markdown)
+    acc = [m for m in at.metric if m.label == "Test accuracy"]
+    assert acc and "10,000" in acc[0].help, "still measured on MNIST's 10,000 test images"
+    at.selectbox(key="mlp-dataset").set_value("fashion_mnist").run()
+    assert not at.exception
+    assert any(s.value == "Draw a digit" for s in at.subheader), "the run's classes are digits"
+    captions = " ".join(c.value for c in at.caption)
+    assert "Sandal" not in captions and "T-shirt" not in captions
+
+
+def test_fashion_run_draws_clothing_and_a_new_run_has_a_fresh_canvas(apptest):
+    at = apptest(PAGE).run()
+    at.selectbox(key="mlp-dataset").set_value("mnist5k")
+    train(at, epochs=1)
+    first = run_of(at, "mlp").id
+    assert f"mlp-canvas-{first}" in str(at._tree)  # the canvas belongs to the run
+    at.selectbox(key="mlp-dataset").set_value("fashion_mnist")
+    train(at, epochs=1)
+    second = run_of(at, "mlp").id
+    assert second != first and f"mlp-canvas-{second}" in str(at._tree)
+    assert f"mlp-canvas-{first}" not in str(at._tree)
+    assert any(s.value.startswith("Draw a piece of clothing") for s in at.subheader)
 
 
 def test_fashion_mnist_from_the_debian_package(apptest, tmp_path, monkeypatch):
@@ -104,8 +142,24 @@ def test_many_users_queue_fairly_and_see_their_place(apptest, monkeypatch):
     users[2].run()
     infos = [i.value for i in users[2].info]
     assert any("position 2 in the queue" in i for i in infos), infos
+    assert not users[2].get("plotly_chart"), "a queued run shows its place, not empty axes"
     users[0].button(key="mlp-stop").click().run()
     for job in jobs[1:]:
         assert job.wait(240) and job.state == "done"
-    assert jobs[0].state == "cancelled"
+    assert jobs[0].state == "stopped"
     assert jobs[0].finished <= jobs[1].started and jobs[1].finished <= jobs[2].started
+
+
+def test_a_run_cancelled_in_the_queue_says_so(apptest, monkeypatch):
+    monkeypatch.setenv("DLPLAY_MAX_JOBS", "1")
+    first, second = apptest(PAGE).run(), apptest(PAGE).run()
+    for epochs, at in ((30, first), (1, second)):
+        at.selectbox(key="mlp-dataset").set_value("mnist5k")
+        at.number_input(key="mlp-epochs").set_value(epochs)
+        at.button(key="mlp-train").click().run()
+    second.button(key="mlp-stop").click().run()
+    assert page_job(second, "mlp").state == "cancelled"
+    assert any("Cancelled before it started" in w.value for w in second.warning)
+    assert not any("learned" in w.value for w in second.warning)
+    assert run_of(second, "mlp").state == "cancelled"
+    first.button(key="mlp-stop").click().run()

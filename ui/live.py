@@ -11,7 +11,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from dlplay import data
-from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, SessionHandle, get_scheduler
+from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, STOPPED, Job, SessionHandle, get_scheduler
 
 REFRESH_S = float(os.environ.get("DLPLAY_REFRESH_S", "0.5"))  # live redraw period (s)
 
@@ -24,13 +24,32 @@ def session_id() -> str:
 
 
 def current_job(key: str) -> Job | None:
+    """The live job under `key`: the page's run's, or a plain job's (pages without runs)."""
+    from ui.runs import current_run
+
+    if f"run:{key}" in st.session_state:
+        view = current_run(key)
+        return view.job if view is not None else None
+    return get_scheduler().get(st.session_state.get(f"job:{key}"))
+
+
+def current(key: str):
+    """What the page shows under `key`: its run (a RunView) or a plain job; None if neither."""
+    from ui.runs import current_run
+
+    if f"run:{key}" in st.session_state:
+        return current_run(key)
     return get_scheduler().get(st.session_state.get(f"job:{key}"))
 
 
 def finished_result(key: str) -> Any:
-    """What the session's job under `key` returned, once it finished well; else None."""
-    job = current_job(key)
-    return job.result if job is not None and job.finished_ok else None
+    """What the page's run (or job) learned: finished, or stopped with its model; else None."""
+    shown = current(key)
+    if shown is None:
+        return None
+    if isinstance(shown, Job):
+        return shown.result if shown.has_result else None
+    return shown.result()
 
 
 def start_job(key: str, fn: Callable[[Job], Any], name: str) -> Job:
@@ -40,6 +59,7 @@ def start_job(key: str, fn: Callable[[Job], Any], name: str) -> Job:
         old.cancel()
     job = get_scheduler().submit(fn, session_id=session_id(), name=name)
     st.session_state[f"job:{key}"] = job.id
+    st.session_state.pop(f"run:{key}", None)
     st.session_state.pop(f"job-shown:{key}", None)
     return job
 
@@ -56,7 +76,7 @@ def train_stop_buttons(key: str, start: Callable[[], Any], label: str = "Train",
         start()
     if st.session_state.get(f"{key}-stop") and (job := current_job(key)) is not None:
         job.cancel()
-        job.wait(2.0)
+        job.wait(5.0)  # a stopped run still measures the model it keeps (about a second)
     job = current_job(key)
     active = job is not None and job.is_active
     c1, c2, _ = st.columns([1, 1, 4])
@@ -65,8 +85,9 @@ def train_stop_buttons(key: str, start: Callable[[], Any], label: str = "Train",
     return job
 
 
-def job_status(job: Job) -> None:
-    """Progress, queue position, and any error in words a learner can act on."""
+def job_status(job) -> None:
+    """Progress, queue position, and any error in words a learner can act on (a Job or
+    a RunView)."""
     if job.state == QUEUED:
         pos = job.queue_position()
         st.info(f"Waiting for a free worker — position {pos} in the queue." if pos else "Starting…")
@@ -74,8 +95,17 @@ def job_status(job: Job) -> None:
         st.progress(job.progress, text=f"{job.status} · {job.elapsed():.1f} s")
     elif job.state == DONE:
         st.progress(1.0, text=f"Finished in {job.elapsed():.1f} s")
+    elif job.state == STOPPED:
+        st.info(f"{job.status[:1].upper()}{job.status[1:]}. The model as it was then is kept: everything "
+                "below works on it as on a finished run.", icon=":material/stop_circle:")
     elif job.state == CANCELLED:
-        st.warning(f"Stopped ({job.status}). What was learned so far is shown below.")
+        if job.started is None:
+            st.warning("Cancelled before it started: nothing was trained.")
+        else:
+            st.warning(f"Stopped ({job.status}).")
+    elif job.state == "interrupted":
+        st.warning("Interrupted: the server stopped while this run was active. Its curves up to then are "
+                   "shown; press Train to run it again.")
     elif job.state == FAILED:
         st.error(job.error or "The run failed.")
         if job.error_detail:
@@ -87,12 +117,12 @@ def live(key: str, render: Callable[[Job], None], every: float = REFRESH_S) -> N
     """Call `render(job)` now and, while the job runs, every `every` seconds inside a
     fragment (only this part of the page reruns). When the job ends the whole page
     reruns once so results drawn outside the fragment appear."""
-    job = current_job(key)
-    if job is None:
+    shown = current(key)
+    if shown is None:
         return
 
     def body():
-        j = current_job(key)
+        j = current(key)
         if j is None:
             return
         if j.is_active and not j.metrics():
@@ -100,13 +130,16 @@ def live(key: str, render: Callable[[Job], None], every: float = REFRESH_S) -> N
             # period, so the curve appears well within a second of the click.
             j.wait_for_events(0, timeout=every, kind="metric")
         job_status(j)
+        if j.state == QUEUED:
+            return  # no empty axes while waiting: the queue place says it all
         render(j)
-        if not j.is_active and not st.session_state.get(f"job-shown:{key}") == j.id:
+        live_job = j if isinstance(j, Job) else j.job
+        if live_job is not None and not j.is_active and st.session_state.get(f"job-shown:{key}") != j.id:
             st.session_state[f"job-shown:{key}"] = j.id
-            if j.state in (DONE, FAILED, CANCELLED) and j.started is not None:
-                st.rerun()
+            if j.state in (DONE, STOPPED, FAILED, CANCELLED) and j.started is not None:
+                st.rerun()  # results drawn outside the fragment appear now
 
-    st.fragment(body, run_every=every if job.is_active else None)()
+    st.fragment(body, run_every=every if shown.is_active else None)()
 
 
 def _load_with_progress(name: str) -> data.ImageData:
@@ -132,10 +165,15 @@ def load_dataset(name: str) -> data.ImageData:
 
 
 def dataset_selectbox(options: list[str], key: str, label: str = "Dataset") -> str:
-    return st.selectbox(label, options, format_func=lambda n: data.TITLES.get(n, n), key=key)
+    """A dataset setting (kept across pages and in the URL, like every setting)."""
+    from ui.settings import KEEP
+
+    return st.selectbox(label, options, format_func=lambda n: data.TITLES.get(n, n), key=key, **KEEP)
 
 
 def lr_slider(key: str, default: float = 3e-3, label: str = "Learning rate") -> float:
+    from ui.settings import KEEP
+
     values = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
-    return st.select_slider(label, values, value=default, key=key, format_func=lambda v: f"{v:g}",
+    return st.select_slider(label, values, value=default, key=key, format_func=lambda v: f"{v:g}", **KEEP,
                             help="Too small: slow progress. Too large: the loss jumps around or becomes NaN.")

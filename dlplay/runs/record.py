@@ -1,0 +1,191 @@
+"""Runs as jobs: start a lesson's training as a background job that records itself in
+the store, and bring a stored run's result back.
+
+Metric rows are written by one recorder thread every `FLUSH_S` seconds, never by
+the training thread: recording costs a training step nothing but a list append
+(`python -m dlplay.bench --only store` measures it). When the job ends its last rows,
+its model and its final state are written before the page hears of the end.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from typing import Any
+
+from ..jobs import CANCELLED, DONE, FAILED, STOPPED, Job, get_scheduler
+from . import specs
+from .lesson import Lesson, Saved, lesson_for
+from .store import RUNNING, Run, RunStore, get_store
+
+FLUSH_S = 1.0
+
+
+def describe_data(ds) -> tuple[str, dict]:
+    """("MNIST (60,000, data directory)", identity) for an `ImageData`."""
+    kind = {"data_dir": "data directory", "debian": "Debian package", "download": "downloaded",
+            "bundled": "bundled sample"}.get(ds.source.kind, ds.source.kind)
+    label = f"{ds.title} ({len(ds.x_train):,}, {kind})"
+    ident = {"name": ds.name, "source": ds.source.describe(), "kind": ds.source.kind,
+             "n_train": len(ds.x_train), "n_test": len(ds.x_test)}
+    return label, ident
+
+
+def data_matches(run: Run, ds) -> bool:
+    """Whether `ds` is the data the run trained on (same dataset, source kind and sizes)."""
+    ident = run.data_id or {}
+    if not ident:
+        return True
+    _, now = describe_data(ds)
+    return all(ident.get(k) == now[k] for k in ("name", "kind", "n_train", "n_test"))
+
+
+class Recorder:
+    """Writes the metric rows of running jobs to the store, in the background."""
+
+    def __init__(self):
+        self._watched: dict[int, tuple[Job, RunStore, list[int]]] = {}
+        self._jobs: dict[int, Job] = {}  # run id → its job, while this process has it
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, run_id: int, job: Job, store: RunStore) -> None:
+        with self._lock:
+            self._watched[run_id] = (job, store, [0])
+            self._jobs[run_id] = job
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="dlplay-recorder", daemon=True)
+                self._thread.start()
+
+    def job(self, run_id: int) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(run_id)
+        if job is not None and get_scheduler().get(job.id) is None:
+            return None  # released with its session
+        return job
+
+    def flush(self, run_id: int, heartbeat: bool = True) -> None:
+        with self._lock:
+            entry = self._watched.get(run_id)
+        if entry is None:
+            return
+        job, store, cursor = entry
+        events = job.events_since(cursor[0])
+        rows = [(e.seq, e.data) for e in events if e.kind == "metric"]
+        try:
+            store.add_metrics(run_id, rows, heartbeat=heartbeat)
+            if events:
+                cursor[0] = events[-1].seq + 1
+        except Exception:  # noqa: BLE001 - a busy database is retried at the next flush
+            traceback.print_exc()
+
+    def unwatch(self, run_id: int) -> None:
+        with self._lock:
+            self._watched.pop(run_id, None)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(FLUSH_S)
+            with self._lock:
+                ids = list(self._watched)
+            for run_id in ids:
+                self.flush(run_id)
+
+
+RECORDER = Recorder()
+
+
+def start(lesson: Lesson, spec, *, workspace: str, session_id: str, settings: dict | None = None,
+          ds=None, store: RunStore | None = None) -> tuple[Run, Job]:
+    """Create the run and submit its training; returns both."""
+    store = store or get_store()
+    label, ident = describe_data(ds) if ds is not None else ("", {})
+    run = store.create(workspace=workspace, page=lesson.page, title=lesson.title, spec=specs.to_dict(spec),
+                       settings=settings, dataset=label, data_id=ident, brief=lesson.brief(spec))
+
+    def body(job: Job):
+        store.update(run.id, state=RUNNING, started=time.time(), status="running")
+        result = lesson.train(spec, job)
+        saved = lesson.save(result)
+        store.save_model(run.id, saved.tensors, saved.arrays, {"page": lesson.page, "run": run.id})
+        store.update(run.id, summary=saved.summary, headline=saved.headline)
+        _results.put(run.id, result)
+        return result
+
+    job = get_scheduler().submit(body, session_id=session_id, name=lesson.title)
+    job.run_id = run.id
+    job.on_finish(lambda j: _finished(store, run.id, j))
+    RECORDER.watch(run.id, job, store)
+    return run, job
+
+
+def _finished(store: RunStore, run_id: int, job: Job) -> None:
+    RECORDER.flush(run_id, heartbeat=False)
+    RECORDER.unwatch(run_id)
+    if job.state == DONE:
+        state, status = "done", "finished"
+    elif job.state == STOPPED:
+        state, status = "stopped", job.stop_note or "stopped by user"
+    elif job.state == CANCELLED:
+        state = "cancelled"
+        status = job.status if job.started is None else "stopped before the first step finished: nothing learned"
+    else:
+        state, status = "failed", job.error or "failed"
+    store.update(run_id, state=state, status=status, finished=job.finished or time.time())
+
+
+class _ResultCache:
+    """Rebuilt results of stored runs, newest kept: models are small, and a page
+    rerunning twice a second must not reload weights each time."""
+
+    def __init__(self, size: int = 16):
+        self._items: OrderedDict[int, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, run_id: int):
+        with self._lock:
+            if run_id in self._items:
+                self._items.move_to_end(run_id)
+                return self._items[run_id]
+        return None
+
+    def put(self, run_id: int, result) -> None:
+        with self._lock:
+            self._items[run_id] = result
+            self._items.move_to_end(run_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def drop(self, run_id: int) -> None:
+        with self._lock:
+            self._items.pop(run_id, None)
+
+
+_results = _ResultCache()
+
+
+def result_of(run: Run, store: RunStore | None = None):
+    """The result object of a finished or stopped run: the live job's, or rebuilt from
+    the stored model and figures. None if the run has no model."""
+    job = RECORDER.job(run.id)
+    if job is not None and job.has_result:
+        return job.result
+    if not run.has_model:
+        return None
+    cached = _results.get(run.id)
+    if cached is not None:
+        return cached
+    lesson = lesson_for(run.page)
+    if lesson is None:
+        return None
+    store = store or get_store()
+    saved = Saved(store.load_model(run.id), store.load_arrays(run.id), run.summary, run.headline)
+    result = lesson.load(lesson.spec_from(run.spec), saved)
+    _results.put(run.id, result)
+    return result
+
+
+def forget(run_id: int) -> None:
+    _results.drop(run_id)

@@ -1,0 +1,346 @@
+"""The run store: every run's record and metric rows in a database, its weights and
+final arrays in safetensors files beside it.
+
+SQLite in WAL mode by default (`DLPLAY_HOME/runs.db`); through SQLAlchemy the same
+code runs on PostgreSQL (`DLPLAY_DB_URL`). Each write is one transaction, so killing
+the server at any moment keeps everything committed. Files are written to a unique
+temporary name, flushed to disk and renamed; the database points at a file only
+after the rename, so a half-written model is never loaded.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+QUEUED, RUNNING, DONE, STOPPED, FAILED, CANCELLED, INTERRUPTED = (
+    "queued", "running", "done", "stopped", "failed", "cancelled", "interrupted")
+ACTIVE = (QUEUED, RUNNING)
+HAS_RESULT = (DONE, STOPPED)
+
+_meta = sa.MetaData()
+runs_table = sa.Table(
+    "runs", _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workspace", sa.String(64), nullable=False, index=True),
+    sa.Column("page", sa.String(64), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False, default=""),
+    sa.Column("spec", sa.Text, nullable=False),  # JSON: every setting of the run
+    sa.Column("settings", sa.Text, nullable=False, default="{}"),  # JSON: the page's widget values
+    sa.Column("dataset", sa.String(300), nullable=False, default=""),  # "MNIST (60,000, data directory)"
+    sa.Column("data_id", sa.Text, nullable=False, default="{}"),  # JSON: name, source, sizes
+    sa.Column("brief", sa.String(300), nullable=False, default=""),  # key settings in a few words
+    sa.Column("state", sa.String(16), nullable=False, default=QUEUED),
+    sa.Column("status", sa.Text, nullable=False, default=""),
+    sa.Column("headline", sa.String(100), nullable=False, default=""),  # "97.9% test accuracy"
+    sa.Column("summary", sa.Text, nullable=False, default="{}"),  # JSON: final scalar figures
+    sa.Column("has_model", sa.Boolean, nullable=False, default=False),
+    sa.Column("owner", sa.String(200), nullable=False, default=""),  # host:pid:boot of the server running it
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("started", sa.Float),
+    sa.Column("finished", sa.Float),
+    sa.Column("heartbeat", sa.Float),
+)
+metrics_table = sa.Table(
+    "metrics", _meta,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("row", sa.Text, nullable=False),
+)
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def home() -> Path:
+    return Path(os.environ.get("DLPLAY_HOME") or Path.home() / ".local" / "share" / "dlplay")
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return str(value)
+
+
+def dumps(value) -> str:
+    """JSON that never fails on numpy scalars and writes non-finite floats as null."""
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+    return json.dumps(clean(value), default=_json_default)
+
+
+@dataclass
+class Run:
+    id: int
+    workspace: str
+    page: str
+    title: str
+    spec: dict
+    settings: dict
+    dataset: str
+    data_id: dict
+    brief: str
+    state: str
+    status: str
+    headline: str
+    summary: dict
+    has_model: bool
+    owner: str
+    created: float
+    started: float | None = None
+    finished: float | None = None
+    heartbeat: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row) -> "Run":
+        d = dict(row._mapping)
+        for key in ("spec", "settings", "data_id", "summary"):
+            d[key] = json.loads(d[key] or "{}")
+        return cls(**d)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE
+
+    @property
+    def has_result(self) -> bool:
+        return self.state in HAS_RESULT and self.has_model
+
+    def duration(self) -> float | None:
+        if self.started is None:
+            return None
+        return (self.finished or self.heartbeat or time.time()) - self.started
+
+    def label(self) -> str:
+        """"run 12 · MNIST (60,000, data directory) · 784→256→128→10 · 3 epochs · 97.9%"."""
+        parts = [f"run {self.id}", self.dataset, self.brief]
+        if self.headline:
+            parts.append(self.headline)
+        return " · ".join(p for p in parts if p)
+
+
+class RunStore:
+    """One per process (see `get_store`); safe to use from many threads, and from many
+    processes on one database."""
+
+    def __init__(self, root: Path | str | None = None, url: str | None = None):
+        self.root = Path(root) if root else home()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.files = self.root / "runs"
+        self.files.mkdir(exist_ok=True)
+        url = url or os.environ.get("DLPLAY_DB_URL") or f"sqlite:///{self.root / 'runs.db'}"
+        self.url = url
+        self.engine = _make_engine(url)
+        _meta.create_all(self.engine)
+        self._lock = threading.Lock()
+
+    # --- runs -------------------------------------------------------------------------------
+    def create(self, *, workspace: str, page: str, title: str, spec: dict, settings: dict | None = None,
+               dataset: str = "", data_id: dict | None = None, brief: str = "") -> Run:
+        now = time.time()
+        values = dict(workspace=workspace, page=page, title=title, spec=dumps(spec),
+                      settings=dumps(settings or {}), dataset=dataset, data_id=dumps(data_id or {}),
+                      brief=brief, state=QUEUED, status="waiting for a free worker", headline="",
+                      summary="{}", has_model=False, owner=OWNER, created=now, heartbeat=now)
+        with self.engine.begin() as con:
+            run_id = con.execute(runs_table.insert().values(**values)).inserted_primary_key[0]
+        return self.get(run_id)
+
+    def update(self, run_id: int, **fields) -> None:
+        for key in ("summary", "spec", "settings", "data_id"):
+            if key in fields:
+                fields[key] = dumps(fields[key])
+        with self.engine.begin() as con:
+            con.execute(runs_table.update().where(runs_table.c.id == run_id).values(**fields))
+
+    def get(self, run_id: int, workspace: str | None = None) -> Run | None:
+        query = runs_table.select().where(runs_table.c.id == int(run_id))
+        if workspace is not None:
+            query = query.where(runs_table.c.workspace == workspace)
+        with self.engine.connect() as con:
+            row = con.execute(query).first()
+        return Run.from_row(row) if row else None
+
+    def list(self, workspace: str, page: str | None = None, pages: list[str] | None = None) -> list[Run]:
+        """The workspace's runs, newest first."""
+        query = runs_table.select().where(runs_table.c.workspace == workspace)
+        if page is not None:
+            query = query.where(runs_table.c.page == page)
+        if pages:
+            query = query.where(runs_table.c.page.in_(pages))
+        with self.engine.connect() as con:
+            rows = con.execute(query.order_by(runs_table.c.id.desc())).all()
+        return [Run.from_row(r) for r in rows]
+
+    def delete(self, run_id: int, workspace: str) -> bool:
+        with self.engine.begin() as con:
+            gone = con.execute(runs_table.delete().where(
+                (runs_table.c.id == run_id) & (runs_table.c.workspace == workspace))).rowcount
+            if gone:
+                con.execute(metrics_table.delete().where(metrics_table.c.run_id == run_id))
+        if gone:
+            for path in self.run_dir(run_id).glob("*"):
+                path.unlink(missing_ok=True)
+            self.run_dir(run_id).rmdir() if self.run_dir(run_id).exists() else None
+        return bool(gone)
+
+    def mark_interrupted(self) -> int:
+        """Runs left active by a server that is gone: its process ended on this host, or
+        (another host) no heartbeat for a minute. Returns how many were marked."""
+        host, pid, _ = OWNER.split(":")
+        with self.engine.connect() as con:
+            rows = con.execute(sa.select(runs_table.c.id, runs_table.c.owner, runs_table.c.heartbeat)
+                               .where(runs_table.c.state.in_(ACTIVE))).all()
+        dead = [r.id for r in rows if r.owner != OWNER and _owner_gone(r.owner, r.heartbeat, host)]
+        if dead:
+            with self.engine.begin() as con:
+                con.execute(runs_table.update().where(runs_table.c.id.in_(dead)).values(
+                    state=INTERRUPTED, status="interrupted: the server stopped while this run was active",
+                    finished=runs_table.c.heartbeat))
+        return len(dead)
+
+    # --- metrics ----------------------------------------------------------------------------
+    def add_metrics(self, run_id: int, rows: list[tuple[int, dict]], heartbeat: bool = True) -> None:
+        """(seq, row) pairs; a row already stored is skipped (writes may be retried)."""
+        if not rows and not heartbeat:
+            return
+        with self.engine.begin() as con:
+            if rows:
+                known = set(con.execute(sa.select(metrics_table.c.seq).where(
+                    (metrics_table.c.run_id == run_id) & (metrics_table.c.seq >= rows[0][0]))).scalars())
+                new = [{"run_id": run_id, "seq": s, "row": dumps(r)} for s, r in rows if s not in known]
+                if new:
+                    con.execute(metrics_table.insert(), new)
+            if heartbeat:
+                con.execute(runs_table.update().where(runs_table.c.id == run_id).values(heartbeat=time.time()))
+
+    def metrics(self, run_id: int) -> list[dict]:
+        with self.engine.connect() as con:
+            rows = con.execute(sa.select(metrics_table.c.row).where(metrics_table.c.run_id == run_id)
+                               .order_by(metrics_table.c.seq)).scalars().all()
+        return [_nan_back(json.loads(r)) for r in rows]
+
+    # --- files: weights and final arrays ---------------------------------------------------------
+    def run_dir(self, run_id: int) -> Path:
+        return self.files / str(int(run_id))
+
+    def model_path(self, run_id: int) -> Path:
+        return self.run_dir(run_id) / "model.safetensors"
+
+    def arrays_path(self, run_id: int) -> Path:
+        return self.run_dir(run_id) / "arrays.safetensors"
+
+    def save_model(self, run_id: int, tensors: dict[str, Any], arrays: dict[str, np.ndarray] | None = None,
+                   metadata: dict | None = None) -> None:
+        """Weights (name → tensor) and, optionally, final arrays (figures the page shows),
+        written atomically; the run is marked as having a model only afterwards."""
+        from safetensors.numpy import save as save_np
+        from safetensors.torch import save as save_pt
+
+        meta = {k: str(v) for k, v in (metadata or {}).items()}
+        weights = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        _atomic_write(self.model_path(run_id), save_pt(weights, metadata=meta))
+        if arrays:
+            _atomic_write(self.arrays_path(run_id),
+                          save_np({k: np.ascontiguousarray(v) for k, v in arrays.items()}))
+        self.update(run_id, has_model=True)
+
+    def load_model(self, run_id: int) -> dict[str, Any]:
+        from safetensors.torch import load_file
+
+        return load_file(str(self.model_path(run_id)))
+
+    def load_arrays(self, run_id: int) -> dict[str, np.ndarray]:
+        from safetensors.numpy import load_file
+
+        path = self.arrays_path(run_id)
+        return load_file(str(path)) if path.is_file() else {}
+
+
+def _make_engine(url: str) -> sa.Engine:
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    # timeout: a writer waits up to 30 s for another's transaction instead of failing.
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_con, _record):
+        cur = dbapi_con.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses no committed write
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return engine
+
+
+def _atomic_write(path: Path, payload: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # unique: writers never share it
+    with open(tmp, "wb") as f:
+        f.write(payload)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a power cut
+    finally:
+        os.close(dir_fd)
+
+
+def _owner_gone(owner: str, heartbeat: float | None, my_host: str) -> bool:
+    try:
+        host, pid, _ = owner.split(":")
+    except ValueError:
+        return True
+    if host == my_host:
+        try:
+            os.kill(int(pid), 0)
+        except (OSError, ValueError):
+            return True
+        return int(pid) == os.getpid()  # this process, an earlier store (tests): not running here
+    return heartbeat is None or time.time() - heartbeat > 60
+
+
+def _nan_back(row: dict) -> dict:
+    return {k: (math.nan if v is None else v) for k, v in row.items()}
+
+
+_store: RunStore | None = None
+_store_lock = threading.Lock()
+
+
+def get_store() -> RunStore:
+    """The process-wide store, opened on first use (runs left active by an earlier server
+    are marked interrupted then). A changed DLPLAY_HOME or DLPLAY_DB_URL opens a new one."""
+    global _store
+    with _store_lock:
+        want = (str(home()), os.environ.get("DLPLAY_DB_URL"))
+        if _store is None or (str(_store.root), os.environ.get("DLPLAY_DB_URL")) != want \
+                or _store.url != (want[1] or f"sqlite:///{home() / 'runs.db'}"):
+            _store = RunStore()
+            _store.mark_interrupted()
+        return _store

@@ -1,0 +1,213 @@
+"""The run a page shows, in Streamlit terms: the visitor's workspace, starting a run
+with the page's settings, reopening a stored run, and the line that says whose
+results these are.
+
+A page shows one run at a time: the one it last started in this session, or the one
+reopened from the Runs page (`st.session_state["run:<KEY>"]` holds its id). Its
+results come from the run — its own spec, data and model — never from the widgets.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from typing import Any
+
+import streamlit as st
+
+from dlplay import runs
+from dlplay.jobs import Job
+from dlplay.runs import specs
+
+WS_PARAM = "ws"
+_WS_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+LOCAL_WORKSPACE = "local"
+
+
+def shared_server() -> bool:
+    return os.environ.get("DLPLAY_SHARED", "").lower() in ("1", "true", "yes")
+
+
+def workspace() -> str:
+    """Whose runs this visitor sees. On a personal machine everyone is one workspace; on
+    a shared server (DLPLAY_SHARED=1) each visitor gets a private key that lives in the
+    URL (?ws=…), so a bookmark brings the runs back."""
+    if not shared_server():
+        return LOCAL_WORKSPACE
+    ss = st.session_state
+    if "_dlplay_ws" not in ss:
+        given = st.query_params.get(WS_PARAM, "")
+        ss["_dlplay_ws"] = given if _WS_RE.match(given or "") else secrets.token_urlsafe(18)
+    if st.query_params.get(WS_PARAM) != ss["_dlplay_ws"]:
+        st.query_params[WS_PARAM] = ss["_dlplay_ws"]  # kept in the address bar on every page
+    return ss["_dlplay_ws"]
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+def setting_keys(prefix: str) -> list[str]:
+    """Widget keys of the page's settings: its widgets drawn with `persist_state`
+    (see `ui.settings.KEEP`), e.g. "mlp-lr"."""
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    state = get_session_state()._state  # noqa: SLF001 - the metadata says which widgets are settings
+    widgets = state._new_widget_state.widget_metadata  # noqa: SLF001
+    keys = []
+    for key in list(st.session_state.keys()):
+        if not str(key).startswith(f"{prefix}-"):
+            continue
+        wid = state._key_id_mapper.get_id_from_key(key, None)  # noqa: SLF001
+        meta = widgets.get(wid) if wid else None
+        if meta is not None and getattr(meta, "persist_state", None):
+            keys.append(key)
+    return sorted(keys)
+
+
+def settings_snapshot(prefix: str) -> dict[str, Any]:
+    return {k: _plain(st.session_state[k]) for k in setting_keys(prefix)}
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+# --- the page's run -------------------------------------------------------------------------------
+
+class RunView:
+    """A stored run with its live job when this process runs it; reads like a Job for
+    the pages' live renderers (metrics, latest, is_active, state…)."""
+
+    def __init__(self, run: runs.Run, job: Job | None):
+        self.run, self.job = run, job
+
+    @property
+    def id(self) -> int:
+        return self.run.id
+
+    @property
+    def state(self) -> str:
+        return self.job.state if self.job is not None else self.run.state
+
+    @property
+    def status(self) -> str:
+        return self.job.status if self.job is not None else self.run.status
+
+    @property
+    def is_active(self) -> bool:
+        return self.job.is_active if self.job is not None else False
+
+    @property
+    def progress(self) -> float:
+        return self.job.progress if self.job is not None else (1.0 if self.run.state == runs.DONE else 0.0)
+
+    @property
+    def error(self) -> str | None:
+        return self.job.error if self.job is not None else (self.run.status if self.run.state == runs.FAILED else None)
+
+    @property
+    def error_detail(self) -> str | None:
+        return self.job.error_detail if self.job is not None else None
+
+    @property
+    def started(self):
+        return self.job.started if self.job is not None else self.run.started
+
+    def elapsed(self) -> float:
+        return self.job.elapsed() if self.job is not None else (self.run.duration() or 0.0)
+
+    def queue_position(self) -> int | None:
+        return self.job.queue_position() if self.job is not None else None
+
+    def metrics(self) -> list[dict]:
+        if self.job is not None:
+            return self.job.metrics()
+        return runs.get_store().metrics(self.run.id)
+
+    def latest(self, name: str, default: Any = None) -> Any:
+        return self.job.latest(name, default) if self.job is not None else default
+
+    def wait_for_events(self, *args, **kwargs) -> bool:
+        return self.job.wait_for_events(*args, **kwargs) if self.job is not None else False
+
+    def result(self):
+        """What the run learned (finished, or stopped with its model), else None."""
+        if self.job is not None:
+            if self.job.is_active:
+                return None
+            if self.job.has_result:
+                return self.job.result
+        run = runs.get_store().get(self.run.id) or self.run  # the job may have just written it
+        return runs.result_of(run) if run.state in (runs.DONE, runs.STOPPED) else None
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+
+def current_run(key: str) -> RunView | None:
+    run_id = st.session_state.get(f"run:{key}")
+    if run_id is None:
+        return None
+    run = runs.get_store().get(run_id, workspace())
+    if run is None:  # deleted on the Runs page
+        st.session_state.pop(f"run:{key}", None)
+        return None
+    return RunView(run, runs.RECORDER.job(run.id))
+
+
+def start_run(key: str, lesson: runs.Lesson, spec, ds=None) -> RunView:
+    """Start `lesson` with `spec` as a new run of this page; the page's previous run, if
+    still active, is stopped first (it keeps what it learned)."""
+    from ui.live import session_id
+
+    old = current_run(key)
+    if old is not None and old.is_active:
+        old.cancel()
+    run, job = runs.start(lesson, spec, workspace=workspace(), session_id=session_id(),
+                          settings=settings_snapshot(key), ds=ds)
+    st.session_state[f"run:{key}"] = run.id
+    st.session_state.pop(f"job-shown:{key}", None)
+    return RunView(run, job)
+
+
+def open_page(key: str) -> None:
+    """Call first on a page, before its widgets: a run reopened from the Runs page
+    brings its settings back into the widgets and becomes the page's run."""
+    request = st.session_state.get("_dlplay_reopen")
+    if not request or request.get("page") != key:
+        return
+    st.session_state.pop("_dlplay_reopen")
+    run = runs.get_store().get(request["run"], workspace())
+    if run is None:
+        return
+    for name, value in run.settings.items():
+        try:
+            st.session_state[name] = value
+        except Exception:  # noqa: BLE001 - a setting that no longer exists is skipped
+            pass
+    st.session_state[f"run:{key}"] = run.id
+
+
+def reopen(run: runs.Run) -> None:
+    """From the Runs page: switch to the run's page with its settings and results."""
+    lesson = runs.lesson_for(run.page)
+    st.session_state["_dlplay_reopen"] = {"page": run.page, "run": run.id}
+    st.switch_page(lesson.path)
+
+
+def run_header(view: RunView, spec=None) -> bool:
+    """Whose results these are; with `spec` (the settings on screen), whether they differ
+    from the run's — then a notice. Returns True when the settings are the run's."""
+    run = runs.get_store().get(view.id) or view.run
+    st.markdown(f"<div class='dl-run-label'>📌 <b>{run.label()}</b></div>", unsafe_allow_html=True)
+    current = spec is None or specs.same(spec, run.spec)
+    if not current:
+        st.info(f"Settings changed since run {run.id} — press **Train** to apply them. "
+                f"Everything below is run {run.id}'s, with the settings and data it trained on.",
+                icon=":material/tune:")
+    return current
+
+
+def run_spec(view: RunView, lesson: runs.Lesson):
+    """The spec the run trained with (not the one on screen)."""
+    return lesson.spec_from(view.run.spec)
