@@ -177,3 +177,24 @@ def lr_slider(key: str, default: float = 3e-3, label: str = "Learning rate") -> 
     values = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
     return st.select_slider(label, values, value=default, key=key, format_func=lambda v: f"{v:g}", **KEEP,
                             help="Too small: slow progress. Too large: the loss jumps around or becomes NaN.")
+
+
+def train_size_slider(label: str, options: list[int], value: int, key: str, dataset: str,
+                      help: str | None = None) -> int:
+    """How many training images to use (0 = all). Sizes the dataset doesn't have are not
+    offered: with the bundled 4,000-image sample, 10,000 and 20,000 disappear."""
+    from ui.settings import KEEP
+
+    try:
+        available = len(data.load(dataset).x_train)
+    except Exception:  # noqa: BLE001 - a missing dataset is reported by load_dataset below
+        available = None
+    sizes = [n for n in options if n == 0 or available is None or n < available]
+    if value not in sizes:
+        value = sizes[-1] if 0 not in sizes else 0
+    default = {"value": value}
+    if st.session_state.get(key) is not None and st.session_state[key] not in sizes:
+        st.session_state[key] = value  # kept from another dataset, which had more images
+        default = {}  # set through session state: passing a value too would warn on the page
+    fmt = (lambda n: f"{n:,}" if n else f"all ({available:,})" if available else "all")
+    return st.select_slider(label, sizes, key=key, format_func=fmt, help=help, **default, **KEEP)
