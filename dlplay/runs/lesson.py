@@ -44,6 +44,14 @@ class Lesson:
 # page KEY → "module:attribute" of its Lesson; imported only when needed.
 REGISTRY: dict[str, str] = {
     "mlp": "dlplay.classify:LESSON",
+    "npdigits": "dlplay.scratch.digits:LESSON",
+    "gates": "dlplay.scratch.gates:LESSON",
+    "regsel": "dlplay.scratch.selection:LESSON",
+    "ae": "dlplay.autoencoders:LESSON",
+    "dn": "dlplay.denoise:LESSON",
+    "morph": "dlplay.morph:LESSON",
+    "vae": "dlplay.vae:LESSON",
+    "gan": "dlplay.gan:LESSON",
 }
 
 
@@ -56,4 +64,4 @@ def lesson_for(page: str) -> Lesson | None:
     if target is None:
         return None
     module, attr = target.split(":")
-    return getattr(importlib.import_module(module), attr)
+    return getattr(importlib.import_module(module), attr, None)
