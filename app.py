@@ -16,6 +16,7 @@ st.set_page_config(page_title="dlplay — learn deep learning by training", page
 PAGES = {
     "Start": [
         st.Page("pages/home.py", title="Welcome", icon="🏠", default=True),
+        st.Page("pages/runs.py", title="Runs", icon="📚"),
     ],
     "From scratch (NumPy)": [
         st.Page("pages/perceptron.py", title="Perceptron", icon="➗"),
@@ -36,4 +37,7 @@ PAGES = {
     ],
 }
 
+from ui.runs import workspace  # noqa: E402
+
+workspace()  # on a shared server, the visitor's private workspace key stays in the address bar
 st.navigation(PAGES).run()

@@ -8,7 +8,8 @@
 - `DeepAE`: an hourglass of fully connected layers narrowing to the code and widening back.
 
 `train_autoencoders(spec, job)` trains them one after the other as one job, streaming
-each model's curves (metric rows carry a "model" key).
+each model's curves (metric rows carry a "model" key). Stop keeps every model finished
+and the interrupted one as of its last step; models not reached yet are absent.
 """
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data
-from .jobs import Job
+from .jobs import Cancelled, Job
 from .models import count_parameters
+from .runs.lesson import Lesson, Saved
 from .train import History, TrainConfig, fit, seed_everything
 
 MODELS = ("svd", "linear", "shallow", "deep")
@@ -185,6 +187,7 @@ class AEResult:
     spec: AESpec
     classes: list[str]
     mean_image_mse: float  # the test MSE of always answering the average training image
+    stopped: str = ""  # "stopped at epoch 2 of 10 (step 40) of the Deep hourglass AE, model 4 of 4"
 
     def failed(self) -> list[str]:
         """Models that reconstruct worse than the average image: their training went wrong."""
@@ -227,6 +230,22 @@ def fit_svd(x: torch.Tensor, x_val: torch.Tensor, k: int, epochs: int, job=None)
     return pca
 
 
+def stop_within(job, name: str, index: int, count: int, note: str) -> str:
+    """The run's stop note when Stop interrupted model `index` (which keeps its weights)."""
+    note = f"{note} of the {TITLES.get(name, name)}, model {index + 1} of {count}"
+    if job:
+        job.stopped_at(note)
+    return note
+
+
+def stop_before(job, name: str, index: int, count: int) -> str:
+    """The run's stop note when Stop came before model `index` took a step: it is absent."""
+    note = f"stopped at the start of the {TITLES.get(name, name)}: {index} of {count} models trained"
+    if job:
+        job.stopped_at(note)
+    return note
+
+
 def train_autoencoders(spec: AESpec, job: Job | None = None) -> AEResult:
     ds = data.load(spec.dataset)
     x, x_val = training_split(ds, spec.n_train, spec.n_val, spec.train.seed)
@@ -234,22 +253,31 @@ def train_autoencoders(spec: AESpec, job: Job | None = None) -> AEResult:
     if job:
         job.log(f"{ds.summary()}")
         job.log(f"{len(x):,} training / {len(x_val):,} validation images; latent size k = {spec.k}")
-    models, test_mse, seconds, histories = {}, {}, {}, {}
+    models, test_mse, seconds, histories, stopped = {}, {}, {}, {}, ""
     for i, name in enumerate(spec.models):
         part = ModelJob(job, name, i, len(spec.models)) if job else None
         t0 = time.perf_counter()
-        if name == "svd":
-            model = fit_svd(x, x_val, spec.k, spec.train.epochs, part)
-        else:
-            seed_everything(spec.train.seed)
-            model = build(name, spec.k, mean)
-            histories[name] = fit_autoencoder(model, x, (x_val, x_val), spec.train, part)
+        try:
+            if name == "svd":
+                model = fit_svd(x, x_val, spec.k, spec.train.epochs, part)
+            else:
+                seed_everything(spec.train.seed)
+                model = build(name, spec.k, mean)
+                histories[name] = fit_autoencoder(model, x, (x_val, x_val), spec.train, part)
+        except Cancelled:
+            if not models:
+                raise  # nothing learned yet: the run is cancelled, not stopped
+            stopped = stop_before(job, name, i, len(spec.models))
+            break
         seconds[name] = time.perf_counter() - t0
-        models[name], test_mse[name] = model, mse(model, ds.x_test)
+        models[name], test_mse[name] = model, mse(model, ds.x_test)  # measured like a finished one
         if job:
             job.artifact("test_mse", dict(test_mse))
+        if name in histories and histories[name].stopped:
+            stopped = stop_within(job, name, i, len(spec.models), histories[name].stopped)
+            break
     mean_image_mse = float(((ds.x_test - mean) ** 2).mean())
-    return AEResult(models, test_mse, seconds, histories, spec, ds.classes, mean_image_mse)
+    return AEResult(models, test_mse, seconds, histories, spec, ds.classes, mean_image_mse, stopped)
 
 
 # --- looking at the results --------------------------------------------------------------------

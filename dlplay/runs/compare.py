@@ -1,0 +1,78 @@
+"""Runs side by side, as TensorBoard shows them: one table row per run, and the curves
+of several runs overlaid on one chart."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from .lesson import lesson_for
+from .store import Run
+
+NOT_CURVES = {"step", "epoch", "split", "lr", "samples_per_s", "t"}
+
+
+def table(runs: list[Run]) -> pd.DataFrame:
+    """What the Runs page lists: page, dataset, key settings, headline, state, duration."""
+    rows = []
+    for run in runs:
+        duration = run.duration()
+        rows.append({
+            "run": run.id,
+            "page": run.title,
+            "dataset": run.dataset,
+            "settings": run.brief,
+            "result": run.headline or "—",
+            "state": run.state if run.state not in ("stopped", "failed") else f"{run.state}: {run.status}",
+            "duration": f"{duration:,.1f} s" if duration is not None else "—",
+            "started": dt.datetime.fromtimestamp(run.created).strftime("%Y-%m-%d %H:%M"),
+        })
+    return pd.DataFrame(rows, columns=["run", "page", "dataset", "settings", "result", "state", "duration",
+                                       "started"])
+
+
+def metric_names(metrics: dict[int, list[dict]]) -> list[str]:
+    """Curves several runs can be compared on: the metric keys their rows share, with a
+    page's own `curves` first ("loss", "acc"); "val_loss" folds into "loss"."""
+    names: dict[str, int] = {}
+    for rows in metrics.values():
+        keys = {k.removeprefix("val_").removeprefix("train_") for r in rows for k, v in r.items()
+                if k not in NOT_CURVES and isinstance(v, (int, float))}
+        for k in keys:
+            names[k] = names.get(k, 0) + 1
+    shared = [k for k, n in names.items() if n == len(metrics)] or list(names)
+    return sorted(shared, key=lambda k: (k not in ("loss", "acc"), k))
+
+
+def overlay_figure(runs: list[Run], metrics: dict[int, list[dict]], metric: str, per: str = "epoch") -> go.Figure:
+    """One colour per run. per="epoch": train (dashed) and validation (solid) per epoch;
+    per="step": the batch curve."""
+    fig = go.Figure()
+    colors = qualitative.Plotly
+    for i, run in enumerate(runs):
+        color, rows = colors[i % len(colors)], metrics.get(run.id, [])
+        name = f"run {run.id} · {run.brief or run.title}"
+        if per == "step":
+            pts = [r for r in rows if r.get("split") == "train" and metric in r and "step" in r]
+            fig.add_scatter(x=[r["step"] for r in pts], y=[r[metric] for r in pts], mode="lines", name=name,
+                            line=dict(color=color, width=1.5))
+            continue
+        epochs = [r for r in rows if r.get("split") == "epoch"]
+        for prefix, dash, label in (("val_", "solid", "validation"), ("train_", "dot", "train"), ("", "solid", "")):
+            pts = [r for r in epochs if f"{prefix}{metric}" in r]
+            if pts:
+                fig.add_scatter(x=[r["epoch"] for r in pts], y=[r[f"{prefix}{metric}"] for r in pts],
+                                mode="lines+markers", name=f"{name} · {label}".rstrip(" ·"),
+                                line=dict(color=color, dash=dash, width=2.5 if dash == "solid" else 1.5))
+                if not prefix:
+                    break
+    fig.update_layout(title=f"{metric} — {len(runs)} runs", height=420, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title=per, legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def page_title(page: str) -> str:
+    lesson = lesson_for(page)
+    return lesson.title if lesson else page

@@ -1,0 +1,120 @@
+"""Runs: every run of this workspace — compare curves, reopen a run on its page, export
+it, delete it."""
+import streamlit as st
+
+from dlplay import runs
+from dlplay.runs import compare, export
+from ui.live import job_status
+from ui.runs import RunView, reopen, shared_server, workspace
+
+KEY = "runs"
+ws = workspace()
+
+st.title("Runs")
+st.markdown(
+    "Every model you train is a **run**: its settings, its data and where the data came from, its curves, "
+    "its results and its trained weights, kept on the server — after you leave a page, and after the "
+    "server restarts. Select runs in the table to overlay their curves; select one to reopen it on its "
+    "page (settings and results restored, the model ready to explore) or to export it.")
+
+if shared_server():
+    link = f"{(st.context.url or '').split('?')[0]}?ws={ws}"
+    with st.container(border=True):
+        st.markdown("**Your private workspace.** Only this link shows your runs — bookmark it to come back to "
+                    "them; no one else sees them, and you don't see theirs.")
+        st.code(link, language=None)
+
+store = runs.get_store()
+all_runs = store.list(ws)
+if not all_runs:
+    st.info("No runs yet. Train a model on any page (the digit classifier, the VAE, …) and it appears here.")
+    st.stop()
+
+titles = sorted({r.title for r in all_runs})
+picked_pages = st.multiselect("Pages", titles, placeholder="all pages", key=f"{KEY}-pages")
+listed = [r for r in all_runs if not picked_pages or r.title in picked_pages]
+
+any_active = any(r.is_active for r in listed)
+
+
+by_id = {r.id: r for r in listed}
+
+
+def table_picked():
+    """Rows ticked in the table become the selection below (which can also be edited by hand)."""
+    rows = st.session_state[f"{KEY}-table"].selection.rows
+    st.session_state[f"{KEY}-chosen"] = [listed[i].id for i in rows if i < len(listed)]
+
+
+@st.fragment(run_every=2.0 if any_active else None)
+def listing():
+    fresh = [store.get(r.id) or r for r in listed]  # states and headlines of active runs move on
+    st.dataframe(compare.table(fresh), hide_index=True, width="stretch", on_select=table_picked,
+                 selection_mode="multi-row", key=f"{KEY}-table",
+                 column_config={"run": st.column_config.NumberColumn(format="%d", width="small")})
+
+
+listing()
+if any(i not in by_id for i in st.session_state.get(f"{KEY}-chosen", [])):  # deleted, or filtered out
+    st.session_state[f"{KEY}-chosen"] = [i for i in st.session_state[f"{KEY}-chosen"] if i in by_id]
+chosen_ids = st.multiselect("Selected runs", list(by_id), key=f"{KEY}-chosen", placeholder="tick rows above",
+                            format_func=lambda i: f"run {i} · {by_id[i].title}")
+chosen = [r for r in (store.get(i, ws) for i in chosen_ids) if r is not None]
+if not chosen:
+    st.caption(f"{len(listed)} run{'s' if len(listed) != 1 else ''}. Select rows (the boxes on the left) to "
+               "compare, reopen, export or delete.")
+    st.stop()
+
+# --- compare ------------------------------------------------------------------------------------
+metrics = {r.id: store.metrics(r.id) for r in chosen}
+names = compare.metric_names(metrics)
+if names:
+    c1, c2 = st.columns([2, 1])
+    metric = c1.selectbox("Curve", names, key=f"{KEY}-metric")
+    per = c2.radio("Along", ["epoch", "step"], horizontal=True, key=f"{KEY}-per",
+                   help="epoch: train (dotted) and validation (solid) after each epoch; step: every logged batch.")
+    st.plotly_chart(compare.overlay_figure(chosen, metrics, metric, per), width="stretch", key=f"{KEY}-overlay")
+else:
+    st.caption("These runs have no curves to compare yet.")
+
+# --- one run: reopen, export ----------------------------------------------------------------------
+if len(chosen) == 1:
+    run = chosen[0]
+    st.subheader(f"Run {run.id}")
+    st.markdown(f"**{run.label()}**")
+    job_status(RunView(run, runs.RECORDER.job(run.id)))
+    lesson = runs.lesson_for(run.page)
+    c1, c2 = st.columns([1, 3])
+    if lesson is not None and c1.button("Reopen on its page", key=f"{KEY}-reopen", type="primary",
+                                        icon=":material/open_in_new:"):
+        reopen(run)
+    with c2:
+        st.markdown("**Export**")
+        files = export.files(run)
+        cols = st.columns(len(files) + 1)
+        kinds = {".safetensors": "Weights", ".json": "Spec", ".csv": "Metrics", ".py": "PyTorch script"}
+        for col, (name, content) in zip(cols, files.items()):
+            kind = next(v for k, v in kinds.items() if name.endswith(k))
+            col.download_button(kind, content, file_name=name, key=f"{KEY}-dl-{name}", width="stretch")
+        cols[-1].download_button("All (zip)", export.zip_bytes(run), file_name=f"{export.file_stem(run)}.zip",
+                                 key=f"{KEY}-dl-zip", width="stretch", icon=":material/download:")
+    if not run.has_model:
+        st.caption("This run has no trained model to export (it was cancelled, failed or interrupted before "
+                   "one was kept): its spec and curves are still here.")
+    else:
+        st.caption("The script rebuilds the model without dlplay, loads the weights file beside it and "
+                   "evaluates it on the run's test data: `python " + export.file_stem(run) + ".py`.")
+
+# --- delete -------------------------------------------------------------------------------------
+with st.expander(f"Delete {'this run' if len(chosen) == 1 else f'these {len(chosen)} runs'}"):
+    st.caption("Deleting removes the runs' records, curves and weights for good. Active runs are stopped first.")
+    if st.button(f"Delete run{'s' if len(chosen) > 1 else ''} " + ", ".join(str(r.id) for r in chosen),
+                 key=f"{KEY}-delete", icon=":material/delete:"):
+        for r in chosen:
+            if (job := runs.RECORDER.job(r.id)) is not None and job.is_active:
+                job.cancel()
+                job.wait(10)
+            store.delete(r.id, ws)
+            runs.record.forget(r.id)
+        st.session_state.pop(f"{KEY}-table", None)
+        st.rerun()

@@ -1,0 +1,114 @@
+"""AppTest of the Runs page: listing, comparing, exporting, deleting and reopening runs."""
+import json
+
+import pytest
+
+from dlplay import data, runs
+from dlplay.classify import LESSON, ClassifierSpec
+from dlplay.train import TrainConfig
+
+PAGE = "pages/runs.py"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLPLAY_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DLPLAY_SHARED", raising=False)
+    return tmp_path / "home"
+
+
+def train_run(epochs=1, hidden=(64,), workspace="local"):
+    spec = ClassifierSpec(dataset="mnist5k", hidden=hidden, train=TrainConfig(epochs=epochs))
+    run, job = runs.start(LESSON, spec, workspace=workspace, session_id="test", ds=data.load("mnist5k"))
+    assert job.wait(120) and job.state == "done"
+    return runs.get_store().get(run.id)
+
+
+def test_no_runs_says_how_to_get_one(apptest, home):
+    at = apptest(PAGE).run()
+    assert not at.exception
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_lists_compares_and_exports_runs(apptest, home):
+    a, b = train_run(1, (64,)), train_run(2, (32,))
+    at = apptest(PAGE).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["run"]) == [b.id, a.id]
+    assert table["result"].str.contains("test accuracy").all()
+    assert "784→64→10 · 1 epoch" in set(table["settings"])
+    # select both: their curves are overlaid
+    at.multiselect(key="runs-chosen").set_value([a.id, b.id]).run()
+    figs = at.get("plotly_chart")
+    assert figs, "an overlay chart"
+    spec = json.loads(figs[0].proto.spec)
+    names = " ".join(t.get("name", "") for t in spec["data"])
+    assert f"run {a.id}" in names and f"run {b.id}" in names
+    # one run: reopen and export buttons
+    at.multiselect(key="runs-chosen").set_value([a.id]).run()
+    assert not at.exception
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert {"Weights", "Spec", "Metrics", "PyTorch script", "All (zip)"} <= set(labels)
+    assert at.button(key="runs-reopen")
+
+
+def test_delete_removes_the_run_and_its_weights(apptest, home):
+    a = train_run(1)
+    path = runs.get_store().model_path(a.id)
+    assert path.is_file()
+    at = apptest(PAGE).run()
+    at.multiselect(key="runs-chosen").set_value([a.id]).run()
+    at.button(key="runs-delete").click().run()
+    assert not at.exception
+    assert runs.get_store().get(a.id) is None and not path.exists()
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_workspaces_are_private_on_a_shared_server(apptest, home, monkeypatch):
+    monkeypatch.setenv("DLPLAY_SHARED", "1")
+    mine = apptest(PAGE)
+    mine.query_params["ws"] = "A" * 24
+    theirs = apptest(PAGE)
+    theirs.query_params["ws"] = "B" * 24
+    train_run(1, workspace="A" * 24)
+    mine.run()
+    theirs.run()
+    assert len(mine.dataframe) == 1 and not theirs.dataframe
+    assert any("No runs yet" in i.value for i in theirs.info)
+    assert any(("ws=" + "A" * 24) in c.value for c in mine.code), "the page shows the link to keep"
+    stranger = apptest(PAGE).run()  # no key: a fresh private workspace
+    assert not stranger.dataframe and len(stranger.session_state["_dlplay_ws"]) >= 16
+
+
+def test_reopen_restores_settings_results_and_model(apptest, home):
+    """Train on the digit page with non-default settings, reset the session, then reopen
+    the run from the Runs page: the digit page comes back with those settings, its test
+    report and a model to draw on, without training again."""
+    from tests.conftest import job_of, run_of
+
+    at = apptest("app.py").run()
+    at.switch_page("pages/digit_classifier.py").run()
+    at.selectbox(key="mlp-dataset").set_value("mnist5k")
+    at.slider(key="mlp-layers").set_value(1)
+    at.select_slider(key="mlp-units0").set_value(64)
+    at.number_input(key="mlp-epochs").set_value(2).run()
+    at.button(key="mlp-train").click().run()
+    assert job_of(at, "mlp").wait(120)
+    run = run_of(at, "mlp")
+    assert run.settings["mlp-dataset"] == "mnist5k" and run.settings["mlp-units0"] == 64
+    assert run.settings["mlp-epochs"] == 2 and run.settings["mlp-layers"] == 1
+
+    fresh = apptest("app.py").run()  # a new visitor session on the same (personal) server
+    fresh.switch_page("pages/runs.py").run()
+    fresh.multiselect(key="runs-chosen").set_value([run.id]).run()
+    fresh.button(key="runs-reopen").click().run()
+    assert not fresh.exception
+    assert fresh.selectbox(key="mlp-dataset").value == "mnist5k"
+    assert fresh.select_slider(key="mlp-units0").value == 64
+    assert fresh.number_input(key="mlp-epochs").value == 2
+    assert any(f"run {run.id}" in m.value for m in fresh.markdown)
+    assert not any("Settings changed" in i.value for i in fresh.info), "the settings on screen are the run's"
+    acc = [m for m in fresh.metric if m.label == "Test accuracy"]
+    assert acc and acc[0].value == f"{run.summary['test_acc']:.2%}"
+    assert not any("Train a model first" in i.value for i in fresh.info), "the model is ready to draw on"
