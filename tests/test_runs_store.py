@@ -1,0 +1,399 @@
+"""dlplay.runs.store and dlplay.runs.record: the run store keeps what was committed,
+whatever happens to the process that writes it, and records jobs faithfully.
+
+Crash and concurrency tests run real subprocesses on one SQLite database in tmp_path:
+a writer SIGKILLed at random moments, writers in threads and processes at once, and
+a server that exits with runs still active.
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+import torch
+
+from dlplay import data, jobs
+from dlplay.classify import LESSON, ClassifierSpec
+from dlplay.jobs import Scheduler
+from dlplay.runs import record
+from dlplay.runs.store import RunStore, get_store, metrics_table
+from dlplay.train import TrainConfig, evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def fresh_home(tmp_path, monkeypatch):
+    """Every test gets its own store: get_store() opens a new one for a changed DLPLAY_HOME."""
+    monkeypatch.setenv("DLPLAY_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DLPLAY_DB_URL", raising=False)
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def store(fresh_home) -> RunStore:
+    return get_store()
+
+
+def new_run(store: RunStore, workspace: str = "ws", page: str = "mlp", **kw):
+    return store.create(workspace=workspace, page=page, title="Digit classifier", spec={"lr": 0.003, **kw})
+
+
+def python(script: Path, *args, **popen) -> subprocess.Popen:
+    """A helper script in a fresh interpreter that imports dlplay from this checkout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, str(script), *map(str, args)], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+
+
+def wait_ready(proc: subprocess.Popen, timeout: float = 60) -> str:
+    """The helper's first line ("ready …"), printed once its imports are done."""
+    line = []
+    reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert line and line[0].startswith("ready"), f"helper did not start: {line} {proc.stderr.read()}"
+    return line[0]
+
+
+# --- create / update / get / list / delete --------------------------------------------------------
+
+def test_create_update_get_list_delete(store):
+    first = new_run(store, dataset_name="mnist")
+    assert first.state == "queued" and first.spec == {"lr": 0.003, "dataset_name": "mnist"}
+    assert not first.has_model and first.owner and first.created <= time.time()
+    second = new_run(store, page="vae")
+    store.update(first.id, state="done", summary={"test_acc": np.float32(0.5), "classes": ["0", "1"]},
+                 headline="50.0% test accuracy", finished=time.time())
+    got = store.get(first.id)
+    assert got.state == "done" and got.summary == {"test_acc": 0.5, "classes": ["0", "1"]}
+    assert got.headline == "50.0% test accuracy" and got.duration() is None  # never started
+    assert [r.id for r in store.list("ws")] == [second.id, first.id], "newest first"
+    assert [r.id for r in store.list("ws", page="vae")] == [second.id]
+    assert [r.id for r in store.list("ws", pages=["mlp", "gan"])] == [first.id]
+
+    store.add_metrics(first.id, [(0, {"loss": 1.0})])
+    store.save_model(first.id, {"w": torch.ones(3)}, {"confusion": np.eye(2)})
+    assert store.delete(first.id, "ws")
+    assert store.get(first.id) is None and store.metrics(first.id) == []
+    assert not store.run_dir(first.id).exists(), "the run's files go with it"
+    assert not store.delete(first.id, "ws"), "a second delete finds nothing"
+    assert [r.id for r in store.list("ws")] == [second.id]
+
+
+def test_a_workspace_never_sees_another_workspaces_runs(store):
+    mine = new_run(store, workspace="A")
+    store.add_metrics(mine.id, [(0, {"loss": 1.0})])
+    store.save_model(mine.id, {"w": torch.ones(3)})
+    assert store.get(mine.id, workspace="B") is None
+    assert store.list("B") == []
+    assert not store.delete(mine.id, "B")
+    # still all there for its own workspace
+    assert store.get(mine.id, workspace="A").has_model
+    assert store.metrics(mine.id) == [{"loss": 1.0}]
+    assert torch.equal(store.load_model(mine.id)["w"], torch.ones(3))
+    assert [r.id for r in store.list("A")] == [mine.id]
+
+
+def test_metric_rows_round_trip_and_nan_stays_nan(store):
+    run = new_run(store)
+    rows = [(0, {"step": 1, "split": "train", "loss": math.nan, "acc": np.float32(0.25), "lr": 3e-3}),
+            (1, {"step": 20, "split": "train", "loss": 0.123456789012345, "acc": 0.5, "lr": 2.9e-3})]
+    store.add_metrics(run.id, rows)
+    back = store.metrics(run.id)
+    assert math.isnan(back[0]["loss"])
+    assert {k: v for k, v in back[0].items() if k != "loss"} == {"step": 1, "split": "train", "acc": 0.25,
+                                                                  "lr": 3e-3}
+    assert back[1] == rows[1][1], "floats come back bit for bit"
+
+
+def test_add_metrics_is_idempotent_for_a_retried_batch(store):
+    run = new_run(store)
+    batch = [(s, {"step": s, "loss": 1 / (s + 1)}) for s in range(5)]
+    store.add_metrics(run.id, batch)
+    beat = store.get(run.id).heartbeat
+    time.sleep(0.01)
+    store.add_metrics(run.id, batch)  # the same batch again: the commit was not seen, say
+    store.add_metrics(run.id, batch[3:] + [(s, {"step": s, "loss": 1 / (s + 1)}) for s in range(5, 8)])
+    assert [r["step"] for r in store.metrics(run.id)] == list(range(8))
+    assert store.get(run.id).heartbeat > beat, "every write is a heartbeat"
+
+
+# --- a writer killed at any moment --------------------------------------------------------------------
+
+KILLED_WRITER = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    import torch
+    import safetensors.torch  # imported before "ready": kills should land in writes, not imports
+    from dlplay.runs.store import RunStore
+
+    def tensors(run_id, ckpt):
+        base = run_id * 10 + ckpt
+        return {"layer.weight": (torch.arange(1024 * 1024) % 9973 + base).float().reshape(1024, 1024),
+                "layer.bias": torch.full((1000,), base, dtype=torch.int64)}
+
+    store = RunStore(sys.argv[1])
+    print("ready", flush=True)
+    while True:
+        run = store.create(workspace="ws", page="kill", title="killed writer", spec={})
+        store.update(run.id, state="running", started=time.time(), status="running")
+        seq = 0
+        for batch in range(4):
+            store.add_metrics(run.id, [(seq + i, {"step": seq + i, "loss": 1 / (seq + i + 1)}) for i in range(25)])
+            seq += 25
+            if batch == 1:  # a checkpoint halfway, then the final one
+                store.save_model(run.id, tensors(run.id, 1), {"ids": np.arange(1000) * run.id}, {"ckpt": 1})
+        store.save_model(run.id, tensors(run.id, 2), {"ids": np.arange(1000) * run.id}, {"ckpt": 2})
+        store.update(run.id, state="done", status="finished", finished=time.time())
+""")
+ROWS_PER_RUN = 100
+
+
+def expected_tensors(run_id: int, ckpt: int) -> dict:
+    base = run_id * 10 + ckpt
+    return {"layer.weight": (torch.arange(1024 * 1024) % 9973 + base).float().reshape(1024, 1024),
+            "layer.bias": torch.full((1000,), base, dtype=torch.int64)}
+
+
+def test_a_writer_killed_at_random_moments_leaves_a_consistent_store(tmp_path):
+    from safetensors import safe_open
+
+    script = tmp_path / "writer.py"
+    script.write_text(KILLED_WRITER)
+    root = tmp_path / "killed"
+    rng = random.Random(7)
+    for _ in range(8):
+        proc = python(script, root)
+        wait_ready(proc)
+        time.sleep(rng.uniform(0.2, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
+
+    store = RunStore(root)
+    with store.engine.connect() as con:
+        assert con.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    runs = store.list("ws")
+    assert len(runs) >= 8, "each writer got past its first run"
+    leftovers = [p for p in store.files.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
+    for run in runs:
+        seqs = [r["step"] for r in store.metrics(run.id)]
+        assert seqs == list(range(len(seqs))), f"run {run.id}: metrics are not a prefix: {seqs}"
+        if run.state == "done":
+            assert run.has_model and len(seqs) == ROWS_PER_RUN
+        if not run.has_model:
+            continue
+        path = store.model_path(run.id)
+        assert path.name == "model.safetensors" and path not in leftovers
+        with safe_open(str(path), framework="pt") as f:
+            ckpt = int(f.metadata()["ckpt"])
+        assert ckpt in (1, 2) and len(seqs) >= 50, "the model is marked only after its file is in place"
+        loaded = store.load_model(run.id)
+        want = expected_tensors(run.id, ckpt)
+        assert loaded.keys() == want.keys() and all(torch.equal(loaded[k], want[k]) for k in want), \
+            f"run {run.id}: weights of checkpoint {ckpt} differ from what was written"
+        assert np.array_equal(store.load_arrays(run.id)["ids"], np.arange(1000) * run.id)
+    # An unfinished file never takes the final name; deleting a run takes its leftovers too.
+    assert all(p.name.startswith(".") for p in leftovers)
+    for run in runs:
+        store.delete(run.id, "ws")
+    assert not [p for p in store.files.rglob("*") if p.is_file()], "files left after deleting every run"
+
+
+# --- many writers at once -----------------------------------------------------------------------------
+
+CONCURRENT_WRITER = textwrap.dedent("""
+    import sys
+    from dlplay.runs.store import RunStore
+
+    root, writer, own, shared, batches = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    store = RunStore(root)
+    print("ready", flush=True)
+    sys.stdin.readline()  # "go": every writer starts at once
+    try:
+        for b in range(batches):
+            rows = [(b * 5 + i, {"w": writer, "i": b * 5 + i}) for i in range(5)]
+            store.add_metrics(own, rows)
+            if b % 10 == 3:
+                store.add_metrics(own, rows)  # a retried batch
+            store.add_metrics(shared, [(writer * 10_000 + b, {"w": writer, "i": b})], heartbeat=b % 2 == 0)
+    except Exception as exc:
+        print(f"ERROR {type(exc).__name__}: {exc}", flush=True)
+        sys.exit(1)
+    print("ok", flush=True)
+""")
+
+
+def write_rows(store: RunStore, writer: int, own: int, shared: int, batches: int) -> None:
+    """The same writes as CONCURRENT_WRITER, from a thread."""
+    for b in range(batches):
+        rows = [(b * 5 + i, {"w": writer, "i": b * 5 + i}) for i in range(5)]
+        store.add_metrics(own, rows)
+        if b % 10 == 3:
+            store.add_metrics(own, rows)
+        store.add_metrics(shared, [(writer * 10_000 + b, {"w": writer, "i": b})], heartbeat=b % 2 == 0)
+
+
+def test_threads_and_processes_write_at_once_and_every_row_lands_once(store, tmp_path):
+    batches, n_threads, n_procs = 60, 4, 2
+    writers = n_threads + n_procs
+    own = [new_run(store).id for _ in range(writers)]
+    shared = new_run(store).id
+    script = tmp_path / "concurrent.py"
+    script.write_text(CONCURRENT_WRITER)
+    procs = [python(script, store.root, w, own[w], shared, batches, stdin=subprocess.PIPE)
+             for w in range(n_threads, writers)]
+    for proc in procs:
+        wait_ready(proc)
+
+    errors, go = [], threading.Barrier(n_threads + 1)
+
+    def thread_writer(w):
+        go.wait()
+        try:
+            write_rows(store, w, own[w], shared, batches)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(f"thread {w}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=thread_writer, args=(w,)) for w in range(n_threads)]
+    for t in threads:
+        t.start()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    go.wait()
+    for t in threads:
+        t.join(120)
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        if proc.returncode != 0:
+            errors.append(f"process: {out} {err[-2000:]}")
+    assert not errors, errors
+
+    for w in range(writers):
+        assert store.metrics(own[w]) == [{"w": w, "i": i} for i in range(batches * 5)], f"writer {w}"
+    rows = store.metrics(shared)
+    assert sorted((r["w"], r["i"]) for r in rows) == [(w, b) for w in range(writers) for b in range(batches)]
+    with store.engine.connect() as con:
+        n = con.execute(sa.select(sa.func.count()).select_from(metrics_table)).scalar()
+    assert n == writers * batches * 6, "no row stored twice, none lost"
+
+
+# --- restart: runs of a server that is gone ---------------------------------------------------------
+
+EXITING_SERVER = textwrap.dedent("""
+    import sys, time
+    from dlplay.runs.store import RunStore
+
+    store = RunStore(sys.argv[1])
+    queued = store.create(workspace="ws", page="mlp", title="queued", spec={})
+    running = store.create(workspace="ws", page="mlp", title="running", spec={})
+    store.update(running.id, state="running", started=time.time())
+    store.add_metrics(running.id, [(i, {"step": i}) for i in range(7)])
+    done = store.create(workspace="ws", page="mlp", title="done", spec={})
+    store.update(done.id, state="done", finished=time.time())
+    print("ready", queued.id, running.id, done.id, flush=True)
+    if sys.argv[2] == "stay":
+        sys.stdin.readline()
+""")
+
+
+def test_runs_left_active_by_an_exited_process_are_marked_interrupted(tmp_path):
+    script = tmp_path / "server.py"
+    script.write_text(EXITING_SERVER)
+    root = tmp_path / "restart"
+    proc = python(script, root, "exit")
+    queued, running, done = map(int, wait_ready(proc).split()[1:])
+    assert proc.wait(30) == 0
+
+    store = RunStore(root)  # the next server
+    assert store.mark_interrupted() == 2
+    for run_id in (queued, running):
+        run = store.get(run_id)
+        assert run.state == "interrupted" and "interrupted" in run.status
+        assert run.finished == run.heartbeat, "it ended when it was last heard of"
+    assert store.get(done).state == "done"
+    assert [r["step"] for r in store.metrics(running)] == list(range(7)), "metric rows are kept"
+    assert store.mark_interrupted() == 0
+
+
+def test_runs_of_a_live_other_process_are_not_touched(tmp_path):
+    script = tmp_path / "server.py"
+    script.write_text(EXITING_SERVER)
+    root = tmp_path / "restart"
+    proc = python(script, root, "stay", stdin=subprocess.PIPE)
+    try:
+        queued, running, _ = map(int, wait_ready(proc).split()[1:])
+        store = RunStore(root)
+        assert store.mark_interrupted() == 0
+        assert store.get(queued).state == "queued" and store.get(running).state == "running"
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert RunStore(root).mark_interrupted() == 2, "once it is gone, its runs are"
+
+
+# --- record.start with a real lesson --------------------------------------------------------------------
+
+SPEC = ClassifierSpec(dataset="mnist5k", train=TrainConfig(epochs=1))
+
+
+def test_a_recorded_run_stores_the_jobs_metrics_and_rebuilds_its_result():
+    ds = data.load("mnist5k")
+    run, job = record.start(LESSON, SPEC, workspace="ws", session_id="s-store", ds=ds)
+    assert job.wait(240), "training did not finish"
+    assert job.state == "done", job.error_detail
+    store = get_store()
+    run = store.get(run.id)
+    assert run.state == "done" and run.status == "finished" and run.has_model
+    assert run.started and run.finished >= run.started
+    assert run.dataset.startswith("MNIST") and run.data_id["n_train"] == len(ds.x_train)
+    assert LESSON.spec_from(run.spec) == SPEC
+    metrics = job.metrics()
+    assert metrics and store.metrics(run.id) == metrics
+    assert run.headline == f"{job.result.test_acc:.1%} test accuracy"
+
+    jobs.get_scheduler().release_session("s-store")  # the live job is gone: rebuilt from the store
+    record._results.drop(run.id)
+    rebuilt = record.result_of(store.get(run.id))
+    assert rebuilt is not job.result
+    assert rebuilt.test_acc == job.result.test_acc
+    assert evaluate(rebuilt.model, ds.x_test, ds.y_test)["acc"] == job.result.test_acc, "the very weights"
+    assert np.array_equal(rebuilt.confusion, job.result.confusion)
+
+
+def test_a_run_cancelled_while_queued_says_it_never_started():
+    if jobs._scheduler is not None:
+        jobs._scheduler.shutdown()
+    jobs._scheduler = Scheduler(max_workers=1)  # shut down after the test by conftest
+    release = threading.Event()
+
+    def blocker(job):
+        while not release.is_set():
+            job.check_cancelled()
+            time.sleep(0.01)
+
+    busy = jobs._scheduler.submit(blocker, session_id="s-store", name="blocker")
+    try:
+        run, job = record.start(LESSON, SPEC, workspace="ws", session_id="s-store", ds=data.load("mnist5k"))
+        assert get_store().get(run.id).state == "queued"
+        job.cancel()
+        assert job.wait(10)
+    finally:
+        release.set()
+    assert busy.wait(10)
+    run = get_store().get(run.id)
+    assert run.state == "cancelled" and "before it started" in run.status, run.status
+    assert run.started is None and not run.has_model and get_store().metrics(run.id) == []
