@@ -3,7 +3,8 @@
 A denoising AE is an ordinary autoencoder with a corruption layer in front that acts
 only while training, like dropout: every batch gets a fresh draw of noise, and the
 target stays the clean image. Here it is compared with the same architecture trained
-on clean images (the "plain" AE), by PSNR on corrupted test images.
+on clean images (the "plain" AE), by PSNR on corrupted test images. Stop keeps the
+plain AE once trained and the model interrupted as of its last step.
 """
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from . import data
-from .autoencoders import DeepAE, ModelJob, fit_autoencoder, training_split
-from .jobs import Job
+from .autoencoders import (DeepAE, ModelJob, fit_autoencoder, model_tensors, own_tensors, script_header,
+                           stop_before, stop_within, training_split)
+from .jobs import Cancelled, Job
+from .runs.lesson import Lesson, Saved
 from .train import History, TrainConfig, seed_everything
 
 NOISE_KINDS = {"gaussian": "Gaussian noise", "square": "Occluding square", "half": "Half blanked"}
@@ -88,8 +92,8 @@ def psnr(clean: torch.Tensor, other: torch.Tensor) -> float:
     """Peak signal-to-noise ratio in dB over a set of images (pixels in [0, 1]):
     10·log10(1 / MSE) with the MSE over all their pixels. Averaging per-image PSNRs
     instead breaks on occlusion: a square over empty background changes nothing, and
-    that image's PSNR is infinite."""
-    return float(peak_signal_noise_ratio(other.clamp(0, 1), clean, data_range=1.0))
+    that image's PSNR is infinite. (Plain torch: exported scripts embed this function.)"""
+    return float(10 * torch.log10(1 / F.mse_loss(other.clamp(0, 1), clean)))
 
 
 def psnr_per_image(clean: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
@@ -109,10 +113,20 @@ class DenoiseSpec:
 
 @dataclass
 class DenoiseResult:
-    models: dict[str, nn.Module]  # "plain" and "denoising"
+    models: dict[str, nn.Module]  # "plain" and "denoising"; a stopped run may lack the second
     histories: dict[str, History]
     seconds: dict[str, float]
     spec: DenoiseSpec
+    scores: dict[str, float] = field(default_factory=dict)  # PSNR at the trained noise: "noisy" and each model
+    n_eval: int = 0  # how many test images `scores` is measured on
+    stopped: str = ""  # "stopped at epoch 3 of 10 (step 60) of the Denoising AE, model 2 of 2"
+
+
+EVAL_IMAGES = 2_000  # test images the PSNR is measured on (fewer when the test set is smaller)
+
+
+def eval_images(x_test: torch.Tensor) -> torch.Tensor:
+    return x_test[:EVAL_IMAGES]
 
 
 def train_denoisers(spec: DenoiseSpec, job: Job | None = None) -> DenoiseResult:
@@ -124,16 +138,27 @@ def train_denoisers(spec: DenoiseSpec, job: Job | None = None) -> DenoiseResult:
     noisy_val = spec.noise(x_val, torch.Generator().manual_seed(spec.train.seed + 1))
     if job:
         job.log(f"{len(x):,} training images; the denoising AE sees them with {spec.noise.describe()}")
-    models, histories, seconds = {}, {}, {}
+    models, histories, seconds, stopped = {}, {}, {}, ""
     for i, name in enumerate(("plain", "denoising")):
         seed_everything(spec.train.seed)
         ae = DeepAE(spec.k, x.mean(0))
         model = ae if name == "plain" else DenoisingAE(ae, spec.noise)
         t0 = time.perf_counter()
         part = ModelJob(job, name, i, 2) if job else None
-        histories[name] = fit_autoencoder(model, x, (noisy_val, x_val), spec.train, part)
+        try:
+            histories[name] = fit_autoencoder(model, x, (noisy_val, x_val), spec.train, part)
+        except Cancelled:
+            if not models:
+                raise  # nothing learned yet: the run is cancelled, not stopped
+            stopped = stop_before(job, name, i, 2)
+            break
         models[name], seconds[name] = model, time.perf_counter() - t0
-    return DenoiseResult(models, histories, seconds, spec)
+        if histories[name].stopped:
+            stopped = stop_within(job, name, i, 2, histories[name].stopped)
+            break
+    clean = eval_images(ds.x_test)
+    scores = psnr_scores(denoise(models, clean, spec.noise))
+    return DenoiseResult(models, histories, seconds, spec, scores, len(clean), stopped)
 
 
 @torch.no_grad()
@@ -160,3 +185,90 @@ def psnr_by_level(models: dict[str, nn.Module], clean: torch.Tensor, kind: str, 
         scores = psnr_scores(denoise(models, clean, Noise(kind, float(level))))
         rows += [{"level": float(level), "input": name, "PSNR (dB)": v} for name, v in scores.items()]
     return pd.DataFrame(rows)
+
+
+# --- as a stored run (dlplay.runs) ----------------------------------------------------------------
+
+def save_result(result: DenoiseResult) -> Saved:
+    s = result.scores
+    best = "denoising" if "denoising" in s else "plain"
+    return Saved(
+        tensors=model_tensors(result.models),
+        summary={"models": list(result.models), "seconds": result.seconds, "psnr": s, "n_eval": result.n_eval,
+                 "stopped": result.stopped, "image_shape": list(result.models["plain"].image_shape)},
+        headline=f"{s[best]:.1f} dB PSNR · {TITLES.get(best, best)} (input {s['noisy']:.1f} dB)")
+
+
+def load_result(spec: DenoiseSpec, saved: Saved) -> DenoiseResult:
+    s = saved.summary
+    models = {}
+    for name in s["models"]:
+        ae = DeepAE(spec.k, torch.zeros(tuple(s["image_shape"])))
+        model = ae if name == "plain" else DenoisingAE(ae, spec.noise)
+        model.load_state_dict(own_tensors(saved.tensors, name))
+        models[name] = model.eval()
+    return DenoiseResult(models, {name: History() for name in models}, dict(s["seconds"]), spec,
+                         dict(s["psnr"]), s["n_eval"], s.get("stopped", ""))
+
+
+def brief(spec: DenoiseSpec) -> str:
+    from .autoencoders import images_phrase
+
+    epochs = spec.train.epochs
+    return (f"{spec.noise.describe()} · k = {spec.k} · {images_phrase(spec.n_train)} · "
+            f"{epochs} epoch{'s' if epochs != 1 else ''}")
+
+
+SCRIPT_MAIN = '''
+def rebuild(name, weights):
+    """The run's plain or denoising AE (its tensors are prefixed "plain." or "denoising.ae.")."""
+    prefix = "plain." if name == "plain" else "denoising.ae."
+    model = DeepAE(K, torch.zeros(IMAGE_SHAPE))
+    model.load_state_dict({k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)})
+    return model.eval()
+
+
+def main():
+    weights = load_file(sys.argv[1] if len(sys.argv) > 1 else WEIGHTS)
+    location = sys.argv[2] if len(sys.argv) > 2 else DATA_LOCATION
+    clean = load_test_set(DATASET, location)[0][:EVAL_IMAGES]
+    noisy = NOISE(clean, torch.Generator().manual_seed(0))  # the page's draw of the trained noise
+    print(f"corrupted input: PSNR {psnr(clean, noisy):.2f} dB")
+    with torch.no_grad():
+        for name in MODELS:
+            print(f"{TITLES[name]}: PSNR {psnr(clean, rebuild(name, weights)(noisy).clamp(0, 1)):.2f} dB")
+    print(f"on {len(clean):,} test images with {NOISE.describe()}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def dn_script(spec: DenoiseSpec, run) -> str:
+    from .autoencoders import Autoencoder, hourglass, mlp, start_at_mean
+    from .runs.export import TEST_SET_LOADER, data_location, file_stem, sources
+
+    names = list(run.summary["models"])
+    head = script_header(run, "Rebuilds the run's plain and denoising autoencoders without dlplay, corrupts the "
+                              "test images with the noise\nthey trained on and prints the PSNR of each model's "
+                              "output (and of the corrupted input), as the page shows it.")
+    return head.replace("from torch import nn", "from torch import nn\nfrom dataclasses import dataclass") + f'''
+K, IMAGE_SHAPE, MODELS = {spec.k!r}, {tuple(run.summary["image_shape"])!r}, {names!r}
+TITLES = {({m: TITLES[m] for m in names})!r}
+NOISE_KINDS = {NOISE_KINDS!r}
+DATASET, DATA_LOCATION = {spec.dataset!r}, {data_location(run)!r}
+WEIGHTS, EVAL_IMAGES = "{file_stem(run)}.safetensors", {EVAL_IMAGES}
+
+
+{sources(Noise, Autoencoder, start_at_mean, hourglass, mlp, DeepAE, psnr)}
+
+NOISE = Noise({spec.noise.kind!r}, {spec.noise.level!r})
+{TEST_SET_LOADER}{SCRIPT_MAIN}'''
+
+
+TITLES = {"plain": "Plain AE", "denoising": "Denoising AE"}
+
+LESSON = Lesson(page="dn", title="Denoising autoencoders", path="pages/denoising.py", spec_type=DenoiseSpec,
+                train=lambda spec, job: train_denoisers(spec, job), save=save_result, load=load_result,
+                brief=brief, script=dn_script, curves=("loss", "val_loss"))
