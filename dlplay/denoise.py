@@ -18,7 +18,7 @@ from torch import nn
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from . import data
-from .autoencoders import (DeepAE, ModelJob, fit_autoencoder, model_tensors, own_tensors, script_header,
+from .autoencoders import (TITLES, DeepAE, ModelJob, fit_autoencoder, model_tensors, own_tensors, script_header,
                            stop_before, stop_within, training_split)
 from .jobs import Cancelled, Job
 from .runs.lesson import Lesson, Saved
@@ -250,10 +250,11 @@ def dn_script(spec: DenoiseSpec, run) -> str:
     from .runs.export import TEST_SET_LOADER, data_location, file_stem, sources
 
     names = list(run.summary["models"])
-    head = script_header(run, "Rebuilds the run's plain and denoising autoencoders without dlplay, corrupts the "
-                              "test images with the noise\nthey trained on and prints the PSNR of each model's "
-                              "output (and of the corrupted input), as the page shows it.")
-    return head.replace("from torch import nn", "from torch import nn\nfrom dataclasses import dataclass") + f'''
+    what = ("Rebuilds the run's plain and denoising autoencoders without dlplay, corrupts the test images "
+            "with the noise\nthey trained on and prints the PSNR of each model's output (and of the corrupted "
+            "input), as the page shows it.")
+    head = script_header(run, what, extra_imports="from dataclasses import dataclass\n")
+    return head + f'''
 K, IMAGE_SHAPE, MODELS = {spec.k!r}, {tuple(run.summary["image_shape"])!r}, {names!r}
 TITLES = {({m: TITLES[m] for m in names})!r}
 NOISE_KINDS = {NOISE_KINDS!r}
@@ -266,8 +267,6 @@ WEIGHTS, EVAL_IMAGES = "{file_stem(run)}.safetensors", {EVAL_IMAGES}
 NOISE = Noise({spec.noise.kind!r}, {spec.noise.level!r})
 {TEST_SET_LOADER}{SCRIPT_MAIN}'''
 
-
-TITLES = {"plain": "Plain AE", "denoising": "Denoising AE"}
 
 LESSON = Lesson(page="dn", title="Denoising autoencoders", path="pages/denoising.py", spec_type=DenoiseSpec,
                 train=lambda spec, job: train_denoisers(spec, job), save=save_result, load=load_result,

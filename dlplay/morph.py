@@ -4,7 +4,7 @@ Encode many training images, average the codes of each class (its centroid), the
 decode evenly spaced points on the straight line between two centroids. If the
 latent space is organised, the pictures change smoothly from one class into the
 other; where it is not, they pass through blurry non-digits. The frames can be saved
-as an animated GIF.
+as an animated GIF. Stop keeps the AE as of its last step.
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from PIL import Image
 from torch import nn
 
 from . import data
-from .autoencoders import AESpec, train_autoencoders
+from .autoencoders import AESpec, images_phrase, model_tensors, rebuild, script_header, train_autoencoders
 from .jobs import Job
+from .runs.lesson import Lesson, Saved
 from .train import TrainConfig
 from .viz import to_uint8
 
@@ -34,6 +35,8 @@ class MorphModel:
     classes: list[str]
     dataset: str
     source: str  # where the model came from, for the page
+    test_mse: float | None = None  # per pixel, on the dataset's test images (None: not measured)
+    stopped: str = ""  # "stopped at epoch 3 of 8 (step 60) of the Deep hourglass AE"
 
 
 @torch.no_grad()
@@ -64,8 +67,9 @@ def train_morph_model(spec: MorphSpec, job: Job | None = None) -> MorphModel:
     ae = AESpec(dataset=spec.dataset, k=spec.k, n_train=spec.n_train, models=("deep",),
                 train=TrainConfig(lr=spec.lr, epochs=spec.epochs, schedule="cosine"))
     result = train_autoencoders(ae, job)
-    return build_morph_model(result.models["deep"], data.load(spec.dataset),
-                             f"deep AE (k = {spec.k}) trained on this page")
+    mm = build_morph_model(result.models["deep"], data.load(spec.dataset), f"deep AE (k = {spec.k})")
+    mm.test_mse, mm.stopped = result.test_mse["deep"], result.stopped
+    return mm
 
 
 def interpolate(z_a: torch.Tensor, z_b: torch.Tensor, n_frames: int) -> torch.Tensor:
@@ -110,3 +114,73 @@ def gif_bytes(frames: torch.Tensor, fps: float = 10, scale: int = 4, loop: bool 
     pictures[0].save(buf, format="GIF", save_all=True, append_images=pictures[1:],
                      duration=round(1000 / fps), optimize=False, **repeat)
     return buf.getvalue()
+
+
+# --- as a stored run (dlplay.runs) ----------------------------------------------------------------
+
+def save_result(mm: MorphModel) -> Saved:
+    return Saved(
+        tensors={**model_tensors({"deep": mm.model}), "centroids": mm.centroids},
+        summary={"classes": mm.classes, "dataset": mm.dataset, "source": mm.source, "test_mse": mm.test_mse,
+                 "stopped": mm.stopped, "image_shape": list(mm.model.image_shape)},
+        headline=f"{mm.test_mse:.4f} test MSE")
+
+
+def load_result(spec: MorphSpec, saved: Saved) -> MorphModel:
+    s = saved.summary
+    model = rebuild("deep", spec.k, s["image_shape"], saved.tensors)
+    return MorphModel(model, saved.tensors["centroids"], list(s["classes"]), s["dataset"], s["source"],
+                      s["test_mse"], s.get("stopped", ""))
+
+
+def brief(spec: MorphSpec) -> str:
+    epochs = f"{spec.epochs} epoch{'s' if spec.epochs != 1 else ''}"
+    return f"deep AE · k = {spec.k} · {images_phrase(spec.n_train)} · {epochs}"
+
+
+def morph_script(spec: MorphSpec, run) -> str:
+    from .autoencoders import SCRIPT_REBUILD, script_models
+    from .runs.export import TEST_SET_LOADER, data_location, file_stem
+
+    what = ("Rebuilds the run's deep autoencoder without dlplay and prints its test MSE per pixel; with an output "
+            "name,\nalso writes the morph between two class centroids (stored with the weights) as a GIF.")
+    return script_header(run, what, args=" [morph.gif FROM TO]") + f'''
+K, IMAGE_SHAPE, MODELS = {spec.k!r}, {tuple(run.summary["image_shape"])!r}, ["deep"]
+CLASSES = {list(run.summary["classes"])!r}
+DATASET, DATA_LOCATION = {spec.dataset!r}, {data_location(run)!r}
+
+
+{script_models()}
+{SCRIPT_REBUILD}{TEST_SET_LOADER}
+
+def write_gif(model, centroids, a, b, path, frames=16):
+    from PIL import Image  # only needed for the GIF
+
+    t = torch.linspace(0, 1, frames).unsqueeze(1)
+    with torch.no_grad():
+        images = model.decode(torch.lerp(centroids[a], centroids[b], t)).clamp(0, 1)
+    pictures = [Image.fromarray((img[0].numpy() * 255).round().astype(np.uint8)).resize((112, 112))
+                for img in images]
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=100, loop=0)
+    print(f"wrote {{path}}: {{CLASSES[a]}} → {{CLASSES[b]}} in {{frames}} frames")
+
+
+def main():
+    weights = load_file(sys.argv[1] if len(sys.argv) > 1 else "{file_stem(run)}.safetensors")
+    location = sys.argv[2] if len(sys.argv) > 2 else DATA_LOCATION
+    model = rebuild("deep", weights)
+    x, _ = load_test_set(DATASET, location)
+    print(f"Deep hourglass AE: test MSE {{mse(model, x):.5f}} on {{len(x):,}} test images, k = {{K}}")
+    if len(sys.argv) > 3:
+        a, b = (int(sys.argv[4]), int(sys.argv[5])) if len(sys.argv) > 5 else (2, 0)
+        write_gif(model, weights["centroids"], a, b, sys.argv[3])
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+LESSON = Lesson(page="morph", title="Latent morphing", path="pages/latent_morphing.py", spec_type=MorphSpec,
+                train=lambda spec, job: train_morph_model(spec, job), save=save_result, load=load_result,
+                brief=brief, script=morph_script, curves=("loss", "val_loss"))

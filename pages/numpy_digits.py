@@ -1,12 +1,16 @@
 """NumPy MLP on digits: the from-scratch network (hand-written backprop, SGD with momentum) on real MNIST digits."""
 import streamlit as st
 
-from dlplay.scratch.digits import DigitArrays, DigitsSpec, train_digits
+from dlplay import data, runs
+from dlplay.scratch.digits import DATASET, LESSON, DigitsSpec
 from dlplay.viz import curves_figure
-from ui.live import finished_result, live, load_dataset, start_job, train_stop_buttons
+from ui.live import current, finished_result, live, load_dataset, train_stop_buttons
 from ui.reports import draw_to_classify, test_set_report
+from ui.runs import open_page, run_header, start_run
+from ui.settings import KEEP, setup_link
 
 KEY = "npdigits"
+open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
 st.title("NumPy MLP on digits")
 st.markdown(
@@ -17,31 +21,33 @@ st.markdown(
 
 with st.sidebar:
     st.header("Network")
-    n_layers = st.slider("Hidden layers", 1, 3, 1, key=f"{KEY}-layers")
+    n_layers = st.slider("Hidden layers", 1, 3, 1, key=f"{KEY}-layers", **KEEP)
     units = [st.select_slider(f"Units in layer {i + 1}", [16, 32, 64, 128, 256, 512], value=(256, 128, 64)[i],
-                              key=f"{KEY}-units{i}") for i in range(n_layers)]
-    activation = st.selectbox("Activation", ["relu", "tanh", "sigmoid"], key=f"{KEY}-act")
+                              key=f"{KEY}-units{i}", **KEEP) for i in range(n_layers)]
+    activation = st.selectbox("Activation", ["relu", "tanh", "sigmoid"], key=f"{KEY}-act", **KEEP)
     st.header("Training")
     lr = st.select_slider("Learning rate", [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0],
-                          value=DigitsSpec.lr, key=f"{KEY}-lr", format_func=lambda v: f"{v:g}",
+                          value=DigitsSpec.lr, key=f"{KEY}-lr", format_func=lambda v: f"{v:g}", **KEEP,
                           help="Too small: slow progress. Too large: the loss explodes and the run stops.")
-    momentum = st.slider("Momentum", 0.0, 0.99, 0.9, 0.01, key=f"{KEY}-momentum")
-    l2 = st.select_slider("L2 penalty", [0.0, 1e-4, 1e-3, 1e-2, 1e-1], value=1e-3, key=f"{KEY}-l2",
+    momentum = st.slider("Momentum", 0.0, 0.99, 0.9, 0.01, key=f"{KEY}-momentum", **KEEP)
+    l2 = st.select_slider("L2 penalty", [0.0, 1e-4, 1e-3, 1e-2, 1e-1], value=1e-3, key=f"{KEY}-l2", **KEEP,
                           format_func=lambda v: f"{v:g}", help="Adds l2/2·Σw² to the loss: pulls weights to 0.")
-    batch = st.select_slider("Batch size", [16, 32, 64, 128, 256], value=64, key=f"{KEY}-batch")
-    epochs = st.number_input("Epochs", 1, 30, 8, key=f"{KEY}-epochs")
+    batch = st.select_slider("Batch size", [16, 32, 64, 128, 256], value=64, key=f"{KEY}-batch", **KEEP)
+    epochs = st.number_input("Epochs", 1, 30, 8, key=f"{KEY}-epochs", **KEEP)
 
-ds = load_dataset("mnist5k")
-arrays = DigitArrays(ds.x_train.numpy().reshape(len(ds.x_train), -1), ds.y_train.numpy(),
-                     ds.x_test.numpy().reshape(len(ds.x_test), -1), ds.y_test.numpy())
+ds = load_dataset(DATASET)
 spec = DigitsSpec(hidden=tuple(units), activation=activation, lr=lr, momentum=momentum, l2=l2,
                   batch_size=batch, epochs=int(epochs))
 n_params = sum(a * b + b for a, b in zip([784, *units], [*units, 10]))
 st.markdown(f"**{n_params:,} parameters** — 784 → {' → '.join(map(str, units))} → 10 "
-            f"({activation}, softmax cross-entropy); {len(arrays.x_train) - spec.n_val:,} training and "
+            f"({activation}, softmax cross-entropy); {len(ds.x_train) - spec.n_val:,} training and "
             f"{spec.n_val} validation images.")
 
-train_stop_buttons(KEY, lambda: start_job(KEY, lambda job: train_digits(spec, arrays, job), "NumPy MLP"))
+train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec, ds))
+shown = current(KEY)
+if shown is not None:
+    run_header(shown, spec)
+setup_link(KEY)
 
 
 def render(job):
@@ -58,10 +64,13 @@ live(KEY, render)
 
 result = finished_result(KEY)
 if result is not None:
-    test_set_report(KEY, result.test_acc, result.confusion, ds.classes, ds.x_test, ds.y_test,
-                    result.wrong, result.wrong_pred)
+    # The run's own test digits, never the ones on screen now.
+    run_ds = data.load(LESSON.spec_from(shown.run.spec).dataset)
+    same_data = runs.data_matches(shown.run, run_ds)
+    test_set_report(KEY, result.test_acc, result.confusion, run_ds.classes, run_ds.x_test if same_data else None,
+                    run_ds.y_test, result.wrong, result.wrong_pred)
 draw_to_classify(KEY, (lambda image: result.probabilities(image[None])[0]) if result else None, ds.classes,
-                 what="the network")
+                 what="the network", run_id=shown.id if result is not None else None)
 
 st.markdown("""
 **What to notice**

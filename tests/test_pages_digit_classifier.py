@@ -165,3 +165,18 @@ def test_a_run_cancelled_in_the_queue_says_so(apptest, monkeypatch):
     assert not any("learned" in w.value for w in second.warning)
     assert run_of(second, "mlp").state == "cancelled"
     first.button(key="mlp-stop").click().run()
+
+
+def test_settings_survive_leaving_the_page(apptest):
+    at = apptest("app.py").run()
+    at.switch_page("pages/digit_classifier.py").run()
+    at.number_input(key="mlp-epochs").set_value(5)
+    at.selectbox(key="mlp-dataset").set_value("mnist5k")
+    at.slider(key="mlp-dropout").set_value(0.5).run()
+    at.switch_page("pages/home.py").run()
+    assert "mlp-epochs" not in [w.key for w in at.number_input]
+    at.switch_page("pages/digit_classifier.py").run()
+    assert not at.exception
+    assert at.number_input(key="mlp-epochs").value == 5
+    assert at.selectbox(key="mlp-dataset").value == "mnist5k"
+    assert at.slider(key="mlp-dropout").value == 0.5

@@ -170,7 +170,7 @@ def expected_tensors(run_id: int, ckpt: int) -> dict:
 def test_a_writer_killed_at_random_moments_leaves_a_consistent_store(tmp_path):
     from safetensors import safe_open
 
-    script = tmp_path / "writer.py"
+    script = tmp_path / "killed_writer.py"
     script.write_text(KILLED_WRITER)
     root = tmp_path / "killed"
     rng = random.Random(7)
@@ -188,6 +188,7 @@ def test_a_writer_killed_at_random_moments_leaves_a_consistent_store(tmp_path):
     runs = store.list("ws")
     assert len(runs) >= 8, "each writer got past its first run"
     leftovers = [p for p in store.files.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
+    print("STATS", len(runs), [(r.state, r.has_model) for r in runs[:3]], len(leftovers))
     for run in runs:
         seqs = [r["step"] for r in store.metrics(run.id)]
         assert seqs == list(range(len(seqs))), f"run {run.id}: metrics are not a prefix: {seqs}"
@@ -251,7 +252,7 @@ def test_threads_and_processes_write_at_once_and_every_row_lands_once(store, tmp
     writers = n_threads + n_procs
     own = [new_run(store).id for _ in range(writers)]
     shared = new_run(store).id
-    script = tmp_path / "concurrent.py"
+    script = tmp_path / "concurrent_writer.py"
     script.write_text(CONCURRENT_WRITER)
     procs = [python(script, store.root, w, own[w], shared, batches, stdin=subprocess.PIPE)
              for w in range(n_threads, writers)]
@@ -311,7 +312,7 @@ EXITING_SERVER = textwrap.dedent("""
 
 
 def test_runs_left_active_by_an_exited_process_are_marked_interrupted(tmp_path):
-    script = tmp_path / "server.py"
+    script = tmp_path / "exiting_server.py"
     script.write_text(EXITING_SERVER)
     root = tmp_path / "restart"
     proc = python(script, root, "exit")
@@ -330,7 +331,7 @@ def test_runs_left_active_by_an_exited_process_are_marked_interrupted(tmp_path):
 
 
 def test_runs_of_a_live_other_process_are_not_touched(tmp_path):
-    script = tmp_path / "server.py"
+    script = tmp_path / "exiting_server.py"
     script.write_text(EXITING_SERVER)
     root = tmp_path / "restart"
     proc = python(script, root, "stay", stdin=subprocess.PIPE)

