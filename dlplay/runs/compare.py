@@ -43,7 +43,8 @@ def metric_names(metrics: dict[int, list[dict]]) -> list[str]:
         for k in keys:
             names[k] = names.get(k, 0) + 1
     shared = [k for k, n in names.items() if n == len(metrics)] or list(names)
-    return sorted(shared, key=lambda k: (k not in ("loss", "acc"), k))
+    first = {"loss": 0, "acc": 1}
+    return sorted(shared, key=lambda k: (first.get(k, 2), k))
 
 
 def overlay_figure(runs: list[Run], metrics: dict[int, list[dict]], metric: str, per: str = "epoch") -> go.Figure:
@@ -70,6 +71,8 @@ def overlay_figure(runs: list[Run], metrics: dict[int, list[dict]], metric: str,
                     break
     fig.update_layout(title=f"{metric} — {len(runs)} runs", height=420, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis_title=per, legend=dict(orientation="h", y=-0.2))
+    if per == "epoch":
+        fig.update_xaxes(dtick=1)  # whole epochs only
     return fig
 
 

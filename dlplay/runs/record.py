@@ -26,7 +26,9 @@ def describe_data(ds) -> tuple[str, dict]:
     """("MNIST (60,000, data directory)", identity) for an `ImageData`."""
     kind = {"data_dir": "data directory", "debian": "Debian package", "download": "downloaded",
             "bundled": "bundled sample"}.get(ds.source.kind, ds.source.kind)
-    label = f"{ds.title} ({len(ds.x_train):,}, {kind})"
+    n = f"{len(ds.x_train):,}"
+    # "MNIST (60,000, data directory)"; a title with its own brackets gets one pair.
+    label = f"{ds.title[:-1]}; {n} for training, {kind})" if ds.title.endswith(")") else f"{ds.title} ({n}, {kind})"
     ident = {"name": ds.name, "source": ds.source.describe(), "kind": ds.source.kind,
              "n_train": len(ds.x_train), "n_test": len(ds.x_test)}
     return label, ident
