@@ -1,15 +1,20 @@
 """Logic gates & XOR: a two-layer network written from scratch learns any truth table, XOR included."""
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dlplay.scratch.datasets import GATES, truth_table
 from dlplay.scratch.figures import gate_figure, hidden_units_figure
-from dlplay.scratch.gates import GateSpec, hidden_maps, hidden_table, output_map, solved, train_gate
+from dlplay.scratch.gates import LESSON, GateSpec, hidden_maps, hidden_table, output_map
 from dlplay.viz import curves_figure
-from ui.live import current_job, finished_result, live, start_job, train_stop_buttons
+from ui.live import current, finished_result, live, train_stop_buttons
+from ui.runs import open_page, run_header, start_run
+from ui.settings import KEEP, setup_link
 
 KEY = "gates"
+open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
 st.title("Logic gates & XOR")
 st.markdown(
@@ -20,18 +25,20 @@ st.markdown(
 
 with st.sidebar:
     st.header("Truth table")
-    gate = st.radio("Gate", list(GATES), index=list(GATES).index("XOR"), key=f"{KEY}-gate", horizontal=True)
+    gate = st.radio("Gate", list(GATES), index=list(GATES).index("XOR"), key=f"{KEY}-gate", horizontal=True,
+                    **KEEP)
     st.header("Network")
-    hidden = st.slider("Hidden units", 1, 8, 2, key=f"{KEY}-hidden",
+    hidden = st.slider("Hidden units", 1, 8, 2, key=f"{KEY}-hidden", **KEEP,
                        help="With 1 hidden unit XOR cannot be learned; 2 are enough.")
-    activation = st.selectbox("Hidden activation", ["sigmoid", "tanh", "relu"], key=f"{KEY}-act")
+    activation = st.selectbox("Hidden activation", ["sigmoid", "tanh", "relu"], key=f"{KEY}-act", **KEEP)
     st.header("Training")
     lr = st.select_slider("Learning rate", [0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0, 100.0], value=0.5,
-                          key=f"{KEY}-lr", format_func=lambda v: f"{v:g}")
-    momentum = st.slider("Momentum", 0.0, 0.99, 0.9, 0.01, key=f"{KEY}-momentum")
-    steps = st.select_slider("Steps", [200, 500, 1000, 2000, 5000], value=2000, key=f"{KEY}-steps")
-    seed = st.number_input("Seed (starting weights)", 0, 9999, 0, key=f"{KEY}-seed")
-    watch = st.toggle("Slow motion", True, key=f"{KEY}-slow", help="Pause briefly between frames so you can watch.")
+                          key=f"{KEY}-lr", format_func=lambda v: f"{v:g}", **KEEP)
+    momentum = st.slider("Momentum", 0.0, 0.99, 0.9, 0.01, key=f"{KEY}-momentum", **KEEP)
+    steps = st.select_slider("Steps", [200, 500, 1000, 2000, 5000], value=2000, key=f"{KEY}-steps", **KEEP)
+    seed = st.number_input("Seed (starting weights)", 0, 9999, 0, key=f"{KEY}-seed", **KEEP)
+    watch = st.toggle("Slow motion", True, key=f"{KEY}-slow", **KEEP,
+                      help="Pause briefly between frames so you can watch.")
 
 X, y = truth_table(gate)
 st.dataframe(pd.DataFrame({"A": X[:, 0].astype(int), "B": X[:, 1].astype(int), f"A {gate} B": y}),
@@ -41,15 +48,23 @@ spec = GateSpec(gate=gate, hidden=hidden, activation=activation, lr=lr, momentum
 st.caption(f"Network 2 → {hidden} ({activation}) → 1 (sigmoid), squared error, full-batch gradient descent "
            f"with momentum: {spec.build().n_parameters()} parameters.")
 
-train_stop_buttons(KEY, lambda: start_job(KEY, lambda job: train_gate(spec, job), f"{gate} gate"))
+train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec))
+shown = current(KEY)
+if shown is not None:
+    run_spec = LESSON.spec_from(shown.run.spec)
+    run_header(shown, replace(spec, pace_s=run_spec.pace_s))  # slow motion changes the pace, not the run
+setup_link(KEY)
 
 
-def render(job):
-    net, run = job.latest("net"), job.latest("spec")
-    rows = job.metrics()
-    if net is None:
+def render(view):
+    # While training: the latest snapshot. Afterwards: the run's own network (kept at Stop too).
+    done = None if view.is_active else view.result()
+    net = done.net if done is not None else view.latest("net")
+    rows = view.metrics()
+    if net is None or not rows:
         return
-    X_run, y_run = truth_table(run.gate)
+    gate = LESSON.spec_from(view.run.spec).gate  # the run's gate, whatever is selected now
+    X_run, y_run = truth_table(gate)
     xs, ys, Z = output_map(net)
     c1, c2 = st.columns([3, 2])
     c1.plotly_chart(gate_figure(xs, ys, Z, X_run, y_run), width="stretch", key=f"{KEY}-regions")
@@ -62,7 +77,7 @@ def render(job):
                 "Each draws one soft line; the output adds them up.")
     st.plotly_chart(hidden_units_figure(hidden_maps(net), np.linspace(-0.5, 1.5, 40)), width="stretch",
                     key=f"{KEY}-hidden-maps")
-    table = hidden_table(net, run.gate)
+    table = hidden_table(net, gate)
     st.dataframe(pd.DataFrame(table, columns=[f"h{j + 1}" for j in range(table.shape[1] - 1)] + ["output"],
                               index=[f"A={int(a)} B={int(b)}" for a, b in X_run]).style.format("{:.2f}"),
                  width="content")
@@ -70,15 +85,13 @@ def render(job):
 
 live(KEY, render)
 
-job = current_job(KEY)
-net_done = finished_result(KEY)
-if net_done is not None:
-    spec_gate = job.latest("spec").gate
-    if solved(net_done, spec_gate):
-        st.success(f"Solved {spec_gate}: every row of the truth table is on the right side of 0.5.")
+result = finished_result(KEY)
+if result is not None:
+    if result.solved:
+        st.success(f"Solved {result.gate}: every row of the truth table is on the right side of 0.5.")
     else:
-        st.warning(f"Not solved: some rows of {spec_gate} are still wrong. With 1 hidden unit XOR is impossible; "
-                   "with 2 the net can get stuck (try another seed, or more hidden units).")
+        st.warning(f"Not solved: some rows of {result.gate} are still wrong. With 1 hidden unit XOR is "
+                   "impossible; with 2 the net can get stuck (try another seed, or more hidden units).")
 
 st.markdown("""
 **What to notice**

@@ -6,6 +6,7 @@ import ui  # noqa: F401 - opened by its own URL first, the page still gets app.p
 from dlplay.scratch import Perceptron, PerceptronTraining
 from dlplay.scratch.datasets import linearly_separable, xor_blobs
 from dlplay.scratch.figures import GRID_TRACE, mistakes_figure, perceptron_figure
+from ui.settings import KEEP
 
 KEY = "pc"
 TICK_S = 0.4  # seconds between Play frames
@@ -24,17 +25,18 @@ st.markdown(
 # --- controls ----------------------------------------------------------------------------------
 with st.sidebar:
     st.header("Data")
-    dataset = st.radio("Points", list(DATASETS), key=f"{KEY}-data",
+    dataset = st.radio("Points", list(DATASETS), key=f"{KEY}-data", **KEEP,
                        help="XOR: no straight line can separate the classes.")
-    n_points = st.slider("Number of points", 4, 100, 30, key=f"{KEY}-n")
-    seed = st.number_input("Seed", 0, 9999, 0, key=f"{KEY}-seed")
+    n_points = st.slider("Number of points", 4, 100, 30, key=f"{KEY}-n", **KEEP)
+    seed = st.number_input("Seed", 0, 9999, 0, key=f"{KEY}-seed", **KEEP)
     st.header("Learning rule")
-    mode = st.radio("Updates", ["online", "batch"], key=f"{KEY}-mode", horizontal=True,
+    mode = st.radio("Updates", ["online", "batch"], key=f"{KEY}-mode", horizontal=True, **KEEP,
                     help="online: one misclassified point per update, visiting the points in order. "
                          "batch: one update per epoch from all mistakes at once.")
-    lr = st.select_slider("Learning rate", [0.01, 0.03, 0.1, 0.3, 1.0], value=0.1, key=f"{KEY}-lr",
+    lr = st.select_slider("Learning rate", [0.01, 0.03, 0.1, 0.3, 1.0], value=0.1, key=f"{KEY}-lr", **KEEP,
                           format_func=lambda v: f"{v:g}")
-    speed = st.select_slider("Updates per frame while playing", [1, 2, 5, 10, 25], value=1, key=f"{KEY}-speed")
+    speed = st.select_slider("Updates per frame while playing", [1, 2, 5, 10, 25], value=1, key=f"{KEY}-speed",
+                              **KEEP)
 
 # The session keeps the points (with the ones clicked in) and the training; new settings restart them.
 data_key = (dataset, n_points, int(seed))

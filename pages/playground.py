@@ -4,7 +4,7 @@ import random
 import streamlit as st
 
 from dlplay.playground import Playground, PlaygroundState, datasets, features, render
-from dlplay.playground.sim import TICK_S
+from dlplay.playground.sim import TICK_S, loss_text
 from dlplay.playground.state import LEARNING_RATES, MAX_LAYERS, MAX_NEURONS, REG_RATES
 
 KEY = "pg"
@@ -161,8 +161,8 @@ def _stats(sim: Playground) -> str:
                 f"style='font-size:{size}rem;color:{colour};font-variant-numeric:tabular-nums'>{value}</div></div>")
     return ("<div class='pg-stats' style='display:flex;gap:1.6rem;align-items:baseline'>"
             + block("Epoch", f"{sim.epoch:07,d}", "pg-epoch", 1.7)
-            + block("Test loss", f"{sim.test_loss:.3f}", "pg-test-loss", 1.25)
-            + block("Training loss", f"{sim.train_loss:.3f}", "pg-train-loss", 1.25, "#777") + "</div>")
+            + block("Test loss", loss_text(sim.test_loss), "pg-test-loss", 1.25)
+            + block("Training loss", loss_text(sim.train_loss), "pg-train-loss", 1.25, "#777") + "</div>")
 
 
 if not state.features:

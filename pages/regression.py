@@ -7,11 +7,14 @@ import streamlit as st
 from dlplay.scratch.datasets import noisy_regression, true_function
 from dlplay.scratch.figures import degree_figure, fit_figure, grid_progress_figure
 from dlplay.scratch.polyfit import PRIORS, degree_sweep, fit_poly, mse
-from dlplay.scratch.selection import search_regressor
-from ui.live import finished_result, live, start_job, train_stop_buttons
+from dlplay.scratch.selection import LESSON, SearchSpec
+from ui.live import current, finished_result, live, train_stop_buttons
+from ui.runs import open_page, run_header, start_run
+from ui.settings import KEEP, setup_link
 
 KEY = "regsel"
 CURVE_X = np.linspace(-1, 1, 300)
+open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
 st.title("Regression & model selection")
 st.markdown(
@@ -22,25 +25,27 @@ st.markdown(
 
 with st.sidebar:
     st.header("Data")
-    n_points = st.slider("Points", 20, 200, 60, 10, key=f"{KEY}-n")
-    noise = st.slider("Noise (std)", 0.0, 0.6, 0.25, 0.05, key=f"{KEY}-noise")
-    seed = st.number_input("Seed", 0, 9999, 0, key=f"{KEY}-seed")
+    n_points = st.slider("Points", 20, 200, 60, 10, key=f"{KEY}-n", **KEEP)
+    noise = st.slider("Noise (std)", 0.0, 0.6, 0.25, 0.05, key=f"{KEY}-noise", **KEEP)
+    seed = st.number_input("Seed", 0, 9999, 0, key=f"{KEY}-seed", **KEEP)
 
 x, y = noisy_regression(n_points, noise, int(seed))
 
 # --- part 1: grid search with K-fold CV -----------------------------------------------------------
 st.header("1 · Grid search with K-fold cross-validation")
 c1, c2, c3, c4 = st.columns(4)
-depths = c1.multiselect("Hidden layers", [1, 2, 3], [1, 2], key=f"{KEY}-depth")
-widths = c2.multiselect("Units per layer", [2, 4, 8, 16, 32, 64], [2, 16], key=f"{KEY}-width")
+depths = c1.multiselect("Hidden layers", [1, 2, 3], [1, 2], key=f"{KEY}-depth", **KEEP)
+widths = c2.multiselect("Units per layer", [2, 4, 8, 16, 32, 64], [2, 16], key=f"{KEY}-width", **KEEP)
 lrs = c3.multiselect("Learning rate", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0], [0.003, 0.1],
-                     key=f"{KEY}-lr")
-l2s = c4.multiselect("L2 penalty", [0.0, 1e-4, 1e-3, 1e-2, 1e-1], [0.0, 1e-2], key=f"{KEY}-l2")
+                     key=f"{KEY}-lr", **KEEP)
+l2s = c4.multiselect("L2 penalty", [0.0, 1e-4, 1e-3, 1e-2, 1e-1], [0.0, 1e-2], key=f"{KEY}-l2", **KEEP)
 c1, c2 = st.columns(2)
-k = c1.slider("Folds (K)", 2, 10, 5, key=f"{KEY}-k")
+k = c1.slider("Folds (K)", 2, 10, 5, key=f"{KEY}-k", **KEEP)
 epochs = c2.select_slider("Epochs per fit (full batch, momentum 0.9, tanh)", [200, 500, 1000, 2000], 1000,
-                          key=f"{KEY}-epochs")
-grid = {"depth": depths, "width": widths, "lr": lrs, "l2": l2s}
+                          key=f"{KEY}-epochs", **KEEP)
+spec = SearchSpec(n_points=n_points, noise=noise, seed=int(seed), depths=tuple(depths), widths=tuple(widths),
+                  lrs=tuple(lrs), l2s=tuple(l2s), k=k, epochs=epochs)
+grid = spec.grid()
 labels = {"depth": "Hidden layers", "width": "Units per layer", "lr": "Learning rate", "l2": "L2 penalty"}
 n_settings = int(np.prod([len(v) for v in grid.values()]))
 missing = [labels[name] for name, values in grid.items() if not values]
@@ -50,12 +55,11 @@ else:
     st.caption(f"{n_settings} settings × {k} folds = {n_settings * k} trainings, then the best setting "
                "is retrained on all the points.")
 
-
-def search(job):
-    return search_regressor(x, y, grid, k=k, epochs=epochs, seed=int(seed), job=job)
-
-
-train_stop_buttons(KEY, lambda: start_job(KEY, search, "grid search"), label="Search", disabled=bool(missing))
+train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec), label="Search", disabled=bool(missing))
+shown = current(KEY)
+if shown is not None:
+    run_header(shown, spec)
+setup_link(KEY)
 
 
 def render(job):
@@ -68,6 +72,7 @@ live(KEY, render)
 
 found = finished_result(KEY)
 if found is not None:
+    run_spec = LESSON.spec_from(shown.run.spec)  # its points and noise, not the sliders' now
     table = pd.DataFrame(found.table())
     diverged = int((table["note"] != "").sum())
     if not diverged:
@@ -84,12 +89,17 @@ if found is not None:
     with c2:
         pred = found.best.forward(CURVE_X.reshape(-1, 1)).ravel()
         label = ", ".join(f"{k_}={v}" for k_, v in best.params.items())
-        st.plotly_chart(fit_figure(x, y, {"true curve sin(3x)": (CURVE_X, true_function(CURVE_X)),
-                                          f"winner ({label})": (CURVE_X, pred)},
-                                   title=f"The winner, retrained on all {len(x)} points"),
+        st.plotly_chart(fit_figure(found.x, found.y, {"true curve sin(3x)": (CURVE_X, true_function(CURVE_X)),
+                                                      f"winner ({label})": (CURVE_X, pred)},
+                                   title=f"The winner, retrained on all {len(found.x)} points"),
                         width="stretch", key=f"{KEY}-winner")
-        st.metric("Winner's CV MSE", f"{best.cv_error:.4f} ± {best.cv_std:.4f}",
-                  help=f"The noise alone costs {noise ** 2:.4f} (its variance): no model can beat that on average.")
+        m1, m2 = st.columns(2)
+        m1.metric("Winner's CV MSE", f"{best.cv_error:.4f} ± {best.cv_std:.4f}",
+                  help=f"The noise alone costs {run_spec.noise ** 2:.4f} (its variance): no model can beat that "
+                       "on average.")
+        m2.metric(f"Winner's MSE on all {len(found.x)} points", f"{found.winner_mse:.4f}",
+                  help="Retrained on every point, measured on the same points: lower than its CV error, "
+                       "which is measured on points each fit never saw.")
 
 # --- part 2: polynomial degree, L1/L2 ---------------------------------------------------------------
 st.header("2 · Polynomial fits: degree, overfitting, and penalties")
@@ -97,11 +107,11 @@ st.markdown(
     "Half of the points train a polynomial; the other half test it. Raise the degree: the training error "
     "always falls, the test error falls and then **rises** — the curve starts fitting the noise.")
 c1, c2, c3 = st.columns(3)
-degree = c1.slider("Degree", 1, 20, 5, key=f"{KEY}-degree")
+degree = c1.slider("Degree", 1, 20, 5, key=f"{KEY}-degree", **KEEP)
 penalty = c2.radio("Penalty", ["none", "l2", "l1"], format_func={"none": "none", "l2": "L2 (ridge)",
                                                                   "l1": "L1 (lasso)"}.get,
-                   horizontal=True, key=f"{KEY}-penalty")
-alpha = c3.select_slider("Penalty strength α", [1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0], 1e-2, key=f"{KEY}-alpha",
+                   horizontal=True, key=f"{KEY}-penalty", **KEEP)
+alpha = c3.select_slider("Penalty strength α", [1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0], 1e-2, key=f"{KEY}-alpha", **KEEP,
                          format_func=lambda v: f"{v:g}", disabled=penalty == "none")
 st.info(PRIORS[penalty])
 

@@ -1,10 +1,15 @@
-"""The four from-scratch pages in AppTest: they render, their controls work, and training
-produces results."""
+"""The four from-scratch pages in AppTest: they render, their controls work, training
+produces results, Stop keeps what was learned, and settings survive a visit elsewhere."""
 from __future__ import annotations
 
+import base64
+import json
+
+import numpy as np
 import pytest
 
 from dlplay.jobs import get_scheduler
+from tests.conftest import job_of, run_of
 
 
 def metrics(at) -> dict[str, str]:
@@ -162,3 +167,161 @@ def test_regression_empty_grid_is_a_message(apptest):
     no_errors(at)
     assert at.warning and "Units per layer" in at.warning[0].value
     assert at.button(key="regsel-train").disabled
+
+
+# --- runs: Stop keeps the model, results are the run's own ---------------------------------------------
+
+def start_and_stop(at, key: str, rows: int = 1):
+    """Press Train, wait for the first `rows` metric rows, press Stop; returns the job."""
+    at.button(key=f"{key}-train").click().run()
+    job = job_of(at, key)
+    while len(job.metrics()) < rows:
+        assert not job.wait(0.05) or job.state == "running", f"ended early: {job.state} {job.error}"
+    at.button(key=f"{key}-stop").click().run()
+    assert job.wait(30) and job.state == "stopped", (job.state, job.error)
+    at.run()
+    no_errors(at)
+    return job
+
+
+def n_values(array) -> int:
+    """Length of an array in a plotly figure's JSON: a list, or base64 bytes with a dtype."""
+    if isinstance(array, dict):
+        return len(base64.b64decode(array["bdata"])) // np.dtype(array["dtype"]).itemsize
+    return len(array)
+
+
+def infos(at) -> str:
+    return " ".join(i.value for i in at.info)
+
+
+def test_numpy_digits_stop_keeps_a_measured_model(apptest):
+    at = apptest("pages/numpy_digits.py").run()
+    at.select_slider(key="npdigits-units0").set_value(64)
+    at.number_input(key="npdigits-epochs").set_value(30).run()
+    start_and_stop(at, "npdigits")
+    assert "Stopped at epoch 1 of 30" in infos(at)
+    assert float(metrics(at)["Test accuracy"].rstrip("%")) > 30, "measured like a finished run"
+    assert len(at.get("plotly_chart")) == 3  # loss, accuracy, confusion matrix
+    assert "Train the network first" not in infos(at), "the canvas works on the stopped model"
+    run = run_of(at, "npdigits")
+    assert run.state == "stopped" and run.has_model and run.status.startswith("stopped at epoch 1 of 30")
+    assert f"npdigits-canvas-{run.id}" in str(at._tree)  # the canvas belongs to the run
+
+
+def test_logic_gates_stop_keeps_the_network_and_a_later_visit_shows_it(apptest):
+    at = apptest("pages/logic_gates.py").run()
+    at.select_slider(key="gates-steps").set_value(5000).run()  # slow motion: ~4 s in all
+    start_and_stop(at, "gates", rows=2)
+    assert "Stopped at step" in infos(at) and "of 5,000" in infos(at)
+    assert len(at.get("plotly_chart")) == 3  # regions, loss, hidden units of the stopped network
+    assert at.success or at.warning  # the verdict on the network it kept
+    run = run_of(at, "gates")
+    assert run.state == "stopped" and run.has_model
+
+    # Another session opens the run: no live job, no snapshots; everything comes from the store.
+    get_scheduler().release_session(at.session_state["_dlplay_session"].id)
+    later = apptest("pages/logic_gates.py")
+    later.session_state["run:gates"] = run.id
+    later.run()
+    no_errors(later)
+    assert len(later.get("plotly_chart")) == 3
+    assert any(c.value.startswith("step ") for c in later.caption)
+
+
+def test_logic_gates_result_is_the_runs_gate_not_the_selected_one(apptest):
+    at = apptest("pages/logic_gates.py").run()
+    at.radio(key="gates-gate").set_value("AND")
+    at.slider(key="gates-hidden").set_value(1)
+    at.toggle(key="gates-slow").set_value(False).run()
+    at.button(key="gates-train").click().run()
+    wait_for_job(at)
+    at.radio(key="gates-gate").set_value("XOR").run()  # one hidden unit can't do XOR, but this run learned AND
+    no_errors(at)
+    assert at.success and "Solved AND" in at.success[0].value
+    assert "Settings changed since run" in infos(at)
+    at.toggle(key="gates-slow").set_value(True).run()
+    at.radio(key="gates-gate").set_value("AND").run()
+    assert "Settings changed" not in infos(at), "slow motion changes the pace, not the run"
+
+
+def test_regression_stop_keeps_the_best_setting_so_far(apptest):
+    at = apptest("pages/regression.py").run()
+    at.multiselect(key="regsel-width").set_value([2, 4, 8, 16])
+    at.multiselect(key="regsel-lr").set_value([0.01, 0.03, 0.1])
+    at.select_slider(key="regsel-epochs").set_value(500)
+    at.slider(key="regsel-k").set_value(3).run()
+    start_and_stop(at, "regsel")
+    done = len(at.dataframe[0].value)
+    assert 1 <= done < 48
+    assert f"Stopped after {done} of 48 settings" in infos(at)
+    assert "Winner's CV MSE" in metrics(at) and "Winner's MSE on all 60 points" in metrics(at)
+
+
+def test_regression_results_keep_the_runs_points(apptest):
+    at = apptest("pages/regression.py").run()
+    at.multiselect(key="regsel-lr").set_value([0.1])
+    at.multiselect(key="regsel-l2").set_value([0.0])
+    at.select_slider(key="regsel-epochs").set_value(200)
+    at.slider(key="regsel-k").set_value(2).run()
+    at.button(key="regsel-train").click().run()
+    wait_for_job(at)
+    before = metrics(at)["Winner's MSE on all 60 points"]
+    at.slider(key="regsel-n").set_value(100)
+    at.slider(key="regsel-noise").set_value(0.5).run()  # new data on screen; the run keeps its own
+    no_errors(at)
+    assert "Settings changed since run" in infos(at)
+    assert metrics(at)["Winner's MSE on all 60 points"] == before
+    winner = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert winner["layout"]["title"]["text"] == "The winner, retrained on all 60 points"
+    assert n_values(winner["data"][0]["x"]) == 60  # the training points drawn are the run's
+    assert "0.0625" in at.metric[0].help  # the run's noise (0.25²), not the slider's
+
+
+# --- bugs ------------------------------------------------------------------------------------------------
+
+def test_perceptron_mistakes_chart_has_whole_number_ticks(apptest):
+    """Was: ticks at 1.5 and 2.5 on a chart of counts."""
+    at = apptest("pages/perceptron.py").run()
+    for _ in range(3):
+        at.button(key="pc-step").click().run()
+    for updates in (3, 150):
+        chart = json.loads(at.get("plotly_chart")[1].proto.spec)
+        for axis in ("xaxis", "yaxis"):
+            layout = chart["layout"][axis]
+            assert layout.get("tickformat") == "d" and layout.get("tick0") == 0, layout
+            assert isinstance(layout.get("dtick"), int) and layout["dtick"] >= 1, layout
+        if updates == 3:
+            assert chart["layout"]["xaxis"]["dtick"] == 1
+            at.radio(key="pc-data").set_value("XOR (four clouds)").run()  # never converges: many updates
+            at.select_slider(key="pc-speed").set_value(25).run()
+            at.button(key="pc-play").click().run()
+            for _ in range(6):
+                at.run()
+    assert chart["layout"]["xaxis"]["dtick"] > 1  # 150 updates: every 20 or 50, not 150 labels
+
+
+NAVIGATION = {  # page → settings changed before leaving: (widget kind, key, new value)
+    "pages/perceptron.py": [("slider", "pc-n", 50), ("radio", "pc-mode", "batch"), ("select_slider", "pc-lr", 1.0)],
+    "pages/numpy_digits.py": [("select_slider", "npdigits-lr", 0.1), ("number_input", "npdigits-epochs", 3),
+                              ("selectbox", "npdigits-act", "tanh")],
+    "pages/logic_gates.py": [("radio", "gates-gate", "AND"), ("toggle", "gates-slow", False),
+                             ("slider", "gates-hidden", 4)],
+    "pages/regression.py": [("multiselect", "regsel-width", [4]), ("slider", "regsel-noise", 0.4),
+                            ("slider", "regsel-degree", 12)],
+}
+
+
+@pytest.mark.parametrize("page", list(NAVIGATION))
+def test_settings_survive_a_visit_to_another_page(apptest, page):
+    """Was: back from another page, every setting was at its default again."""
+    at = apptest("app.py").run()
+    at.switch_page(page).run()
+    for kind, key, value in NAVIGATION[page]:
+        getattr(at, kind)(key=key).set_value(value).run()
+    at.switch_page("pages/home.py").run()
+    assert not at.exception and at.title[0].value.startswith("dlplay")
+    at.switch_page(page).run()
+    no_errors(at)
+    assert [getattr(at, kind)(key=key).value for kind, key, _ in NAVIGATION[page]] == \
+        [value for _, _, value in NAVIGATION[page]]

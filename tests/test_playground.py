@@ -86,6 +86,18 @@ def test_divergence_is_a_message_not_an_exception():
     assert sim.reset().error is None
 
 
+def test_divergence_message_and_losses_shown_agree():
+    """Was: the message quoted the loss of the epoch that blew up (1.4e+202) while the losses
+    shown were still those of epoch 0."""
+    sim = Playground(PlaygroundState().replace(dataset="reg-plane", learning_rate=10.0))
+    sim.step()
+    assert sim.error
+    loss, epoch = re.search(r"reached (\S+) at epoch (\d+)", sim.error).groups()
+    assert int(epoch) == sim.epoch == 1
+    assert float(loss) == pytest.approx(sim.train_loss, rel=1e-2) and sim.train_loss > 1e6
+    assert sim.history[-1][0] == 0, "the chart keeps the finite losses only"
+
+
 def test_live_settings_keep_the_run_and_others_reset_it():
     sim = Playground(PlaygroundState())
     sim.step(3)
@@ -287,3 +299,39 @@ def test_page_shows_divergence_as_a_message(apptest):
     at.button(key="pg-step").click().run()
     assert not at.exception
     assert any("Lower the learning rate" in e.value for e in at.error)
+
+
+def _stat(at, cls: str) -> str:
+    return re.search(rf"class='{cls}'[^>]*>([^<]+)<", _html(at)).group(1)
+
+
+def test_page_divergence_shows_the_losses_the_message_quotes(apptest):
+    """Plane, learning rate 10: the stats above the output show the step where it blew up."""
+    at = apptest(PAGE)
+    at.query_params.update({"problem": "regression", "regDataset": "reg-plane", "learningRate": "10"})
+    at.run()
+    at.button(key="pg-step").click().run()
+    assert not at.exception
+    message = next(e.value for e in at.error if "diverged" in e.value)
+    loss, epoch = re.search(r"reached (\S+) at epoch (\d+)", message).groups()
+    assert _stat(at, "pg-train-loss") == loss, (message, _stat(at, "pg-train-loss"))
+    assert _epoch(at) == int(epoch)
+    assert float(_stat(at, "pg-test-loss")) > 1e6  # the test loss of that epoch too, not epoch 0's
+
+
+def test_page_keeps_its_setup_after_a_visit_to_another_page(apptest):
+    """The playground keeps its state its own way (PlaygroundState in the session + the URL)."""
+    at = apptest("app.py").run()
+    at.switch_page(PAGE).run()
+    at.radio(key="pg-dataset").set_value("xor").run()
+    at.select_slider(key="pg-lr").set_value(0.1).run()
+    at.number_input(key="pg-layers").set_value(2).run()
+    at.button(key="pg-step").click().run()
+    at.switch_page("pages/home.py").run()
+    assert not at.exception
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.radio(key="pg-dataset").value == "xor" and at.select_slider(key="pg-lr").value == 0.1
+    assert at.number_input(key="pg-layers").value == 2
+    assert _epoch(at) == 1, "the network trained before leaving is still there"
+    assert _query(at)["dataset"] == "xor" and _query(at)["networkShape"] == "8,8"

@@ -26,6 +26,11 @@ TICK_S, TRAIN_S, MAX_EPOCHS_PER_TICK = 0.2, 0.08, 12
 _BLAS = ThreadpoolController()
 
 
+def loss_text(loss: float) -> str:
+    """A loss as the page prints it: 0.123, or 1.4e+202 once the weights have blown up."""
+    return f"{loss:.3f}" if abs(loss) < 1e4 else f"{loss:.3g}"
+
+
 def _one_thread():
     return _BLAS.limit(limits=1, user_api="blas")
 
@@ -43,6 +48,7 @@ class Playground:
         self.epoch = 0
         self.history: list[tuple[int, float, float]] = []  # (epoch, train loss, test loss)
         self.error: str | None = None
+        self.blowup: tuple[int, float, float] | None = None  # the losses of the epoch that diverged
         self._grid_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._record()
 
@@ -90,19 +96,27 @@ class Playground:
         with np.errstate(all="ignore"), _one_thread():
             train, test = self.net.loss(self.train_x, self.train_y), self.net.loss(self.test_x, self.test_y)
         if not np.isfinite(train) or train > 1e6:  # no real problem here has a loss past ~2
-            self.error = (f"Training diverged: the loss reached {train:.3g} at epoch {self.epoch} because the "
-                          f"weights blew up. Lower the learning rate (now {self.state.learning_rate:g}) "
+            # Kept apart from the history, whose chart it would flatten, but shown with the epoch
+            # counter: the numbers above the picture are those the message quotes.
+            self.blowup = (self.epoch, train, test)
+            self.error = (f"Training diverged: the loss reached {loss_text(train)} at epoch {self.epoch} because "
+                          f"the weights blew up. Lower the learning rate (now {self.state.learning_rate:g}) "
                           f"and press Reset.")
             return
         self.history.append((self.epoch, train, test))
 
     @property
+    def last(self) -> tuple[int, float, float]:
+        """(epoch, train loss, test loss) of the latest epoch, the one that diverged included."""
+        return self.blowup or self.history[-1]
+
+    @property
     def train_loss(self) -> float:
-        return self.history[-1][1]
+        return self.last[1]
 
     @property
     def test_loss(self) -> float:
-        return self.history[-1][2]
+        return self.last[2]
 
     # --- what the pictures show ---------------------------------------------------------------
     def grid(self, density: int) -> tuple[np.ndarray, np.ndarray]:

@@ -156,7 +156,8 @@ def save_result(result: DigitsResult) -> Saved:
         tensors=net_tensors(result.net, "net"),
         arrays={"confusion": result.confusion, "wrong": result.wrong, "wrong_pred": result.wrong_pred},
         summary={"test_acc": result.test_acc, "mean": result.mean, "std": result.std, "stopped": result.stopped,
-                 "history": result.history, "n_test": int(result.confusion.sum()), "n_in": result.net.sizes[0], "n_classes": result.net.sizes[-1]},
+                 "history": result.history, "n_test": int(result.confusion.sum()),
+                 "n_in": result.net.sizes[0], "n_classes": result.net.sizes[-1]},
         headline=f"{result.test_acc:.1%} test accuracy")
 
 
@@ -181,5 +182,5 @@ def _script(spec: DigitsSpec, run) -> str:
 
 
 LESSON = Lesson(page="npdigits", title="NumPy MLP on digits", path="pages/numpy_digits.py", spec_type=DigitsSpec,
-                train=lambda spec, job: train_digits(spec, load_arrays(spec.dataset), job), save=save_result, load=load_result,
-                brief=brief, script=_script, curves=("loss", "acc"))
+                train=lambda spec, job: train_digits(spec, load_arrays(spec.dataset), job), save=save_result,
+                load=load_result, brief=brief, script=_script, curves=("loss", "acc"))

@@ -103,9 +103,20 @@ def mistakes_figure(history: list[tuple[int, int]]) -> go.Figure:
     h = np.array(history, dtype=float).reshape(-1, 2)
     fig = go.Figure(go.Scatter(x=h[:, 0], y=h[:, 1], mode="lines+markers" if len(h) < 60 else "lines",
                                line=dict(color="#e4572e")))
+    top = h.max(axis=0) if len(h) else (1, 1)
     fig.update_layout(title="Misclassified points after each update", height=260, margin=MARGIN,
-                      xaxis_title="updates", yaxis=dict(title="mistakes", rangemode="tozero"))
+                      xaxis=dict(title="updates", **integer_ticks(top[0])),
+                      yaxis=dict(title="mistakes", rangemode="tozero", **integer_ticks(top[1])))
     return fig
+
+
+def integer_ticks(top: float, most: int = 8) -> dict:
+    """Axis settings for counts: ticks on whole numbers only (plotly's automatic ticks put
+    some at 1.5 and 2.5 on a short axis), every 1, 2, 5, 10, 20, 50… so at most `most` show."""
+    step = 1
+    while top / step > most:
+        step = step * 5 // 2 if str(step)[0] == "2" else step * 2  # 1 → 2 → 5 → 10 → 20 → 50 …
+    return dict(tick0=0, dtick=step, tickformat="d")
 
 
 # --- logic gates -----------------------------------------------------------------------------

@@ -114,11 +114,13 @@ def hidden_table(net: MLP, gate: str) -> np.ndarray:
 def save_result(result: GateResult) -> Saved:
     from .stored import net_tensors
 
-    verdict = "solved" if result.solved else "not solved"
+    _, y = truth_table(result.gate)
+    right = int(np.sum((result.outputs > 0.5) == y))
+    verdict = f"{'solved' if result.solved else 'not solved'} ({right}/{len(y)} rows right)"
     return Saved(tensors=net_tensors(result.net, "net"),
                  summary={"gate": result.gate, "solved": result.solved, "outputs": result.outputs.tolist(),
                           "stopped": result.stopped},
-                 headline=f"{result.gate} {verdict}")
+                 headline=verdict)
 
 
 def load_result(spec: GateSpec, saved: Saved) -> GateResult:

@@ -3,17 +3,21 @@
 scikit-learn's KFold and ParameterGrid do the bookkeeping (which rows go in which fold,
 every combination of the grid); the training itself is ours. `fit_score(params,
 x_train, y_train, x_val, y_val)` trains one model and returns its validation error.
+`LESSON` makes the regression page's search a stored run (page "regsel"): its table,
+its points and the winner retrained on them.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 from sklearn.model_selection import KFold, ParameterGrid
 
-from ..jobs import TrainingDiverged
+from ..jobs import Cancelled, TrainingDiverged
+from ..runs.lesson import Lesson, Saved
+from .datasets import noisy_regression
 from .mlp import MLP
 from .train import fit
 
@@ -49,8 +53,17 @@ def grid_search(fit_score: FitScore, grid: dict[str, list], x, y, k: int = 5, se
                 job=None) -> list[GridPoint]:
     """Cross-validate every combination in `grid`; returns them best (lowest CV error) first.
     A setting that diverges is kept with an infinite error and a note instead of stopping the search."""
+    return sorted(grid_points(fit_score, grid, x, y, k, seed, job), key=lambda p: p.cv_error)
+
+
+def n_settings(grid: dict[str, list]) -> int:
+    return len(ParameterGrid(grid))
+
+
+def grid_points(fit_score: FitScore, grid: dict[str, list], x, y, k: int = 5, seed: int = 0,
+                job=None) -> Iterator[GridPoint]:
+    """`grid_search`'s settings one at a time, in grid order, each as soon as it is cross-validated."""
     combos = [{k: p[k] for k in grid} for p in ParameterGrid(grid)]  # keep the caller's key order
-    results = []
     for i, params in enumerate(combos):
         if job is not None:
             job.check_cancelled()
@@ -62,10 +75,9 @@ def grid_search(fit_score: FitScore, grid: dict[str, list], x, y, k: int = 5, se
             point.note = str(exc)
         if not all(map(math.isfinite, point.fold_errors)):
             point.fold_errors, point.note = [], point.note or "diverged"
-        results.append(point)
         if job is not None:
             job.metric(step=i + 1, split="grid", cv_error=point.cv_error, **params)
-    return sorted(results, key=lambda p: p.cv_error)
+        yield point
 
 
 def _short(params: dict) -> str:
@@ -97,24 +109,107 @@ def regressor_error(params: dict, x_tr, y_tr, x_val, y_val, epochs: int = 1500) 
 
 @dataclass
 class Search:
-    points: list[GridPoint]  # best first
+    points: list[GridPoint]  # best first (only those cross-validated before a Stop)
     best: MLP  # the winning setting retrained on all the data
+    x: np.ndarray  # the points searched on
+    y: np.ndarray
+    stopped: str = ""  # "stopped after 5 of 24 settings" when Stop was pressed
 
     def table(self) -> list[dict]:
         return [{**p.params, "cv_mse": p.cv_error, "cv_std": p.cv_std, "note": p.note} for p in self.points]
 
+    @property
+    def winner_mse(self) -> float:
+        """The retrained winner's mean squared error on all the points (the export script prints it too)."""
+        pred = self.best.forward(np.reshape(self.x, (-1, 1))).reshape(-1)
+        return float(np.mean((pred - self.y) ** 2))
+
 
 def search_regressor(x, y, grid: dict[str, list], k: int = 5, epochs: int = 1500, seed: int = 0,
                      job=None) -> Search:
-    """Grid search over MLP regressors with K-fold CV, then refit the winner on everything."""
+    """Grid search over MLP regressors with K-fold CV, then refit the winner on everything.
+    Stop ends the search after the settings done so far, and the best of those is refit."""
     def score(params, x_tr, y_tr, x_val, y_val):
         if job is not None:
             job.check_cancelled()
         return regressor_error(params, x_tr, y_tr, x_val, y_val, epochs)
 
-    points = grid_search(score, grid, x, y, k, seed, job)
+    points, stopped = [], ""
+    try:
+        for point in grid_points(score, grid, x, y, k, seed, job):
+            points.append(point)
+    except Cancelled:
+        if not any(math.isfinite(p.cv_error) for p in points):
+            raise  # no setting finished: nothing to keep
+        stopped = f"stopped after {len(points)} of {n_settings(grid)} settings"
+        job.stopped_at(stopped)
+    points.sort(key=lambda p: p.cv_error)
     if not math.isfinite(points[0].cv_error):
         raise TrainingDiverged("every setting diverged — lower the learning rates in the grid and search again")
     if job is not None:
         job.set_progress(0.99, "retraining the best setting on all the data")
-    return Search(points, fit_regressor(points[0].params, x, y, epochs, seed))
+    best = fit_regressor(points[0].params, x, y, epochs, seed)
+    return Search(points, best, np.asarray(x, float), np.asarray(y, float), stopped)
+
+
+# --- the regression page's search as a stored run (dlplay.runs) ---------------------------------
+
+@dataclass
+class SearchSpec:
+    n_points: int = 60
+    noise: float = 0.25
+    seed: int = 0
+    depths: tuple[int, ...] = (1, 2)
+    widths: tuple[int, ...] = (2, 16)
+    lrs: tuple[float, ...] = (0.003, 0.1)
+    l2s: tuple[float, ...] = (0.0, 0.01)
+    k: int = 5
+    epochs: int = 1000
+
+    def grid(self) -> dict[str, list]:
+        return {"depth": list(self.depths), "width": list(self.widths), "lr": list(self.lrs), "l2": list(self.l2s)}
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return noisy_regression(self.n_points, self.noise, self.seed)
+
+
+def run_search(spec: SearchSpec, job=None) -> Search:
+    x, y = spec.data()
+    return search_regressor(x, y, spec.grid(), k=spec.k, epochs=spec.epochs, seed=spec.seed, job=job)
+
+
+def save_result(result: Search) -> Saved:
+    from .stored import net_tensors
+
+    best = result.points[0]
+    rows = [{"params": p.params, "fold_errors": p.fold_errors, "note": p.note} for p in result.points]
+    return Saved(tensors=net_tensors(result.best, "best"), arrays={"x": result.x, "y": result.y},
+                 summary={"points": rows, "stopped": result.stopped, "winner_mse": result.winner_mse,
+                          "cv_mse": best.cv_error, "winner": best.params},
+                 headline=f"best CV MSE {best.cv_error:.4f}")
+
+
+def load_result(spec: SearchSpec, saved: Saved) -> Search:
+    from .stored import load_net
+
+    s = saved.summary
+    points = [GridPoint(r["params"], list(r["fold_errors"]), r["note"]) for r in s["points"]]
+    kw = {k: v for k, v in points[0].params.items() if k in ("depth", "width", "l2", "activation")}
+    best = load_net(mlp_regressor(**kw, seed=spec.seed), saved.tensors, "best")
+    return Search(points, best, saved.arrays["x"], saved.arrays["y"], s.get("stopped", ""))
+
+
+def brief(spec: SearchSpec) -> str:
+    n = n_settings(spec.grid())
+    return f"{n} setting{'s' if n != 1 else ''} × {spec.k} folds · {spec.n_points} points · noise {spec.noise:g}"
+
+
+def _script(spec: SearchSpec, run) -> str:
+    from .stored import regression_script
+
+    return regression_script(spec, run)
+
+
+LESSON = Lesson(page="regsel", title="Regression & model selection", path="pages/regression.py",
+                spec_type=SearchSpec, train=run_search, save=save_result, load=load_result, brief=brief,
+                script=_script, curves=("cv_error",))

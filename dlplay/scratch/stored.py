@@ -53,11 +53,13 @@ def torch_mlp(weights: dict, prefix: str, activation: str, output: str = "identi
 
 # --- export scripts: standalone PyTorch, no dlplay ------------------------------------------------
 
-def _head(run, what: str, needs: str = "torch, numpy and safetensors", reads_files: bool = False) -> str:
+def _head(run, what: str, needs: str = "torch and safetensors", reads_files: bool = False) -> str:
     from ..runs.export import file_stem
 
     stem = file_stem(run)
-    files = "import gzip\nimport pathlib\n" if reads_files else ""  # the test-set loader's
+    # The test-set loader reads compressed files with NumPy; the other scripts need neither.
+    files = "import gzip\nimport pathlib\n" if reads_files else ""
+    numpy = "import numpy as np\n" if reads_files else ""
     return f'''"""dlplay run {run.id}: {run.title} — {run.label()}
 
 The network was trained in NumPy with backprop written by hand; this script rebuilds it
@@ -69,8 +71,7 @@ Needs {needs}.
 """
 {files}import sys
 
-import numpy as np
-import torch
+{numpy}import torch
 from safetensors.torch import load_file
 from torch import nn
 
@@ -97,8 +98,7 @@ DATASET, DATA_LOCATION = {spec.dataset!r}, {data_location(run)!r}
 
 def main():
     model = torch_mlp(load_file(WEIGHTS), "net", ACTIVATION)
-    location = sys.argv[2] if len(sys.argv) > 2 else DATA_LOCATION
-    images, labels = load_test_set(DATASET, location)
+    images, labels = load_test_set(DATASET, DATA_LOCATION)
     x = (images.reshape(len(images), -1) - MEAN) / STD
     with torch.no_grad():
         pred = model(x).argmax(1)
@@ -135,6 +135,37 @@ def main():
         print(f"A={{a}} B={{b}} -> {{o:.4f}} (target {{target}})")
     solved = all((o > 0.5) == bool(t) for o, t in zip(out.tolist(), TARGETS))
     print(f"{{GATE}} {{'solved' if solved else 'not solved'}}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def regression_script(spec, run) -> str:
+    from ..runs.export import sources
+    from ..runs.store import get_store
+
+    points = get_store().load_arrays(run.id)  # the run's own points, written out exactly (repr round-trips)
+    winner = run.summary["winner"]
+    return _head(run, f"prints its mean squared error on the run's {len(points['x'])} points "
+                      f"({run.summary['winner_mse']:.6f} in the app)") + f'''
+WINNER = {winner!r}  # the setting with the lowest cross-validated MSE, retrained on all the points
+ACTIVATION = "tanh"
+X = {points["x"].tolist()!r}
+Y = {points["y"].tolist()!r}
+
+
+{sources(torch_mlp)}
+
+def main():
+    # 1 input → WINNER["depth"] tanh layers of WINNER["width"] units → 1 linear output, float64 as in NumPy.
+    model = torch_mlp(load_file(WEIGHTS), "best", ACTIVATION, output="identity")
+    x, y = torch.tensor(X, dtype=torch.float64), torch.tensor(Y, dtype=torch.float64)
+    with torch.no_grad():
+        pred = model(x.reshape(-1, 1)).reshape(-1)
+    mse = torch.mean((pred - y) ** 2).item()
+    print(f"winner's MSE on the {{len(x)}} points: {{mse:.6f}}")
 
 
 if __name__ == "__main__":
