@@ -194,6 +194,18 @@ class AEResult:
         return [m for m, err in self.test_mse.items() if not err < self.mean_image_mse]
 
 
+def run_data(run, name: str) -> data.ImageData | None:
+    """The dataset a stored run trained on, as loaded now; None when it isn't available or
+    isn't the same any more (other sizes, another source), so its test images can't be shown."""
+    from .runs import data_matches
+
+    try:
+        ds = data.load(name)
+    except data.DatasetUnavailable:
+        return None
+    return ds if data_matches(run, ds) else None
+
+
 def training_split(ds: data.ImageData, n_train: int, n_val: int, seed: int = 0):
     """A fixed validation hold-out, then a random subset of the rest for training."""
     x_tr, _, x_val, _ = ds.split_validation(n_val, seed=seed)
@@ -447,7 +459,7 @@ def script_header(run, what: str, extra_imports: str = "", args: str = "") -> st
     from .runs.export import file_stem
 
     stopped = run.summary.get("stopped")
-    note = f" The run was {stopped}: models it had not reached are absent." if stopped else ""
+    note = f"\n\nThe run was {stopped}; models it had not reached are absent." if stopped else ""
     return f'''"""dlplay run {run.id}: {run.title} — {run.label()}
 
 {what}{note}

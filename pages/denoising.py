@@ -3,29 +3,35 @@ import plotly.express as px
 import streamlit as st
 
 from dlplay import data
-from dlplay.autoencoders import TITLES, loss_figure, one_per_class
-from dlplay.denoise import NOISE_KINDS, DenoiseSpec, Noise, denoise, psnr_by_level, psnr_scores, train_denoisers
+from dlplay.autoencoders import TITLES, loss_figure, one_per_class, run_data
+from dlplay.denoise import LESSON, NOISE_KINDS, DenoiseSpec, Noise, denoise, eval_images, psnr_by_level, psnr_scores
 from dlplay.train import TrainConfig
 from dlplay.viz import montage
-from ui.live import (
-    dataset_selectbox, finished_result, live, load_dataset, lr_slider, start_job, train_stop_buttons)
+from ui.live import (current, dataset_selectbox, finished_result, live, load_dataset, lr_slider,
+                     train_size_slider, train_stop_buttons)
+from ui.runs import open_page, run_header, start_run
+from ui.settings import KEEP, setup_link
 
 KEY = "dn"
 LEVELS = {"gaussian": ("Noise level σ", 0.05, 1.0, 0.5), "square": ("Square side (share of the width)", 0.1, 0.8, 0.4)}
 COLORS = {"corrupted input": "#9aa5b1", TITLES["plain"]: "#2e86ab", TITLES["denoising"]: "#e4572e"}
 
 
-def noise_controls(prefix: str, default_kind: str = "gaussian", default_level: float | None = None) -> Noise:
-    """A kind and, for Gaussian noise and squares, a level; one slider per kind keeps each one's value."""
+def noise_controls(prefix: str, default_kind: str = "gaussian", default_level: float | None = None,
+                   keep: dict | None = None) -> Noise:
+    """A kind and, for Gaussian noise and squares, a level; one slider per kind keeps each one's value.
+    `keep`: KEEP for the training noise (a setting), nothing for the test noise (exploring a result)."""
+    keep = keep or {}
     kind = st.selectbox("Corruption", list(NOISE_KINDS), index=list(NOISE_KINDS).index(default_kind),
-                        format_func=NOISE_KINDS.get, key=f"{prefix}-kind")
+                        format_func=NOISE_KINDS.get, key=f"{prefix}-kind", **keep)
     if kind not in LEVELS:
         return Noise(kind)
     label, lo, hi, value = LEVELS[kind]
     value = default_level if default_level is not None and kind == default_kind else value
-    return Noise(kind, st.slider(label, lo, hi, value, 0.05, key=f"{prefix}-level-{kind}"))
+    return Noise(kind, st.slider(label, lo, hi, value, 0.05, key=f"{prefix}-level-{kind}", **keep))
 
 
+open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 st.title("Denoising autoencoders")
 st.markdown(
     "A plain autoencoder learns to copy clean images through a bottleneck. A **denoising autoencoder** "
@@ -37,14 +43,13 @@ st.markdown(
 # --- controls ---------------------------------------------------------------------------------
 with st.sidebar:
     st.header("Training noise")
-    train_noise = noise_controls(f"{KEY}-train")
+    train_noise = noise_controls(f"{KEY}-train", keep=KEEP)
     st.header("Model")
-    dataset = dataset_selectbox(["mnist", "fashion_mnist"], key=f"{KEY}-dataset")
-    k = st.select_slider("Latent size k", [8, 16, 32, 64], value=32, key=f"{KEY}-k")
+    dataset = dataset_selectbox(["mnist", "fashion_mnist", "mnist5k"], key=f"{KEY}-dataset")
+    k = st.select_slider("Latent size k", [8, 16, 32, 64], value=32, key=f"{KEY}-k", **KEEP)
     st.header("Training")
-    n_train = st.select_slider("Training images", [2_000, 5_000, 10_000, 20_000, 0], value=10_000,
-                               key=f"{KEY}-n", format_func=lambda n: f"{n:,}" if n else "all")
-    epochs = st.number_input("Epochs", 1, 50, 10, key=f"{KEY}-epochs")
+    n_train = train_size_slider("Training images", [2_000, 5_000, 10_000, 20_000, 0], 10_000, f"{KEY}-n", dataset)
+    epochs = st.number_input("Epochs", 1, 50, 10, key=f"{KEY}-epochs", **KEEP)
     lr = lr_slider(f"{KEY}-lr", 3e-3)
 
 ds = load_dataset(dataset)
@@ -54,7 +59,11 @@ st.markdown(f"The denoising AE will train on images with **{train_noise.describe
             f"ones. Both are validated on the same corrupted images, so the curves compare the task itself.")
 
 # --- train, live --------------------------------------------------------------------------------
-train_stop_buttons(KEY, lambda: start_job(KEY, lambda job: train_denoisers(spec, job), "Denoising AE"))
+train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec, ds))
+shown = current(KEY)
+if shown is not None:
+    run_header(shown, spec)
+setup_link(KEY)
 
 
 def render_live(job):
@@ -63,6 +72,31 @@ def render_live(job):
     st.caption("Thick lines: both models on the same corrupted validation images. Thin lines: each model on "
                "its own training batches — clean images for the plain AE, so it looks good there while "
                "failing the task.")
+
+
+def psnr_metrics(scores: dict, n_images: int) -> None:
+    """PSNR of the corrupted input and of each model the run has (a stopped run may lack one)."""
+    cols = st.columns(3)
+    cols[0].metric("Corrupted input", f"{scores['noisy']:.1f} dB")
+    for col, name in zip(cols[1:], ("plain", "denoising")):
+        if name in scores:
+            col.metric(TITLES[name], f"{scores[name]:.1f} dB", f"{scores[name] - scores['noisy']:+.1f} dB")
+        else:
+            col.caption(f"{TITLES[name]}: not trained — the run stopped before it.")
+    st.caption(f"PSNR over {n_images:,} test images; the arrows compare with the corrupted input.")
+
+
+def level_curve(result, clean, kind: str) -> None:
+    _, lo, hi, _ = LEVELS[kind]
+    levels = [round(lo + i * (hi - lo) / 7, 3) for i in range(8)]
+    curve = psnr_by_level(result.models, clean, kind, levels)
+    curve["input"] = curve["input"].map({"noisy": "corrupted input", **TITLES})
+    fig = px.line(curve, x="level", y="PSNR (dB)", color="input", markers=True, color_discrete_map=COLORS,
+                  title=f"PSNR on {len(clean):,} test images as the {LEVELS[kind][0].lower()} grows")
+    if result.spec.noise.kind == kind:
+        fig.add_vline(x=result.spec.noise.level, line_dash="dot", annotation_text="trained at")
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=LEVELS[kind][0])
+    st.plotly_chart(fig, width="stretch", key=f"{KEY}-levels")
 
 
 live(KEY, render_live)
@@ -74,40 +108,33 @@ if result is None:
 
 # --- compare ------------------------------------------------------------------------------------
 st.subheader("Side by side on test images")
-st.caption(f"Trained on {data.TITLES[result.spec.dataset]} with {result.spec.noise.describe()}. "
+stopped = f" The run was {result.stopped}." if result.stopped else ""
+st.caption(f"Trained on {data.TITLES[result.spec.dataset]} with {result.spec.noise.describe()}.{stopped} "
            "Change the corruption here to see how each model copes with noise it never trained on.")
 c1, c2 = st.columns([1, 2])
 with c1:
-    test_noise = noise_controls(f"{KEY}-test", result.spec.noise.kind, result.spec.noise.level)
-test = data.load(result.spec.dataset)
-scores = psnr_scores(denoise(result.models, test.x_test[:2000], test_noise))
+    test_noise = noise_controls(f"{KEY}-test-{shown.id}", result.spec.noise.kind, result.spec.noise.level)
+test = run_data(shown.run, result.spec.dataset)
+if test is None:
+    st.caption("The test images this run was measured on aren't available on the server now; its PSNR at the "
+               "noise it trained with:")
+    psnr_metrics(result.scores, result.n_eval)
+    st.stop()
+clean = eval_images(test.x_test)
 with c2:
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Corrupted input", f"{scores['noisy']:.1f} dB")
-    m2.metric(TITLES["plain"], f"{scores['plain']:.1f} dB", f"{scores['plain'] - scores['noisy']:+.1f} dB")
-    m3.metric(TITLES["denoising"], f"{scores['denoising']:.1f} dB",
-              f"{scores['denoising'] - scores['noisy']:+.1f} dB")
-    st.caption("PSNR over 2,000 test images; the arrows compare with the corrupted input.")
+    psnr_metrics(psnr_scores(denoise(result.models, clean, test_noise)), len(clean))
 
 idx = one_per_class(test.y_test, test.n_classes)
 images = denoise(result.models, test.x_test[idx], test_noise, seed=1)
 labels = {"clean": "Clean", "noisy": "Corrupted", "plain": TITLES["plain"], "denoising": TITLES["denoising"]}
 for name, label in labels.items():
-    c1, c2 = st.columns([1, 5], vertical_alignment="center")
-    c1.markdown(f"**{label}**")
-    c2.image(montage(images[name], ncols=len(idx)), width="stretch")
+    if name in images:
+        c1, c2 = st.columns([1, 5], vertical_alignment="center")
+        c1.markdown(f"**{label}**")
+        c2.image(montage(images[name], ncols=len(idx)), width="stretch")
 
 if test_noise.kind in LEVELS:
-    _, lo, hi, _ = LEVELS[test_noise.kind]
-    levels = [round(lo + i * (hi - lo) / 7, 3) for i in range(8)]
-    curve = psnr_by_level(result.models, test.x_test[:1000], test_noise.kind, levels)
-    curve["input"] = curve["input"].map({"noisy": "corrupted input", **TITLES})
-    fig = px.line(curve, x="level", y="PSNR (dB)", color="input", markers=True, color_discrete_map=COLORS,
-                  title=f"PSNR on 1,000 test images as the {LEVELS[test_noise.kind][0].lower()} grows")
-    if result.spec.noise.kind == test_noise.kind:
-        fig.add_vline(x=result.spec.noise.level, line_dash="dot", annotation_text="trained at")
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=LEVELS[test_noise.kind][0])
-    st.plotly_chart(fig, width="stretch", key=f"{KEY}-levels")
+    level_curve(result, test.x_test[:1000], test_noise.kind)
 
 st.markdown("""
 **What to notice**

@@ -2,16 +2,18 @@
 import streamlit as st
 
 from dlplay import data
-from dlplay.autoencoders import loss_figure
-from dlplay.morph import PRESETS, MorphSpec, build_morph_model, decoded_centroids, gif_bytes, morph, train_morph_model
+from dlplay.autoencoders import loss_figure, run_data
+from dlplay.morph import LESSON, PRESETS, MorphSpec, build_morph_model, decoded_centroids, gif_bytes, morph
 from dlplay.viz import montage
-from ui.live import (
-    current_job, dataset_selectbox, finished_result, live, load_dataset, lr_slider, start_job,
-    train_stop_buttons)
+from ui.live import (current, dataset_selectbox, finished_result, live, load_dataset, lr_slider,
+                     train_size_slider, train_stop_buttons)
+from ui.runs import open_page, run_header, start_run
+from ui.settings import KEEP, setup_link
 
 KEY = "morph"
-AE_PAGE_KEY = "ae"  # the Autoencoders page's job; its deep AE can be reused here
-REUSE, OWN = "The deep AE from the Autoencoders page", "Train one here"
+AE_PAGE_KEY = "ae"  # the Autoencoders page's run; its deep AE can be reused here
+OWN = "Train one here"
+open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
 st.title("Latent morphing")
 st.markdown(
@@ -20,46 +22,66 @@ st.markdown(
     "the straight line from one centroid to another and decode each step: does a 3 turn smoothly into a "
     "9, or pass through something that is no digit at all?")
 
-ae_job = current_job(AE_PAGE_KEY)
+ae_view = current(AE_PAGE_KEY)
 ae_result = finished_result(AE_PAGE_KEY)
 reusable = ae_result is not None and "deep" in ae_result.models
+REUSE = f"The deep AE of run {ae_view.id} (Autoencoders page)" if reusable else ""
 
 # --- controls ---------------------------------------------------------------------------------
 with st.sidebar:
     st.header("Model")
     if reusable:
-        source = st.radio("Autoencoder", [REUSE, OWN], key=f"{KEY}-source")
+        source = st.radio("Autoencoder", [REUSE, OWN], key=f"{KEY}-source-{ae_view.id}")
     else:
         source = OWN
         st.caption("A deep AE trained here. (Train on the Autoencoders page first to reuse its deep AE.)")
     if source == OWN:
-        dataset = dataset_selectbox(["mnist", "fashion_mnist"], key=f"{KEY}-dataset")
-        k = st.select_slider("Latent size k", [2, 4, 8, 16, 32], value=8, key=f"{KEY}-k",
+        dataset = dataset_selectbox(["mnist", "fashion_mnist", "mnist5k"], key=f"{KEY}-dataset")
+        k = st.select_slider("Latent size k", [2, 4, 8, 16, 32], value=8, key=f"{KEY}-k", **KEEP,
                              help="Small codes give smoother, blurrier morphs.")
-        n_train = st.select_slider("Training images", [2_000, 5_000, 10_000, 20_000, 0], value=10_000,
-                                   key=f"{KEY}-n", format_func=lambda n: f"{n:,}" if n else "all")
-        epochs = st.number_input("Epochs", 1, 50, 8, key=f"{KEY}-epochs")
+        n_train = train_size_slider("Training images", [2_000, 5_000, 10_000, 20_000, 0], 10_000, f"{KEY}-n",
+                                    dataset)
+        epochs = st.number_input("Epochs", 1, 50, 8, key=f"{KEY}-epochs", **KEEP)
         lr = lr_slider(f"{KEY}-lr", 3e-3)
 
 
 def reused_model():
-    """Centroids for the Autoencoders page's deep AE, computed once per finished run."""
-    cache_key = f"{KEY}-reused:{ae_job.id}"
+    """Centroids for the Autoencoders page's deep AE, computed once per run on that run's data;
+    None when that data isn't available now."""
+    cache_key = f"{KEY}-reused:{ae_view.id}"
     if cache_key not in st.session_state:
-        ds = data.load(ae_result.spec.dataset)
+        ds = run_data(ae_view.run, ae_result.spec.dataset)
+        if ds is None:
+            return None
         st.session_state[cache_key] = build_morph_model(
-            ae_result.models["deep"], ds, f"deep AE (k = {ae_result.spec.k}) from the Autoencoders page")
+            ae_result.models["deep"], ds, f"deep AE (k = {ae_result.spec.k}) of run {ae_view.id}, from the "
+                                          f"Autoencoders page")
     return st.session_state[cache_key]
+
+
+def render_live(job):
+    st.plotly_chart(loss_figure(job.metrics()), width="stretch", key=f"{KEY}-curves")
 
 
 if source == REUSE:
     mm = reused_model()
+    if mm is None:
+        st.warning(f"The data run {ae_view.id} trained on isn't available on the server now, so its class "
+                   "centroids can't be computed. Train an autoencoder here instead.")
+        st.stop()
+    using = mm.source
 else:
-    load_dataset(dataset)
+    ds = load_dataset(dataset)
     spec = MorphSpec(dataset=dataset, k=k, n_train=n_train, epochs=int(epochs), lr=lr)
-    train_stop_buttons(KEY, lambda: start_job(KEY, lambda job: train_morph_model(spec, job), "Morphing AE"))
-    live(KEY, lambda job: st.plotly_chart(loss_figure(job.metrics()), width="stretch", key=f"{KEY}-curves"))
+    train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec, ds))
+    shown = current(KEY)
+    if shown is not None:
+        run_header(shown, spec)
+    setup_link(KEY)
+    live(KEY, render_live)
     mm = finished_result(KEY)
+    if mm is not None:
+        using = f"{mm.source} of run {shown.id}, trained on this page"
 
 if mm is None:
     st.info("Train the autoencoder first (a few seconds), or train on the Autoencoders page and reuse its deep AE.")
@@ -67,8 +89,9 @@ if mm is None:
 
 # --- centroids ------------------------------------------------------------------------------------
 st.subheader("Class centroids, decoded")
-st.caption(f"Using the {mm.source} on {data.TITLES[mm.dataset]}. Each picture is the decoded average code of "
-           f"one class: " + " · ".join(mm.classes))
+stopped = f" (it was {mm.stopped}: what it had learned by then)" if mm.stopped else ""
+st.caption(f"Using the {using} on {data.TITLES[mm.dataset]}{stopped}. Each picture is the decoded average code "
+           f"of one class: " + " · ".join(mm.classes))
 st.image(montage(decoded_centroids(mm), ncols=len(mm.classes)), width="stretch")
 
 # --- morph --------------------------------------------------------------------------------------
@@ -85,8 +108,8 @@ def clear_preset():
     st.session_state[f"{KEY}-preset"] = None  # a pair picked by hand is no longer the highlighted preset
 
 
-st.pills("Try", range(len(PRESETS)), format_func=lambda i: f"{mm.classes[PRESETS[i][0]]} → {mm.classes[PRESETS[i][1]]}",
-         key=f"{KEY}-preset", on_change=apply_preset)
+st.pills("Try", range(len(PRESETS)), key=f"{KEY}-preset", on_change=apply_preset,
+         format_func=lambda i: f"{mm.classes[PRESETS[i][0]]} → {mm.classes[PRESETS[i][1]]}")
 c1, c2, c3, c4 = st.columns(4)
 st.session_state.setdefault(f"{KEY}-from", PRESETS[0][0])  # defaults via state: the presets write there too
 st.session_state.setdefault(f"{KEY}-to", PRESETS[0][1])

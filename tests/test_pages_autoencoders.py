@@ -7,9 +7,7 @@ import pytest
 from PIL import Image
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from dlplay.jobs import get_scheduler
-
-from .conftest import need_shared
+from .conftest import job_of, need_shared, run_of
 
 AE, DENOISE, MORPH = "pages/autoencoders.py", "pages/denoising.py", "pages/latent_morphing.py"
 
@@ -24,7 +22,7 @@ def train(at, key: str, n: int = 2_000, epochs: int = 2):
     at.select_slider(key=f"{key}-n").set_value(n)
     at.number_input(key=f"{key}-epochs").set_value(epochs)
     at.button(key=f"{key}-train").click().run()
-    job = get_scheduler().get(at.session_state[f"job:{key}"])
+    job = job_of(at, key)
     assert job.wait(180), "training did not finish"
     at.run()
     return job
@@ -77,10 +75,11 @@ def test_denoising_page_compares_psnr_and_switches_corruption(apptest):
     psnr = {m.label: float(m.value.split()[0]) for m in at.metric}
     assert set(psnr) == {"Corrupted input", "Plain AE", "Denoising AE"}
     assert psnr["Denoising AE"] > psnr["Corrupted input"]
-    assert at.slider(key="dn-test-level-gaussian").value == pytest.approx(0.6)  # starts at the training noise
+    test_noise = f"dn-test-{run_of(at, 'dn').id}"  # the test noise belongs to the run
+    assert at.slider(key=f"{test_noise}-level-gaussian").value == pytest.approx(0.6)  # starts at the training noise
     assert len(at.get("plotly_chart")) == 2  # curves and PSNR against level
 
-    at.selectbox(key="dn-test-kind").set_value("half").run()
+    at.selectbox(key=f"{test_noise}-kind").set_value("half").run()
     assert not at.exception and len(at.metric) == 3
     assert len(at.get("plotly_chart")) == 1  # no level to vary for a blanked half
 
@@ -114,10 +113,11 @@ def test_morph_page_trains_and_offers_a_gif_with_every_frame(apptest, monkeypatc
 def test_morph_page_reuses_the_autoencoders_page_model(apptest):
     ae = apptest(AE).run()
     train(ae, "ae", epochs=1)
+    run = run_of(ae, "ae").id
     at = apptest(MORPH)
-    at.session_state["job:ae"] = ae.session_state["job:ae"]  # same browser session, other page
+    at.session_state["run:ae"] = run  # same browser session, other page
     at.run()
     assert not at.exception
-    assert at.radio(key="morph-source").value.startswith("The deep AE from the Autoencoders page")
-    assert "from the Autoencoders page on MNIST" in texts(at.caption)
+    assert at.radio(key=f"morph-source-{run}").value == f"The deep AE of run {run} (Autoencoders page)"
+    assert f"of run {run}, from the Autoencoders page on MNIST" in texts(at.caption)
     assert at.get("download_button")
