@@ -112,3 +112,19 @@ def test_reopen_restores_settings_results_and_model(apptest, home):
     acc = [m for m in fresh.metric if m.label == "Test accuracy"]
     assert acc and acc[0].value == f"{run.summary['test_acc']:.2%}"
     assert not any("Train a model first" in i.value for i in fresh.info), "the model is ready to draw on"
+
+
+def test_overlay_draws_one_line_per_model_of_a_multi_model_run():
+    from dlplay.runs import compare
+    from dlplay.runs.store import Run
+
+    def run(i):
+        return Run(i, "local", "ae", "Autoencoders vs SVD", {}, {}, "", {}, f"k = {i}", "done", "", "", {},
+                   True, "", 0.0)
+
+    rows = [{"split": "epoch", "epoch": e, "model": m, "val_loss": 1.0 / e, "train_loss": 1.2 / e}
+            for m in ("linear", "deep") for e in (1, 2)]
+    fig = compare.overlay_figure([run(1), run(2)], {1: rows, 2: rows}, "loss")
+    names = [t.name for t in fig.data]
+    assert len(names) == 4 and any("run 2" in n and "deep" in n for n in names)
+    assert {t.line.dash for t in fig.data} == {"solid", "dash"}

@@ -48,32 +48,46 @@ def metric_names(metrics: dict[int, list[dict]]) -> list[str]:
 
 
 def overlay_figure(runs: list[Run], metrics: dict[int, list[dict]], metric: str, per: str = "epoch") -> go.Figure:
-    """One colour per run. per="epoch": train (dashed) and validation (solid) per epoch;
-    per="step": the batch curve."""
+    """One colour per run. per="epoch": train (dotted) and validation (solid) per epoch;
+    per="step": the batch curve. Pages that train several models in one run (rows with a
+    "model" key) get one line per model, told apart by dash."""
     fig = go.Figure()
-    colors = qualitative.Plotly
+    colors, dashes = qualitative.Plotly, ("solid", "dash", "dashdot", "longdash", "dot")
     for i, run in enumerate(runs):
-        color, rows = colors[i % len(colors)], metrics.get(run.id, [])
-        name = f"run {run.id} · {run.brief or run.title}"
-        if per == "step":
-            pts = [r for r in rows if r.get("split") == "train" and metric in r and "step" in r]
-            fig.add_scatter(x=[r["step"] for r in pts], y=[r[metric] for r in pts], mode="lines", name=name,
-                            line=dict(color=color, width=1.5))
-            continue
-        epochs = [r for r in rows if r.get("split") == "epoch"]
-        for prefix, dash, label in (("val_", "solid", "validation"), ("train_", "dot", "train"), ("", "solid", "")):
-            pts = [r for r in epochs if f"{prefix}{metric}" in r]
-            if pts:
-                fig.add_scatter(x=[r["epoch"] for r in pts], y=[r[f"{prefix}{metric}"] for r in pts],
-                                mode="lines+markers", name=f"{name} · {label}".rstrip(" ·"),
-                                line=dict(color=color, dash=dash, width=2.5 if dash == "solid" else 1.5))
-                if not prefix:
-                    break
+        color = colors[i % len(colors)]
+        groups: dict = {}
+        for r in metrics.get(run.id, []):
+            groups.setdefault(r.get("model"), []).append(r)
+        for j, (model, rows) in enumerate(groups.items()):
+            name = f"run {run.id} · {run.brief or run.title}" + (f" · {model}" if model else "")
+            dash = dashes[j % len(dashes)] if len(groups) > 1 else None
+            _add_run_curves(fig, rows, metric, per, name, color, dash)
     fig.update_layout(title=f"{metric} — {len(runs)} runs", height=420, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis_title=per, legend=dict(orientation="h", y=-0.2))
     if per == "epoch":
         fig.update_xaxes(dtick=1)  # whole epochs only
     return fig
+
+
+def _add_run_curves(fig, rows, metric, per, name, color, dash) -> None:
+    if per == "step":
+        pts = [r for r in rows if r.get("split") == "train" and metric in r and "step" in r]
+        if pts:
+            fig.add_scatter(x=[r["step"] for r in pts], y=[r[metric] for r in pts], mode="lines", name=name,
+                            line=dict(color=color, width=1.5, dash=dash or "solid"))
+        return
+    epochs = [r for r in rows if r.get("split") == "epoch"]
+    # With one line per model, validation only: train and validation for each would be unreadable.
+    variants = (("val_", dash or "solid", "validation"),) if dash else \
+        (("val_", "solid", "validation"), ("train_", "dot", "train"), ("", "solid", ""))
+    for prefix, style, label in variants:
+        pts = [r for r in epochs if f"{prefix}{metric}" in r]
+        if pts:
+            fig.add_scatter(x=[r["epoch"] for r in pts], y=[r[f"{prefix}{metric}"] for r in pts],
+                            mode="lines+markers", name=f"{name} · {label}".rstrip(" ·"),
+                            line=dict(color=color, dash=style, width=2.5 if style != "dot" else 1.5))
+            if not prefix:
+                break
 
 
 def page_title(page: str) -> str:
