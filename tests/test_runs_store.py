@@ -146,6 +146,7 @@ KILLED_WRITER = textwrap.dedent("""
 
     store = RunStore(sys.argv[1])
     print("ready", flush=True)
+    sys.stdin.readline()  # "go": the previous writer has been killed
     while True:
         run = store.create(workspace="ws", page="kill", title="killed writer", spec={})
         store.update(run.id, state="running", started=time.time(), status="running")
@@ -173,10 +174,15 @@ def test_a_writer_killed_at_random_moments_leaves_a_consistent_store(tmp_path):
     script = tmp_path / "killed_writer.py"
     script.write_text(KILLED_WRITER)
     root = tmp_path / "killed"
-    rng = random.Random(7)
-    for _ in range(8):
-        proc = python(script, root)
+    rng, kills = random.Random(7), 8
+    following = python(script, root, stdin=subprocess.PIPE)
+    for k in range(kills):
+        proc = following
         wait_ready(proc)
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        if k < kills - 1:  # the next one imports torch while this one writes
+            following = python(script, root, stdin=subprocess.PIPE)
         time.sleep(rng.uniform(0.2, 1.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
@@ -188,7 +194,6 @@ def test_a_writer_killed_at_random_moments_leaves_a_consistent_store(tmp_path):
     runs = store.list("ws")
     assert len(runs) >= 8, "each writer got past its first run"
     leftovers = [p for p in store.files.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
-    print("STATS", len(runs), [(r.state, r.has_model) for r in runs[:3]], len(leftovers))
     for run in runs:
         seqs = [r["step"] for r in store.metrics(run.id)]
         assert seqs == list(range(len(seqs))), f"run {run.id}: metrics are not a prefix: {seqs}"
@@ -219,7 +224,7 @@ CONCURRENT_WRITER = textwrap.dedent("""
     import sys
     from dlplay.runs.store import RunStore
 
-    root, writer, own, shared, batches = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    root, (writer, own, shared, batches) = sys.argv[1], map(int, sys.argv[2:6])
     store = RunStore(root)
     print("ready", flush=True)
     sys.stdin.readline()  # "go": every writer starts at once
@@ -398,3 +403,20 @@ def test_a_run_cancelled_while_queued_says_it_never_started():
     run = get_store().get(run.id)
     assert run.state == "cancelled" and "before it started" in run.status, run.status
     assert run.started is None and not run.has_model and get_store().metrics(run.id) == []
+
+
+def test_abandoned_temp_files_are_removed_when_the_store_opens(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from dlplay.runs import store as store_mod
+
+    monkeypatch.setenv("DLPLAY_HOME", str(tmp_path))
+    s = store_mod.RunStore(tmp_path)
+    old = s.files / "1" / ".model.safetensors.dead.tmp"
+    new = s.files / "1" / ".model.safetensors.live.tmp"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"x"), new.write_bytes(b"y")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert s.remove_stale_temp_files() == 1
+    assert not old.exists() and new.exists(), "a writer's fresh temp file is left alone"

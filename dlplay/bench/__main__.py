@@ -1,8 +1,9 @@
 """`python -m dlplay.bench [--quick]`: measure what the goals promise and print a table.
 
 Sections: training throughput against a tutorial loop and a bare loop (training.py),
-a job inside the live server seen from a browser (server.py), and the 2-D
-playground's redraw rate (playground.py). Nothing is asserted; a noisy machine gives
+a job inside the live server seen from a browser (server.py), the 2-D
+playground's redraw rate (playground.py), and what recording a run in the run store
+costs its training (store.py). Nothing is asserted; a noisy machine gives
 noisy numbers, so run it on a quiet one.
 """
 from __future__ import annotations
@@ -13,8 +14,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("training", "server", "playground")
-UNIT_DIGITS = {"samples/s": 0, "s": 2, "% CPU": 1}
+SECTIONS = ("training", "server", "playground", "store")
+UNIT_DIGITS = {"samples/s": 0, "s": 2, "% CPU": 1, "ms": 2, "%": 2, "×": 3}
 
 
 def use_local_data() -> None:
@@ -71,6 +72,23 @@ def playground_rows(p: dict) -> list[dict]:
     return rows
 
 
+def store_rows(s: dict) -> list[dict]:
+    sps = s["samples_per_s"]
+    return [
+        row("store: one metric-row write", s["row_ms"], "ms", goal_text="reference"),
+        row("store: one checkpoint (MLP 784-256-128-10)", s["checkpoint_ms"], "ms", goal_text="reference"),
+        row("store: 20 training steps (one metric row apart)", s["between_rows_ms"], "ms", goal_text="reference"),
+        row("store: metric-row write vs 20 steps", 100 * s["row_vs_between_rows"], "%", 2.0, at_least=False,
+            goal_text="< 2%"),
+        row("store: checkpoint vs 20 steps", 100 * s["checkpoint_vs_between_rows"], "%",
+            goal_text="(once, at the end)"),
+        row("store: fit in an unrecorded job", sps["unrecorded"], "samples/s", goal_text="reference"),
+        row("store: fit in a recorded run", sps["recorded"], "samples/s", goal_text="reference"),
+        row("store: recorded ÷ unrecorded, paired per round", s["recorded_vs_unrecorded"], "×", 0.98,
+            goal_text="≥ 0.98 (< 2% slower)"),
+    ]
+
+
 def print_table(rows: list[dict]) -> None:
     cols = ("measurement", "value", "goal", "ratio", "met")
     heads = {"measurement": "measurement", "value": "value", "goal": "goal", "ratio": "ratio", "met": "met?"}
@@ -116,6 +134,14 @@ def main(argv: list[str] | None = None) -> None:
             for name, setup in p.get("setups", {}).items():
                 print(f"  {name}: {setup}")
             rows += playground_rows(p)
+    if "store" in sections:
+        from dlplay.bench import store
+
+        print("recording a run: store write costs, fit unrecorded vs. in a recorded run…")
+        s = store.run(quick=args.quick)
+        print(f"  {s['samples']:,} samples ({s['steps']} steps) per fit, median of {s['repeats']}, "
+              f"{s['source']}, device {s['device']}, {s['threads']} torch threads per job")
+        rows += store_rows(s)
 
     print()
     print_table(rows)

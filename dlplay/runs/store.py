@@ -221,6 +221,19 @@ class RunStore:
                     finished=runs_table.c.heartbeat))
         return len(dead)
 
+    def remove_stale_temp_files(self, older_than_s: float = 3600) -> int:
+        """Temporary files of writers killed mid-write: never loaded, removed once surely
+        abandoned (another process may be writing a fresh one right now)."""
+        gone = 0
+        for path in self.files.glob("*/.*.tmp"):
+            try:
+                if time.time() - path.stat().st_mtime > older_than_s:
+                    path.unlink()
+                    gone += 1
+            except OSError:
+                pass
+        return gone
+
     # --- metrics ----------------------------------------------------------------------------
     def add_metrics(self, run_id: int, rows: list[tuple[int, dict]], heartbeat: bool = True) -> None:
         """(seq, row) pairs; a row already stored is skipped (writes may be retried)."""
@@ -343,4 +356,5 @@ def get_store() -> RunStore:
                 or _store.url != (want[1] or f"sqlite:///{home() / 'runs.db'}"):
             _store = RunStore()
             _store.mark_interrupted()
+            _store.remove_stale_temp_files()
         return _store
