@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LOAD_MS = 90_000  # the first load imports torch and reads MNIST on a shared 2-core machine
 TRAIN_MS = 240_000
 TOOLTIP = "#vg-tooltip-element"  # vega-tooltip's box, which Streamlit's Vega charts use
+SCATTER = '[class*="st-key-vae-scatter-"] canvas'  # the chart is keyed by its run: "vae-scatter-<run id>"
 
 
 def test_train_hover_then_click_the_latent_plane(app_server, page):
@@ -59,7 +60,7 @@ def test_train_hover_then_click_the_latent_plane(app_server, page):
 
     # Click anywhere: two empty places decode to (about) where they were clicked.
     to_data = calibrate(dots)
-    box = page.locator(".st-key-vae-scatter canvas").first.bounding_box()
+    box = page.locator(SCATTER).first.bounding_box()
     per_px = abs(to_data(1, 0)[0] - to_data(0, 0)[0])
     tolerance = 12 * per_px + 0.02  # the clickable grid is 61×61 over the plane
     first = pick_empty(page, box, 0.22, 0.3)
@@ -102,7 +103,7 @@ def set_training_images(page, label: str) -> None:
 
 def settled_chart_box(page) -> dict:
     """The scatter's box once the rerun that redraws it (with the star) has settled."""
-    chart = page.locator(".st-key-vae-scatter canvas").first
+    chart = page.locator(SCATTER).first
     for _ in range(20):
         page.wait_for_timeout(500)
         try:
@@ -127,7 +128,7 @@ def tooltip_dot(page) -> dict | None:
 def find_dots(page) -> list[tuple[float, float, dict]]:
     """Sweep the mouse along a few rows of the chart; the first dot showing a tooltip in
     each row, with the pixel where it did."""
-    canvas = page.locator(".st-key-vae-scatter canvas").first
+    canvas = page.locator(SCATTER).first
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     found = []

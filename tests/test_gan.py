@@ -1,14 +1,15 @@
 """The DCGAN: shapes, the cached judge classifier, the sample-quality score on real and
 degenerate images, a real training run whose score rises, and latent interpolation."""
 import os
+import threading
 
 import numpy as np
 import pytest
 import torch
 
 from dlplay import data, gan
-from dlplay.jobs import Job
-from tests.conftest import need_shared
+from dlplay.jobs import Cancelled, Job
+from tests.conftest import SHARED_DATA, need_shared
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +37,84 @@ def test_generator_and_discriminator_shapes():
 
 def test_judge_is_trained_once_then_loaded_from_the_cache(judge):
     model, acc = judge
-    path = gan.judge_path("mnist")
+    path = gan.judge_path(data.load("mnist"))
     assert path.is_file() and str(path).startswith(os.environ["DLPLAY_CACHE_DIR"])
     assert acc > 0.95, acc
     again, acc_again = gan.load_judge("mnist")  # from the file this time
     x = data.load("mnist").x_test[:200]
     assert acc_again == pytest.approx(acc)
     assert torch.equal(model(x).argmax(1), again(x).argmax(1))
+
+
+def test_judge_of_the_bundled_sample_is_not_reused_for_the_full_mnist(tmp_path, monkeypatch):
+    """Without MNIST's files, "mnist" is the bundled 4,000 training digits and its judge
+    reaches 87%. Once the files are there, the judge is trained again on all of MNIST
+    (was: the cached 87% judge was reused)."""
+    need_shared("MNIST", "raw")
+    monkeypatch.setenv("DLPLAY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("DLPLAY_DATA_DIR", str(tmp_path / "no-data"))
+    _, small_acc = gan.load_judge("mnist")
+    assert data.load("mnist").source.kind == "bundled" and small_acc < 0.9
+    monkeypatch.setenv("DLPLAY_DATA_DIR", str(SHARED_DATA))
+    _, acc = gan.load_judge("mnist")
+    assert acc > 0.95, acc
+    assert len(list((tmp_path / "cache" / "models").glob("judge-mlp-mnist-*.safetensors"))) == 2
+
+
+def test_two_judges_trained_at_once_write_their_own_temporary_files(tmp_path, monkeypatch):
+    """Two sessions (threads of one server) train the same judge at the same moment: each
+    writes its own temporary file, both renames succeed (was: one shared name, and the
+    second rename failed with FileNotFoundError)."""
+    monkeypatch.setenv("DLPLAY_CACHE_DIR", str(tmp_path))
+    written, both_written, errors = [], threading.Barrier(2), []
+    save = gan.save_checkpoint
+
+    def save_then_wait(model, path, metadata=None):
+        written.append(path)
+        save(model, path, metadata)
+        both_written.wait(120)  # neither renames before both have written
+
+    monkeypatch.setattr(gan, "save_checkpoint", save_then_wait)
+
+    def train():
+        try:
+            gan.load_judge("mnist5k")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=train) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(240)
+    assert not errors, errors
+    assert len(set(written)) == 2
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [gan.judge_path(data.load("mnist5k")).name]
+
+
+def test_stop_while_the_judge_trains_cancels_the_run_and_caches_nothing(tmp_path, monkeypatch):
+    """A half-trained judge must never be cached: Stop during its training cancels."""
+    monkeypatch.setenv("DLPLAY_CACHE_DIR", str(tmp_path))
+    job = Job("gan", "test", fn=None)
+    report = job.set_progress
+
+    def stop_after_a_step(fraction, status=None):
+        report(fraction, status)
+        job.cancel()
+
+    job.set_progress = stop_after_a_step
+    with pytest.raises(Cancelled):
+        gan.train_gan(gan.GANSpec(dataset="mnist5k", n_train=320, epochs=1), job)
+    assert not gan.judge_path(data.load("mnist5k")).exists()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_class_histogram_names_every_class():
+    """Digit names on a numeric axis were labelled 0, 2, 4…: a category axis names all ten."""
+    for classes in (data.DIGIT_CLASSES, data.FASHION_CLASSES):
+        fig = gan.class_counts_figure(list(range(10)), classes)
+        assert fig.layout.xaxis.type == "category"
+        assert list(fig.layout.xaxis.tickvals) == list(fig.layout.xaxis.ticktext) == classes
 
 
 def test_quality_score_tells_real_digits_from_degenerate_ones(judge):
@@ -71,7 +143,7 @@ def test_training_raises_the_sample_quality_score(trained):
 def test_training_streams_losses_discriminator_outputs_and_sample_grids(trained):
     result, job = trained
     steps = [r for r in job.metrics() if r["split"] == "train"]
-    scores = [r for r in job.metrics() if r["split"] == "score"]
+    scores = [r for r in job.metrics() if r["split"] == "epoch"]
     assert steps[0]["step"] == 1 and {"d_loss", "g_loss", "d_x", "d_g_z"} <= set(steps[0])
     assert [s["epoch"] for s in scores] == [0, 1, 2]
     # D learns to tell them apart: D(x) above D(G(z)) once training is under way.
