@@ -44,6 +44,7 @@ def table_picked():
     """Rows ticked in the table become the selection below (which can also be edited by hand)."""
     rows = st.session_state[f"{KEY}-table"].selection.rows
     st.session_state[f"{KEY}-chosen"] = [listed[i].id for i in rows if i < len(listed)]
+    st.session_state[f"{KEY}-picked"] = True
 
 
 @st.fragment(run_every=2.0 if any_active else None)
@@ -52,6 +53,8 @@ def listing():
     st.dataframe(compare.table(fresh), hide_index=True, width="stretch", on_select=table_picked,
                  selection_mode="multi-row", key=f"{KEY}-table",
                  column_config={"run": st.column_config.NumberColumn(format="%d", width="small")})
+    if st.session_state.pop(f"{KEY}-picked", False):
+        st.rerun()  # a tick reran only this fragment: redraw the page so the selection below shows it
 
 
 listing()
@@ -71,7 +74,9 @@ names = compare.metric_names(metrics)
 if names:
     c1, c2 = st.columns([2, 1])
     metric = c1.selectbox("Curve", names, key=f"{KEY}-metric")
-    per = c2.radio("Along", ["epoch", "step"], horizontal=True, key=f"{KEY}-per",
+    # A run stopped in its first epoch has batch points only: show those by default.
+    per = c2.radio("Along", ["epoch", "step"], index=0 if compare.has_epochs(metrics) else 1, horizontal=True,
+                   key=f"{KEY}-per",
                    help="epoch: train (dotted) and validation (solid) after each epoch; step: every logged batch.")
     st.plotly_chart(compare.overlay_figure(chosen, metrics, metric, per), width="stretch", key=f"{KEY}-overlay")
 else:

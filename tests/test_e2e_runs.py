@@ -6,7 +6,8 @@
    and "Reopen on its page" brings back its settings, its stop note, its accuracy and a
    model that still predicts.
 2. On a shared server (DLPLAY_SHARED=1) two visitors get private workspaces: one's run
-   is invisible to the other, and the first visitor's link (?ws=…) brings it back.
+   is invisible to the other, and the first visitor's link (?ws=…) brings it back in a
+   fresh browser, where ticking its row in the table selects it for reopening.
 """
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ class Servers:
     """`streamlit run app.py` processes on one run store (DLPLAY_HOME): a test can stop
     one and start another to see what survives a restart."""
 
-    def __init__(self, home: Path, shared: bool):
-        self.home, self.shared, self.procs = home, shared, []
+    def __init__(self, home: Path, shared: bool, name: str):
+        self.home, self.shared, self.name, self.procs = home, shared, name, []
 
     def start(self) -> str:
         env = os.environ.copy()  # DLPLAY_DATA_DIR, DLPLAY_OFFLINE, DLPLAY_CACHE_DIR as conftest sets them
@@ -56,7 +57,7 @@ class Servers:
             env["DLPLAY_SHARED"] = "1"
         port = _free_port()
         SCREENSHOTS.mkdir(exist_ok=True)
-        self.log = SCREENSHOTS / f"e2e_runs_server{len(self.procs)}.log"
+        self.log = SCREENSHOTS / f"{self.name}_server{len(self.procs)}.log"
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -92,7 +93,7 @@ class Servers:
 @pytest.fixture
 def servers(tmp_path):
     """Start servers with `servers.start()` (one store under tmp_path), private workspaces off."""
-    s = Servers(tmp_path / "dlplay-home", shared=False)
+    s = Servers(tmp_path / "dlplay-home", shared=False, name="e2e_runs")
     yield s
     s.close()
 
@@ -100,7 +101,7 @@ def servers(tmp_path):
 @pytest.fixture
 def shared_servers(tmp_path):
     """As `servers`, with DLPLAY_SHARED=1: each visitor has a private workspace."""
-    s = Servers(tmp_path / "dlplay-home", shared=True)
+    s = Servers(tmp_path / "dlplay-home", shared=True, name="e2e_runs_ws")
     yield s
     s.close()
 
@@ -148,14 +149,11 @@ def loss_points(page, more_than: int = 0) -> int:
     return handle.json_value()
 
 
-def test_accuracy(page) -> float:
+def read_accuracy(page) -> float:
     metric = page.locator('[data-testid="stMetric"]', has_text="Test accuracy")
     expect(metric).to_be_visible(timeout=TRAIN_MS)
     value = metric.locator('[data-testid="stMetricValue"]').inner_text()
     return float(value.strip().rstrip("%")) / 100
-
-
-test_accuracy.__test__ = False  # a page reader, not a test
 
 
 def draw_and_predict(page) -> str:
@@ -163,6 +161,30 @@ def draw_and_predict(page) -> str:
     prediction = page.get_by_text(re.compile(r"Prediction: \w"))
     expect(prediction).to_be_visible(timeout=STEP_MS)
     return prediction.inner_text()
+
+
+# --- the Runs page --------------------------------------------------------------------------------
+
+def grid_row(page, i: int) -> list[str]:
+    """Row `i` of the runs table as text, read from the grid's accessibility table (the
+    grid itself is a canvas)."""
+    cells = page.locator(f'[data-testid="stDataFrame"] td[id^="glide-cell-"][id$="-{i}"]')
+    expect(cells.first).to_be_attached(timeout=STEP_MS)
+    return [c.strip() for c in cells.all_text_contents()]
+
+
+def tick_row(page, i: int) -> None:
+    """Tick row `i`'s box in the runs table (the grid is a canvas: a click at the box)."""
+    box = page.locator('[data-testid="stDataFrame"] canvas').first.bounding_box()
+    header = row = 35  # Streamlit's grid: 35 px rows under a 35 px header; the boxes 15 px in
+    page.mouse.click(box["x"] + 15, box["y"] + header + row * i + row / 2)
+
+
+def select_run(page, label: str) -> None:
+    page.locator(".st-key-runs-chosen").click()
+    page.get_by_role("option", name=label).click()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Reopen on its page")).to_be_visible(timeout=STEP_MS)
 
 
 def no_traceback(page) -> None:
@@ -177,6 +199,7 @@ def test_stopped_run_survives_restart_and_reopens(servers, browser):
     context, page = _context_page(browser)
     try:
         open_digit_page(page, url)
+        # Full MNIST: five epochs of the 5k sample end in about a second, before Stop can land.
         pick_dataset(page, "MNIST")
         set_epochs(page, 5)
         page.wait_for_url(re.compile(r"mlp-epochs=5"), timeout=STEP_MS)  # the link to this setup
@@ -186,6 +209,7 @@ def test_stopped_run_survives_restart_and_reopens(servers, browser):
         go_to(page, "Digit classifier")
         expect(page.get_by_role("button", name="Train")).to_be_enabled(timeout=LOAD_MS)
         expect(page.get_by_label("Epochs")).to_have_value("5")
+        expect(page).to_have_url(re.compile(r"mlp-epochs=5"))
         screenshot(page, "e2e_runs_1_setup_kept")
 
         wait_until_idle(page)
@@ -194,20 +218,112 @@ def test_stopped_run_survives_restart_and_reopens(servers, browser):
         page.get_by_role("button", name="Stop").click()
         note = page.get_by_text(re.compile(r"Stopped at epoch \d of 5"))
         expect(note).to_be_visible(timeout=STEP_MS)
-        accuracy = test_accuracy(page)
+        stop_note = re.search(r"Stopped at epoch \d of 5 \(step [\d,]+\)", note.inner_text()).group(0)
+        accuracy = read_accuracy(page)
         screenshot(page, "e2e_runs_2_stopped")
-        draw_and_predict(page)
+        predicted = draw_and_predict(page)
         no_traceback(page)
         screenshot(page, "e2e_runs_3_predicted")
     finally:
         context.close()
     servers.stop()
 
-    url = servers.start()
+    url = servers.start()  # the same store: a restart keeps the run
     context, page = _context_page(browser)
     try:
         page.goto(f"{url}/runs")
         expect(page.get_by_text("1 run.")).to_be_visible(timeout=LOAD_MS)
-        screenshot(page, "e2e_runs_4_listed")
+        assert grid_row(page, 0)[:2] == ["1", "Digit classifier (MLP)"]
+        assert grid_row(page, 0)[3] == f"{stop_note[0].lower()}{stop_note[1:]}"
+        screenshot(page, "e2e_runs_4_listed_after_restart")
+
+        select_run(page, "run 1 · Digit classifier (MLP)")
+        no_traceback(page)
+        screenshot(page, "e2e_runs_5_selected")
+        page.get_by_role("button", name="Reopen on its page").click()
+
+        page.wait_for_url(re.compile(r"/digit_classifier"), timeout=STEP_MS)
+        expect(page.get_by_text(re.compile(r"run 1 · MNIST"))).to_be_visible(timeout=LOAD_MS)
+        expect(page.get_by_label("Epochs")).to_have_value("5")
+        expect(page.get_by_text(stop_note, exact=False)).to_be_visible()
+        assert read_accuracy(page) == accuracy
+        assert loss_points(page) >= 1  # its curves, from the store
+        expect(page.get_by_text(re.compile(r"Settings changed since run"))).to_have_count(0)
+        assert draw_and_predict(page) == predicted  # the same stroke, the same model: the same answer
+        no_traceback(page)
+        screenshot(page, "e2e_runs_6_reopened_after_restart")
+        expect(page).to_have_url(re.compile(r"mlp-epochs=5"))  # its setup, in the address bar
     finally:
         context.close()
+
+
+# --- 2. private workspaces on a shared server ---------------------------------------------------
+
+WS_RE = re.compile(r"[?&]ws=([A-Za-z0-9_-]{16,64})")
+
+
+def open_runs_page(page, url: str) -> str:
+    """Open the Runs page; returns the visitor's workspace key from the address bar."""
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Runs")).to_be_visible(timeout=LOAD_MS)
+    page.wait_for_url(WS_RE, timeout=STEP_MS)
+    ws = WS_RE.search(page.url).group(1)
+    expect(page.get_by_text("Your private workspace")).to_be_visible()
+    expect(page.locator('[data-testid="stCode"]', has_text=f"ws={ws}")).to_be_visible()
+    return ws
+
+
+def test_visitors_see_only_their_own_runs_and_a_bookmark_brings_them_back(shared_servers, browser):
+    url = shared_servers.start()
+    (ctx_a, a), (ctx_b, b) = _context_page(browser), _context_page(browser)
+    try:
+        ws_a = open_runs_page(a, f"{url}/runs")
+        ws_b = open_runs_page(b, f"{url}/runs")
+        assert ws_a != ws_b
+        for page in (a, b):
+            expect(page.get_by_text("No runs yet")).to_be_visible()
+
+        go_to(a, "Digit classifier")  # visitor A trains a short run
+        expect(a.get_by_role("button", name="Train")).to_be_enabled(timeout=LOAD_MS)
+        pick_dataset(a, "MNIST 5k sample (bundled)")
+        set_epochs(a, 1)
+        wait_until_idle(a)
+        a.get_by_role("button", name="Train").click()
+        read_accuracy(a)
+        assert f"ws={ws_a}" in a.url, a.url  # the key stays in the address bar on every page
+        screenshot(a, "e2e_runs_ws_1_a_trained")
+
+        go_to(a, "Runs")
+        expect(a.get_by_text("1 run.")).to_be_visible(timeout=STEP_MS)
+        row = grid_row(a, 0)
+        assert row[1] == "Digit classifier (MLP)" and row[3] == "done", row
+        screenshot(a, "e2e_runs_ws_2_a_sees_it")
+
+        b.reload()  # visitor B, on their own link: still nothing
+        expect(b.get_by_role("heading", name="Runs")).to_be_visible(timeout=LOAD_MS)
+        expect(b.get_by_text("No runs yet")).to_be_visible(timeout=STEP_MS)
+        assert WS_RE.search(b.url).group(1) == ws_b
+        expect(b.locator('[data-testid="stDataFrame"]')).to_have_count(0)
+        no_traceback(b)
+        screenshot(b, "e2e_runs_ws_3_b_sees_nothing")
+    finally:
+        ctx_a.close()
+        ctx_b.close()
+
+    ctx_c, c = _context_page(browser)  # A's bookmark, in a fresh browser
+    try:
+        assert open_runs_page(c, f"{url}/runs?ws={ws_a}") == ws_a
+        expect(c.get_by_text("1 run.")).to_be_visible(timeout=STEP_MS)
+        assert grid_row(c, 0)[:2] == [row[0], "Digit classifier (MLP)"]
+        tick_row(c, 0)  # ticking the row selects the run for reopening
+        expect(c.locator(".st-key-runs-chosen")).to_contain_text(f"run {row[0]} · Digit classifier (MLP)",
+                                                                 timeout=STEP_MS)
+        screenshot(c, "e2e_runs_ws_4_bookmark_ticked")
+        c.get_by_role("button", name="Reopen on its page").click()
+        expect(c.get_by_text(re.compile(rf"run {row[0]} · MNIST"))).to_be_visible(timeout=LOAD_MS)
+        read_accuracy(c)
+        assert f"ws={ws_a}" in c.url, c.url
+        no_traceback(c)
+        screenshot(c, "e2e_runs_ws_5_bookmark_reopened")
+    finally:
+        ctx_c.close()

@@ -16,12 +16,13 @@ from typing import Any
 import streamlit as st
 
 from dlplay import runs
-from dlplay.jobs import Job
+from dlplay.jobs import Job, get_scheduler
 from dlplay.runs import specs
 
 WS_PARAM = "ws"
 _WS_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 LOCAL_WORKSPACE = "local"
+URL = "_url"  # in a run's settings: the page's settings as its address bar spelled them (bound widgets)
 
 
 def shared_server() -> bool:
@@ -64,7 +65,22 @@ def setting_keys(prefix: str) -> list[str]:
 
 
 def settings_snapshot(prefix: str) -> dict[str, Any]:
-    return {k: _plain(st.session_state[k]) for k in setting_keys(prefix)}
+    settings = {k: _plain(st.session_state[k]) for k in setting_keys(prefix)}
+    # Widgets write their own spelling into the URL (a select box its formatted option):
+    # kept as it is, so a reopened run's page gets its link to the setup back.
+    settings[URL] = {k: st.query_params.get_all(k) for k in st.query_params if k.startswith(f"{prefix}-")}
+    return settings
+
+
+def restore_settings(run: runs.Run) -> None:
+    """The run's settings back into its page's widgets (drawn after this)."""
+    for name, value in run.settings.items():
+        if name == URL:
+            continue
+        try:
+            st.session_state[name] = value
+        except Exception:  # noqa: BLE001 - a setting that no longer exists is skipped
+            pass
 
 
 def _plain(value):
@@ -173,6 +189,7 @@ def start_run(key: str, lesson: runs.Lesson, spec, ds=None) -> RunView:
 def open_page(key: str) -> None:
     """Call first on a page, before its widgets: a run reopened from the Runs page
     brings its settings back into the widgets and becomes the page's run."""
+    adopt_orphan(key)  # a reloaded tab takes over the run its old tab left training
     request = st.session_state.get("_dlplay_reopen")
     if not request or request.get("page") != key:
         return
@@ -180,11 +197,7 @@ def open_page(key: str) -> None:
     run = runs.get_store().get(request["run"], workspace())
     if run is None:
         return
-    for name, value in run.settings.items():
-        try:
-            st.session_state[name] = value
-        except Exception:  # noqa: BLE001 - a setting that no longer exists is skipped
-            pass
+    restore_settings(run)
     st.session_state[f"run:{key}"] = run.id
 
 
@@ -192,7 +205,12 @@ def reopen(run: runs.Run) -> None:
     """From the Runs page: switch to the run's page with its settings and results."""
     lesson = runs.lesson_for(run.page)
     st.session_state["_dlplay_reopen"] = {"page": run.page, "run": run.id}
-    st.switch_page(lesson.path)
+    # Bound widgets write the URL only when the user changes them, and st.query_params
+    # refuses bound keys: the run's settings reach the address bar through the switch.
+    query = dict(run.settings.get(URL, {}))
+    if shared_server():
+        query[WS_PARAM] = workspace()
+    st.switch_page(lesson.path, query_params=query)
 
 
 def run_header(view: RunView, spec=None) -> bool:
@@ -211,3 +229,22 @@ def run_header(view: RunView, spec=None) -> bool:
 def run_spec(view: RunView, lesson: runs.Lesson):
     """The spec the run trained with (not the one on screen)."""
     return lesson.spec_from(view.run.spec)
+
+
+def adopt_orphan(key: str) -> None:
+    """A page with no run of its own adopts its workspace's run of this page that is
+    still training for a tab that has gone (a reload, within the grace period before
+    `dlplay.sessions` stops it): the run becomes this session's, shown live and
+    stoppable here, with its settings back in the widgets."""
+    from dlplay.sessions import orphaned_jobs
+    from ui.live import session_id
+
+    if f"run:{key}" in st.session_state or st.session_state.get("_dlplay_reopen"):
+        return
+    for job in orphaned_jobs():
+        run = runs.get_store().get(job.run_id, workspace()) if job.run_id is not None else None
+        if run is None or run.page != key or not get_scheduler().adopt(job, session_id()):
+            continue
+        restore_settings(run)
+        st.session_state[f"run:{key}"] = run.id
+        return

@@ -22,15 +22,20 @@ def table(runs: list[Run]) -> pd.DataFrame:
         rows.append({
             "run": run.id,
             "page": run.title,
-            "dataset": run.dataset,
-            "settings": run.brief,
             "result": run.headline or "—",
-            "state": run.state if run.state not in ("stopped", "failed") else f"{run.state}: {run.status}",
+            # A stopped or failed run's status says it all ("stopped at epoch 7 of 15 (step 812)").
+            "state": run.status if run.state in ("stopped", "failed") else run.state,
+            "settings": run.brief,
+            "dataset": run.dataset,
             "duration": f"{duration:,.1f} s" if duration is not None else "—",
             "started": dt.datetime.fromtimestamp(run.created).strftime("%Y-%m-%d %H:%M"),
         })
-    return pd.DataFrame(rows, columns=["run", "page", "dataset", "settings", "result", "state", "duration",
+    return pd.DataFrame(rows, columns=["run", "page", "result", "state", "settings", "dataset", "duration",
                                        "started"])
+
+
+def has_epochs(metrics: dict[int, list[dict]]) -> bool:
+    return any(r.get("split") == "epoch" for rows in metrics.values() for r in rows)
 
 
 def metric_names(metrics: dict[int, list[dict]]) -> list[str]:
@@ -62,7 +67,7 @@ def overlay_figure(runs: list[Run], metrics: dict[int, list[dict]], metric: str,
             name = f"run {run.id} · {run.brief or run.title}" + (f" · {model}" if model else "")
             dash = dashes[j % len(dashes)] if len(groups) > 1 else None
             _add_run_curves(fig, rows, metric, per, name, color, dash)
-    fig.update_layout(title=f"{metric} — {len(runs)} runs", height=420, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(title=f"{metric} — {len(runs)} run{'s' if len(runs) != 1 else ''}", height=420, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis_title=per, legend=dict(orientation="h", y=-0.2))
     if per == "epoch":
         fig.update_xaxes(dtick=1)  # whole epochs only
