@@ -128,3 +128,31 @@ def test_overlay_draws_one_line_per_model_of_a_multi_model_run():
     names = [t.name for t in fig.data]
     assert len(names) == 4 and any("run 2" in n and "deep" in n for n in names)
     assert {t.line.dash for t in fig.data} == {"solid", "dash"}
+
+
+@pytest.mark.parametrize("dataset", ["mnist5k", "mnist"])
+def test_exported_script_measures_what_the_page_measured(home, tmp_path, dataset):
+    """The standalone script rebuilds the MLP without dlplay and gets the page's accuracy
+    on the run's own test set (the bundled sample, or MNIST's IDX files)."""
+    import subprocess
+    import sys
+
+    from dlplay.runs import export
+
+    spec = ClassifierSpec(dataset=dataset, hidden=(64,), train=TrainConfig(epochs=1))
+    run, job = runs.start(LESSON, spec, workspace="local", session_id="test", ds=data.load(dataset))
+    assert job.wait(240) and job.state == "done"
+    run = runs.get_store().get(run.id)
+    out = tmp_path / "export"
+    out.mkdir()
+    for name, content in export.files(run).items():
+        (out / name).write_bytes(content)
+    code = (out / f"{export.file_stem(run)}.py").read_text()
+    assert "import dlplay" not in code and "from dlplay" not in code
+    done = subprocess.run([sys.executable, f"{export.file_stem(run)}.py"], cwd=out, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"test accuracy: {run.summary['test_acc']:.4f}" in done.stdout, (done.stdout, run.summary["test_acc"])
+    assert json.loads((out / f"{export.file_stem(run)}.json").read_text())["spec"]["hidden"] == [64]
+    header = (out / f"{export.file_stem(run)}-metrics.csv").read_text().splitlines()[0]
+    assert "loss" in header.split(",")
