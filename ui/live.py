@@ -5,6 +5,7 @@ Only widgets and rendering live here; the work itself is in `dlplay`.
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Callable
 
@@ -13,14 +14,22 @@ import streamlit as st
 from dlplay import data
 from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, STOPPED, Job, SessionHandle, get_scheduler
 
+log = logging.getLogger(__name__)
 REFRESH_S = float(os.environ.get("DLPLAY_REFRESH_S", "0.5"))  # live redraw period (s)
 
 
 def session_id() -> str:
-    """This browser session's id; its jobs are released when the session goes away."""
+    """This browser session's id; its jobs are stopped and released once the tab has
+    been closed for a few seconds (`dlplay.sessions` watches the Streamlit session)."""
+    from dlplay import sessions
+
     if "_dlplay_session" not in st.session_state:
-        st.session_state["_dlplay_session"] = SessionHandle(get_scheduler())
-    return st.session_state["_dlplay_session"].id
+        st.session_state["_dlplay_session"] = SessionHandle(get_scheduler(), sessions.streamlit_session_id())
+    handle = st.session_state["_dlplay_session"]
+    # Every call, not only the first: a session released after a long disconnect that
+    # then came back (and trains again) is watched anew.
+    sessions.WATCH.watch(handle.id, handle.streamlit_id)
+    return handle.id
 
 
 def current_job(key: str) -> Job | None:
@@ -107,10 +116,28 @@ def job_status(job) -> None:
         st.warning("Interrupted: the server stopped while this run was active. Its curves up to then are "
                    "shown; press Train to run it again.")
     elif job.state == FAILED:
+        from ui.runs import shared_server
+
         st.error(job.error or "The run failed.")
         if job.error_detail:
-            with st.expander("Technical details"):
-                st.code(job.error_detail)
+            _log_failure(job)
+            if shared_server():  # a traceback names server paths: on a shared server it stays in the log
+                st.caption("Technical details are in the server log.")
+            else:
+                with st.expander("Technical details"):
+                    st.code(job.error_detail)
+
+
+_logged_failures: set = set()
+
+
+def _log_failure(job) -> None:
+    """The failure's traceback in the server log, once per job (pages redraw it often)."""
+    live_job = job if isinstance(job, Job) else getattr(job, "job", None)
+    key = live_job.id if live_job is not None else id(job)
+    if key not in _logged_failures:
+        _logged_failures.add(key)
+        log.error("job %s failed: %s\n%s", key, job.error, job.error_detail)
 
 
 def live(key: str, render: Callable[[Job], None], every: float = REFRESH_S) -> None:
@@ -143,23 +170,34 @@ def live(key: str, render: Callable[[Job], None], every: float = REFRESH_S) -> N
 
 
 def _load_with_progress(name: str) -> data.ImageData:
-    slot = st.empty()  # a bar appears only if loading reports progress (a download)
+    """`data.load` with a progress bar (only a download reports progress); a failure other
+    than a missing dataset is logged and becomes DatasetUnavailable in plain words."""
+    slot = st.empty()
     try:
         return data.load(name, progress=lambda f, msg: slot.progress(min(1.0, f), text=msg))
+    except (data.DatasetUnavailable, KeyError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - no traceback with server paths on the page
+        log.exception("loading dataset %s failed", name)
+        raise data.DatasetUnavailable(
+            f"{data.TITLES.get(name, name)} could not be loaded ({type(exc).__name__}); the details are in "
+            "the server log. Try another dataset.") from exc
     finally:
         slot.empty()
 
 
 def load_dataset(name: str) -> data.ImageData:
     """Load with a progress bar and show where the data came from; a missing dataset
-    stops the page with a message saying what to put where."""
+    stops the page with a message saying what to put where, and a broken file is named
+    (with what to do) next to the note on the source used instead."""
     try:
         ds = _load_with_progress(name)
-    except data.DatasetUnavailable as exc:
-        st.error(str(exc))
+    except (data.DatasetUnavailable, KeyError) as exc:
+        st.error(str(exc).strip("'\""))
         st.stop()
-    if note := ds.extra.get("fallback_note"):
-        st.warning(note)
+    problems = [f"**{p}.**" for p in ds.extra.get("problems", [])]
+    if note := "\n\n".join(problems + [ds.extra.get("fallback_note", "")]).strip():
+        st.warning(note, icon=":material/warning:")
     st.caption(f"📦 {ds.summary()}")
     return ds
 

@@ -8,6 +8,7 @@ Unknown keys and bad values are ignored (the default is kept), never an error.
 """
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, replace
 
@@ -67,23 +68,60 @@ class PlaygroundState:
 
     @classmethod
     def from_query(cls, query) -> "PlaygroundState":
-        """The state a URL describes; anything missing or malformed keeps its default."""
-        q = {k: (v[-1] if isinstance(v, list) else v) for k, v in dict(query).items()}
-        s = cls()
+        """The state a URL describes; anything missing or malformed keeps its default.
+        A URL is typed by anyone: inf, nan, 1e308, 10**400 digits, negative numbers,
+        lists, 100 kB values — each is ignored or clamped, never an error."""
+        q = {str(k): _text(v) for k, v in _items(query)}
+        q = {k: v for k, v in q.items() if v is not None}
         changes = {}
         for key, parse in _PARSERS.items():
             # An empty networkShape means no hidden layer; other empty values mean "not given".
-            if key in q and (str(q[key]).strip() != "" or key == "networkShape"):
+            if key in q and (q[key] != "" or key == "networkShape"):
                 try:
-                    changes.update(parse(str(q[key]).strip(), q))
-                except (ValueError, KeyError):
+                    changes.update(parse(q[key], q))
+                except (ValueError, KeyError, OverflowError, TypeError):
                     pass
         if any(k in q for k in FEATURES):
             changes["features"] = tuple(k for k in FEATURES if _parse_bool(q.get(k, "false")))
-        return s.replace(**changes)
+        try:
+            return cls().replace(**changes)
+        except (ValueError, OverflowError, TypeError):  # belt and braces: a URL never breaks the page
+            return cls()
 
     def replace(self, **changes) -> "PlaygroundState":
         return _clean(replace(self, **changes))
+
+
+MAX_VALUE_CHARS = 200  # longer values are not settings (a shape is at most "8,8,8,8,8,8")
+
+
+def _items(query) -> list:
+    try:
+        return list(dict(query).items())
+    except (TypeError, ValueError):  # not a mapping at all
+        return []
+
+
+def _text(v) -> str | None:
+    """A query value as stripped text: the last of repeated values; None when too long to
+    be a setting (parsing 100 kB of digits costs time and says nothing)."""
+    if isinstance(v, (list, tuple)):
+        v = v[-1] if v else ""
+    text = str(v).strip()
+    return text if len(text) <= MAX_VALUE_CHARS else None
+
+
+def _finite(v: str) -> float:
+    """A float that is a real number: inf, nan and overflowing text (1e999) are refused."""
+    x = float(v)
+    if not math.isfinite(x):
+        raise ValueError(f"not a finite number: {v!r}")
+    return x
+
+
+def _int(v: str) -> int:
+    """An integer from "12", "12.0" or "1e3"; clamping to the control's range comes later."""
+    return int(_finite(v))
 
 
 def _num(v: float) -> str:
@@ -99,6 +137,8 @@ def _parse_bool(v: str) -> bool:
 
 
 def _nearest(value: float, options) -> float:
+    # Clamped first: for 1e308 every option is equally far in floats, and the smallest would win.
+    value = min(max(value, min(options)), max(options))
     return min(options, key=lambda o: abs(o - value))
 
 
@@ -118,21 +158,21 @@ def _parse_seed(v, q):
 
 
 def _parse_shape(v, q):
-    return {"network_shape": tuple(int(n) for n in v.split(",") if n.strip())}
+    return {"network_shape": tuple(_int(n) for n in v.split(",") if n.strip())}
 
 
 _PARSERS = {
     "problem": _parse_dataset,
     "dataset": _parse_dataset,
     "regDataset": _parse_dataset,
-    "noise": lambda v, q: {"noise": int(float(v))},
-    "percTrainData": lambda v, q: {"perc_train": int(float(v))},
-    "batchSize": lambda v, q: {"batch_size": int(float(v))},
+    "noise": lambda v, q: {"noise": _int(v)},
+    "percTrainData": lambda v, q: {"perc_train": _int(v)},
+    "batchSize": lambda v, q: {"batch_size": _int(v)},
     "networkShape": _parse_shape,
     "activation": lambda v, q: {"activation": v} if v in ACTIVATIONS else {},
-    "learningRate": lambda v, q: {"learning_rate": float(v)},
+    "learningRate": lambda v, q: {"learning_rate": _finite(v)},
     "regularization": lambda v, q: {"regularization": v} if v in REGULARIZATIONS else {},
-    "regularizationRate": lambda v, q: {"regularization_rate": float(v)},
+    "regularizationRate": lambda v, q: {"regularization_rate": _finite(v)},
     "seed": _parse_seed,
     "showTestData": lambda v, q: {"show_test_data": _parse_bool(v)},
     "discretize": lambda v, q: {"discretize": _parse_bool(v)},
