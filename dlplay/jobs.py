@@ -4,7 +4,8 @@ A `Job` runs a function in a worker thread and records an append-only list of
 events (metric rows, artifacts, log lines), each with a sequence number, so a page
 re-reading every half second fetches only what is new. A process-wide `Scheduler`
 runs at most `max_workers` jobs at once; the rest wait in a FIFO queue whose
-position the page shows. Jobs belong to a browser session and are dropped with it.
+position the page shows. Jobs belong to a browser session and are dropped with it
+(`dlplay.sessions` notices a closed tab).
 """
 from __future__ import annotations
 
@@ -210,6 +211,8 @@ class Job:
                 callback(self)
             except Exception:  # noqa: BLE001 - a recorder's failure must not hide the job's end
                 traceback.print_exc()
+        if self._forget_when_done and self._scheduler is not None:
+            self._scheduler._forget(self)  # its session is gone: freed before anyone hears of the end
         self._done.set()
 
 
@@ -277,16 +280,35 @@ class Scheduler:
             torch.set_num_threads(want)
             self._local.threads = want
 
-    def release_session(self, session_id: str) -> None:
-        """Cancel a session's jobs and forget them, freeing models and data they hold."""
-        for job in self.jobs_for(session_id):
-            job.cancel()
+    def release_session(self, session_id: str) -> list[Job]:
+        """Cancel a session's jobs and forget them, freeing models and data they hold.
+        Returns the jobs that were still active (they end, STOPPED or CANCELLED, at
+        their next step). One lock for all of it, so `adopt` cannot slip in between."""
         with self._cond:
-            for job in [j for j in self._jobs.values() if j.session_id == session_id]:
+            mine = [j for j in self._jobs.values() if j.session_id == session_id]
+            active = [j for j in mine if j.is_active]
+            for job in active:
+                job.cancel()  # re-enters the lock (an RLock) to drop a queued job
+            for job in mine:
                 if not job.is_active:
                     del self._jobs[job.id]
                 else:  # still unwinding: forgotten as soon as it finishes
                     job._forget_when_done = True
+        return active
+
+    def active_jobs(self) -> list[Job]:
+        with self._cond:
+            return [j for j in self._jobs.values() if j.is_active]
+
+    def adopt(self, job: Job, session_id: str) -> bool:
+        """Give an active job to another session (a reloaded tab takes over its run).
+        False if the job has ended or is being stopped."""
+        with self._cond:
+            if not job.is_active or job.stop_requested or self._jobs.get(job.id) is not job:
+                return False
+            job.session_id = session_id
+            job._forget_when_done = False
+            return True
 
     def shutdown(self, timeout: float = 10.0) -> None:
         with self._cond:
@@ -308,6 +330,11 @@ class Scheduler:
         for job in done[: max(0, len(done) - self.keep_per_session)]:
             del self._jobs[job.id]
 
+    def _forget(self, job: Job) -> None:
+        with self._cond:
+            if job._forget_when_done:  # not adopted by another session meanwhile
+                self._jobs.pop(job.id, None)
+
     def _drop_queued(self, job: Job) -> None:
         with self._cond:
             if job in self._queue:
@@ -328,8 +355,7 @@ class Scheduler:
             finally:
                 with self._cond:
                     self._running.discard(job)
-                    if job._forget_when_done:
-                        self._jobs.pop(job.id, None)
+                del job  # else this idle worker keeps its last job (and model) alive
 
 
 _scheduler: Scheduler | None = None
@@ -343,15 +369,21 @@ def get_scheduler() -> Scheduler:
     with _scheduler_lock:
         if _scheduler is None or _scheduler._closed:
             workers = int(os.environ.get("DLPLAY_MAX_JOBS", "0")) or None
-            _scheduler = Scheduler(workers)
+            if os.environ.get("DLPLAY_RAY_ADDRESS"):  # past one machine: jobs run on a Ray cluster
+                from .executors import cluster_scheduler
+                _scheduler = cluster_scheduler(os.environ["DLPLAY_RAY_ADDRESS"], workers)
+            else:
+                _scheduler = Scheduler(workers)
         return _scheduler
 
 
 class SessionHandle:
-    """Lives in a browser session's state; when the session is garbage collected
-    its jobs are cancelled and released (weakref.finalize runs then)."""
+    """Lives in a browser session's state. Its jobs are released when the browser
+    session has gone (`dlplay.sessions` watches `streamlit_id`, the Streamlit session
+    it belongs to) or, failing that, when the handle is garbage collected."""
 
-    def __init__(self, scheduler: Scheduler | None = None):
+    def __init__(self, scheduler: Scheduler | None = None, streamlit_id: str | None = None):
         self.id = f"s{next(_session_ids)}-{uuid.uuid4().hex[:8]}"
+        self.streamlit_id = streamlit_id
         sched = scheduler or get_scheduler()
         weakref.finalize(self, sched.release_session, self.id)

@@ -2,12 +2,13 @@
 import gc
 import threading
 import time
+import weakref
 
 import pytest
 import torch
 
 from dlplay import jobs
-from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, Scheduler, SessionHandle
+from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, STOPPED, Scheduler, SessionHandle
 from dlplay.train import TrainConfig, fit
 
 
@@ -73,7 +74,8 @@ def test_cancel_of_a_real_training_run_is_fast(sched):
     t0 = time.perf_counter()
     job.cancel()
     assert job.wait(1.0)
-    assert time.perf_counter() - t0 < 1.0 and job.state == CANCELLED
+    assert time.perf_counter() - t0 < 1.0 and job.state == STOPPED, "fit keeps what it learned"
+    assert job.stop_note.startswith("stopped at epoch 1 of 50")
 
 
 def test_a_queued_job_cancels_without_running(sched):
@@ -109,7 +111,8 @@ def test_nan_loss_stops_with_a_hint(sched):
     assert job.wait(30)
     assert job.state == FAILED
     assert "lower the learning rate" in job.error
-    assert job.error.startswith("loss became NaN at step") or job.error.startswith("loss became infinite at step")
+    # NaN, infinite, or (dlplay.train's explosion check, issue 8) caught as it explodes, before either
+    assert job.error.startswith(("loss became NaN at step", "loss became infinite at step", "the loss exploded from"))
     step = int(job.error.split("at step ")[1].split()[0])
     assert 1 <= step < 5 * 64
 
@@ -180,3 +183,30 @@ def test_torch_threads_are_shared_between_running_jobs(sched):
     assert a.wait(5) and b.wait(5) and a.state == b.state == DONE
     import os
     assert max(seen) <= max(1, (os.cpu_count() or 1) // 2)
+
+
+def test_a_released_sessions_job_is_forgotten_by_the_time_it_ends(sched):
+    """Nothing (scheduler, idle worker) keeps a released job, so its model can be freed
+    as soon as it ends: a closed tab's memory comes back (dlplay.sessions)."""
+    job = sched.submit(busy, session_id="gone", name="long")
+    while not job.metrics():
+        time.sleep(0.01)
+    assert sched.release_session("gone") == [job]
+    assert job.wait(1.0) and job.state == CANCELLED
+    assert sched.get(job.id) is None and sched.jobs_for("gone") == []
+    ref = weakref.ref(job)
+    del job
+    gc.collect()
+    assert ref() is None, "the worker that ran it does not hold it"
+
+
+def test_adopt_gives_a_running_job_to_another_session(sched):
+    job = sched.submit(busy, session_id="old-tab", name="long")
+    while not job.metrics():
+        time.sleep(0.01)
+    assert sched.adopt(job, "new-tab")
+    assert sched.release_session("old-tab") == [] and job.is_active, "the old tab's end leaves it running"
+    assert sched.jobs_for("new-tab") == [job]
+    job.cancel()
+    assert job.wait(1.0)
+    assert not sched.adopt(job, "third-tab"), "an ended job is not adopted"

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from dlplay import runs
+from dlplay import limits, runs
 from dlplay.jobs import Job, get_scheduler
 from dlplay.runs import specs
 
@@ -171,19 +171,48 @@ def current_run(key: str) -> RunView | None:
     return RunView(run, runs.RECORDER.job(run.id))
 
 
-def start_run(key: str, lesson: runs.Lesson, spec, ds=None) -> RunView:
+def start_run(key: str, lesson: runs.Lesson, spec, ds=None) -> RunView | None:
     """Start `lesson` with `spec` as a new run of this page; the page's previous run, if
-    still active, is stopped first (it keeps what it learned)."""
+    still active, is stopped first (it keeps what it learned) and the page says so.
+    On a shared server the fair-use limits apply (`dlplay.limits`): a run they refuse
+    is not started, and the page says why (returns None)."""
     from ui.live import session_id
 
     old = current_run(key)
-    if old is not None and old.is_active:
-        old.cancel()
+    replacing = old if old is not None and old.is_active else None
+    if refused := fair_use_refusal(lesson, spec, session_id(), replacing):
+        st.warning(refused, icon=":material/block:")
+        return None
+    if replacing is not None:
+        replacing.cancel()
     run, job = runs.start(lesson, spec, workspace=workspace(), session_id=session_id(),
                           settings=settings_snapshot(key), ds=ds)
     st.session_state[f"run:{key}"] = run.id
     st.session_state.pop(f"job-shown:{key}", None)
+    if replacing is not None:
+        st.info(f"Run {replacing.id} was still training: it stopped, keeping what it learned, and run {run.id} "
+                "replaces it.", icon=":material/swap_horiz:")
+    if (rules := limits.current()) is not None:
+        limits.TIMEKEEPER.watch(job, rules.max_job_s, on_note=_note_limit)
     return RunView(run, job)
+
+
+def fair_use_refusal(lesson: runs.Lesson, spec, session: str, replacing: RunView | None = None) -> str | None:
+    """Why the shared server's limits refuse this run now; None if it may start (always
+    on a personal machine)."""
+    if limits.current() is None:
+        return None
+    try:
+        work = lesson.work(spec) if lesson.work is not None else None
+    except Exception:  # noqa: BLE001 - data it can't be sized on fails the run itself, with its message
+        work = None
+    return limits.refusal(work, get_scheduler(), session, replacing.job if replacing is not None else None)
+
+
+def _note_limit(job: Job, note: str) -> None:
+    """A run stopped at the server's time limit says so in the store too."""
+    if job.run_id is not None:
+        runs.get_store().update(job.run_id, status=note)
 
 
 def open_page(key: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -48,7 +49,9 @@ class Recorder:
 
     def __init__(self):
         self._watched: dict[int, tuple[Job, RunStore, list[int]]] = {}
-        self._jobs: dict[int, Job] = {}  # run id → its job, while this process has it
+        # run id → its job, while this process has it; weak, so a job its scheduler has
+        # forgotten (its session released) is freed, model and all (dlplay.sessions)
+        self._jobs: weakref.WeakValueDictionary[int, Job] = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
