@@ -410,6 +410,15 @@ def load_result(spec: AESpec, saved: Saved) -> AEResult:
                     s["mean_image_mse"], s.get("stopped", ""))
 
 
+def work(spec: AESpec):
+    """Training examples seen: epochs × images × models trained (the SVD is fitted, not trained)."""
+    from .limits import Work, training_images
+
+    trained = sum(m != "svd" for m in spec.models)
+    return Work(spec.train.epochs, "epoch", training_images(spec.dataset, spec.n_train, spec.n_val),
+                "training images", trained)
+
+
 def images_phrase(n_train: int) -> str:
     return f"{n_train:,} images" if n_train else "all images"
 
@@ -502,4 +511,4 @@ if __name__ == "__main__":
 
 LESSON = Lesson(page="ae", title="Autoencoders vs SVD", path="pages/autoencoders.py", spec_type=AESpec,
                 train=lambda spec, job: train_autoencoders(spec, job), save=save_result, load=load_result,
-                brief=brief, script=ae_script, curves=("loss", "val_loss"))
+                brief=brief, script=ae_script, curves=("loss", "val_loss"), work=work)

@@ -43,6 +43,26 @@ class ClassifierResult:
     dataset: str
     stopped: str = ""  # "stopped at epoch 7 of 15" when Stop was pressed
 
+    def majority(self) -> tuple[str, float]:
+        """The most common test class and its share: the accuracy of always answering it."""
+        counts = self.confusion.sum(1)
+        top = int(counts.argmax())
+        return self.classes[top], float(counts[top] / max(1, counts.sum()))
+
+
+USELESS_MARGIN = 0.05  # within 5 points of always answering one class, nothing useful was learned
+
+
+def useless_note(result: ClassifierResult, lr: float) -> str | None:
+    """What the page says when the model is no better than a trivial baseline; None if it is."""
+    name, share = result.majority()
+    if result.test_acc > share + USELESS_MARGIN:
+        return None
+    advice = (f"It was {result.stopped}: train longer." if result.stopped else
+              f"Lower the learning rate (now {lr:g}) and train again.")
+    return (f"{result.test_acc:.1%} test accuracy is no better than always answering “{name}”, the most common "
+            f"class ({share:.1%} of the test set): the model learned nothing useful. {advice}")
+
 
 def prepare(spec: ClassifierSpec) -> data.ImageData:
     """Load the data and make the validation split now (both are kept), so a run
@@ -112,6 +132,13 @@ def brief(spec: ClassifierSpec) -> str:
     return f"784→{'→'.join(map(str, spec.hidden))}→10 · {epochs} epoch{'s' if epochs != 1 else ''}"
 
 
+def work(spec: ClassifierSpec):
+    """Training examples seen: epochs × the training split (a shared server caps it)."""
+    from .limits import Work, training_images
+
+    return Work(spec.train.epochs, "epoch", training_images(spec.dataset, 0, spec.n_val), "training images")
+
+
 def _script(spec: ClassifierSpec, run) -> str:
     from .runs.export import classifier_script
 
@@ -120,4 +147,4 @@ def _script(spec: ClassifierSpec, run) -> str:
 
 LESSON = Lesson(page="mlp", title="Digit classifier (MLP)", path="pages/digit_classifier.py",
                 spec_type=ClassifierSpec, train=lambda spec, job: train_classifier(spec, job),
-                save=save_result, load=load_result, brief=brief, script=_script, curves=("loss", "acc"))
+                save=save_result, load=load_result, brief=brief, script=_script, curves=("loss", "acc"), work=work)

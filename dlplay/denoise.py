@@ -120,6 +120,14 @@ class DenoiseResult:
     scores: dict[str, float] = field(default_factory=dict)  # PSNR at the trained noise: "noisy" and each model
     n_eval: int = 0  # how many test images `scores` is measured on
     stopped: str = ""  # "stopped at epoch 3 of 10 (step 60) of the Denoising AE, model 2 of 2"
+    mean_psnr: float | None = None  # PSNR of answering the average training image (None: not measured)
+
+    def failed(self) -> list[str]:
+        """Models further from the clean images than both trivial answers: the corrupted
+        input itself and the average image. (Below the input alone is no failure: at faint
+        noise a bottleneck can't copy every pixel, and the input is nearly clean.)"""
+        floors = [self.scores["noisy"]] + ([self.mean_psnr] if self.mean_psnr is not None else [])
+        return [m for m in self.models if m in self.scores and not any(self.scores[m] >= f for f in floors)]
 
 
 EVAL_IMAGES = 2_000  # test images the PSNR is measured on (fewer when the test set is smaller)
@@ -158,7 +166,18 @@ def train_denoisers(spec: DenoiseSpec, job: Job | None = None) -> DenoiseResult:
             break
     clean = eval_images(ds.x_test)
     scores = psnr_scores(denoise(models, clean, spec.noise))
-    return DenoiseResult(models, histories, seconds, spec, scores, len(clean), stopped)
+    mean_psnr = psnr(clean, x.mean(0).expand_as(clean))
+    return DenoiseResult(models, histories, seconds, spec, scores, len(clean), stopped, mean_psnr)
+
+
+def failure_note(result: DenoiseResult) -> str | None:
+    """What the page says when a model ended worse than the trivial answers; None if none did."""
+    if not (failed := result.failed()):
+        return None
+    mean = f" and the average image ({result.mean_psnr:.1f} dB)" if result.mean_psnr is not None else ""
+    return (f"{', '.join(TITLES[m] for m in failed)}: further from the clean images than the corrupted input "
+            f"itself ({result.scores['noisy']:.1f} dB){mean} — the training went wrong. Lower the learning rate "
+            f"(now {result.spec.train.lr:g}) or train for more epochs, and train again.")
 
 
 @torch.no_grad()
@@ -195,7 +214,8 @@ def save_result(result: DenoiseResult) -> Saved:
     return Saved(
         tensors=model_tensors(result.models),
         summary={"models": list(result.models), "seconds": result.seconds, "psnr": s, "n_eval": result.n_eval,
-                 "stopped": result.stopped, "image_shape": list(result.models["plain"].image_shape)},
+                 "stopped": result.stopped, "image_shape": list(result.models["plain"].image_shape),
+                 "mean_psnr": result.mean_psnr},
         headline=f"{s[best]:.1f} dB PSNR · {TITLES.get(best, best)} (input {s['noisy']:.1f} dB)")
 
 
@@ -208,7 +228,15 @@ def load_result(spec: DenoiseSpec, saved: Saved) -> DenoiseResult:
         model.load_state_dict(own_tensors(saved.tensors, name))
         models[name] = model.eval()
     return DenoiseResult(models, {name: History() for name in models}, dict(s["seconds"]), spec,
-                         dict(s["psnr"]), s["n_eval"], s.get("stopped", ""))
+                         dict(s["psnr"]), s["n_eval"], s.get("stopped", ""), s.get("mean_psnr"))
+
+
+def work(spec: DenoiseSpec):
+    """Training examples seen: epochs × images × 2 models."""
+    from .limits import Work, training_images
+
+    return Work(spec.train.epochs, "epoch", training_images(spec.dataset, spec.n_train, spec.n_val),
+                "training images", 2)
 
 
 def brief(spec: DenoiseSpec) -> str:
@@ -270,4 +298,4 @@ NOISE = Noise({spec.noise.kind!r}, {spec.noise.level!r})
 
 LESSON = Lesson(page="dn", title="Denoising autoencoders", path="pages/denoising.py", spec_type=DenoiseSpec,
                 train=lambda spec, job: train_denoisers(spec, job), save=save_result, load=load_result,
-                brief=brief, script=dn_script, curves=("loss", "val_loss"))
+                brief=brief, script=dn_script, curves=("loss", "val_loss"), work=work)

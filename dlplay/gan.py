@@ -27,7 +27,7 @@ from . import data
 from .classify import ClassifierSpec, train_classifier
 from .jobs import Cancelled, Job
 from .runs.lesson import Lesson, Saved
-from .train import TrainConfig, check_finite, index_batches, load_checkpoint, pick_device, save_checkpoint, \
+from .train import LossWatch, TrainConfig, index_batches, load_checkpoint, pick_device, save_checkpoint, \
     seed_everything, stop_note
 from .viz import montage, to_uint8
 
@@ -276,6 +276,9 @@ def train_gan(spec: GANSpec, job: Job | None = None) -> GANResult:
 
     end_of_epoch(0)
     stopped = ""
+    # The two losses see-saw by design (up to 3.4× their first sum at default settings):
+    # only NaN or a loss far beyond anything a working game produces stops the run.
+    watch = LossWatch(spec.lr, factor=100.0, patience=10)
     for epoch in range(spec.epochs):
         g.train(), d.train()
         for idx in index_batches(len(x), spec.batch_size, gen):
@@ -284,7 +287,7 @@ def train_gan(spec: GANSpec, job: Job | None = None) -> GANResult:
             if len(idx) < 2:  # batch norm needs two images
                 continue
             row = train_step(g, d, opt_g, opt_d, x[idx].to(device))
-            check_finite(torch.tensor(row["d_loss"] + row["g_loss"]), step + 1, spec.lr)
+            watch(row["d_loss"] + row["g_loss"])
             step += 1
             if step == 1 or step % spec.log_every == 0:
                 row = {"step": step, "epoch": epoch + (step - epoch * steps_per_epoch) / steps_per_epoch,
@@ -484,6 +487,13 @@ if __name__ == "__main__":
 '''
 
 
+def work(spec: GANSpec):
+    """Training examples seen: epochs × images (a shared server caps it)."""
+    from .limits import Work, training_images
+
+    return Work(spec.epochs, "epoch", training_images(spec.dataset, spec.n_train), "training images")
+
+
 LESSON = Lesson(page="gan", title="DCGAN", path="pages/dcgan.py", spec_type=GANSpec,
                 train=lambda spec, job: train_gan(spec, job), save=save_result, load=load_result, brief=brief,
-                script=script, curves=("d_loss", "g_loss", "score"))
+                script=script, curves=("d_loss", "g_loss", "score"), work=work)

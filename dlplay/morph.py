@@ -37,6 +37,21 @@ class MorphModel:
     source: str  # where the model came from, for the page
     test_mse: float | None = None  # per pixel, on the dataset's test images (None: not measured)
     stopped: str = ""  # "stopped at epoch 3 of 8 (step 60) of the Deep hourglass AE"
+    mean_image_mse: float | None = None  # test MSE of answering the average training image (None: not measured)
+
+    def failed(self) -> bool:
+        """Reconstructs worse than answering the average image every time: its training went wrong."""
+        return self.test_mse is not None and self.mean_image_mse is not None and \
+            not self.test_mse < self.mean_image_mse
+
+
+def failure_note(mm: MorphModel, lr: float) -> str | None:
+    """What the page says when the autoencoder is worse than the average image; None if it isn't."""
+    if not mm.failed():
+        return None
+    return (f"The autoencoder reconstructs worse than answering the average image every time (test MSE "
+            f"{mm.test_mse:.4f} against {mm.mean_image_mse:.4f}) — the training went wrong, so its centroids and "
+            f"morphs mean little. Lower the learning rate (now {lr:g}) or train for more epochs, and train again.")
 
 
 @torch.no_grad()
@@ -68,7 +83,7 @@ def train_morph_model(spec: MorphSpec, job: Job | None = None) -> MorphModel:
                 train=TrainConfig(lr=spec.lr, epochs=spec.epochs, schedule="cosine"))
     result = train_autoencoders(ae, job)
     mm = build_morph_model(result.models["deep"], data.load(spec.dataset), f"deep AE (k = {spec.k})")
-    mm.test_mse, mm.stopped = result.test_mse["deep"], result.stopped
+    mm.test_mse, mm.stopped, mm.mean_image_mse = result.test_mse["deep"], result.stopped, result.mean_image_mse
     return mm
 
 
@@ -122,7 +137,8 @@ def save_result(mm: MorphModel) -> Saved:
     return Saved(
         tensors={**model_tensors({"deep": mm.model}), "centroids": mm.centroids},
         summary={"classes": mm.classes, "dataset": mm.dataset, "source": mm.source, "test_mse": mm.test_mse,
-                 "stopped": mm.stopped, "image_shape": list(mm.model.image_shape)},
+                 "stopped": mm.stopped, "image_shape": list(mm.model.image_shape),
+                 "mean_image_mse": mm.mean_image_mse},
         headline=f"{mm.test_mse:.4f} test MSE")
 
 
@@ -130,7 +146,14 @@ def load_result(spec: MorphSpec, saved: Saved) -> MorphModel:
     s = saved.summary
     model = rebuild("deep", spec.k, s["image_shape"], saved.tensors)
     return MorphModel(model, saved.tensors["centroids"], list(s["classes"]), s["dataset"], s["source"],
-                      s["test_mse"], s.get("stopped", ""))
+                      s["test_mse"], s.get("stopped", ""), s.get("mean_image_mse"))
+
+
+def work(spec: MorphSpec):
+    """Training examples seen: epochs × images (one deep AE)."""
+    from .limits import Work, training_images
+
+    return Work(spec.epochs, "epoch", training_images(spec.dataset, spec.n_train, AESpec.n_val), "training images")
 
 
 def brief(spec: MorphSpec) -> str:
@@ -183,4 +206,4 @@ if __name__ == "__main__":
 
 LESSON = Lesson(page="morph", title="Latent morphing", path="pages/latent_morphing.py", spec_type=MorphSpec,
                 train=lambda spec, job: train_morph_model(spec, job), save=save_result, load=load_result,
-                brief=brief, script=morph_script, curves=("loss", "val_loss"))
+                brief=brief, script=morph_script, curves=("loss", "val_loss"), work=work)

@@ -29,7 +29,7 @@ from torch import nn
 from . import data
 from .jobs import Cancelled, Job
 from .runs.lesson import Lesson, Saved
-from .train import check_finite, index_batches, pick_device, seed_everything, stop_note
+from .train import LossWatch, index_batches, pick_device, seed_everything, stop_note
 from .viz import curves_figure, to_uint8
 
 
@@ -154,18 +154,19 @@ def stop_pressed(job: Job | None, step: int) -> bool:
 
 
 def train_epoch(model: VAE, opt, x: torch.Tensor, spec: VAESpec, epoch: int, step: int,
-                gen: torch.Generator, job: Job | None) -> tuple[dict, int]:
+                gen: torch.Generator, job: Job | None, watch: LossWatch | None = None) -> tuple[dict, int]:
     """One pass over `x` (shorter if Stop is pressed); the mean loss terms and the step reached."""
     model.train()
     device = next(model.parameters()).device
     sums, seen, steps_per_epoch = {"recon": 0.0, "kl": 0.0}, 0, math.ceil(len(x) / spec.batch_size)
+    watch = watch or LossWatch(spec.lr)  # NaN, or exploded far above the first step's loss
     for idx in index_batches(len(x), spec.batch_size, gen):
         if stop_pressed(job, step):
             break
         xb = x[idx].to(device)
         recon, kl = vae_loss(xb, *model(xb))
         loss = recon + spec.beta * kl
-        check_finite(loss.detach(), step + 1, spec.lr)
+        watch(loss.item())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -210,9 +211,9 @@ def train_vae(spec: VAESpec, job: Job | None = None) -> VAEResult:
         job.log(f"{ds.summary()}")
         job.log(f"training on {len(x_tr):,} images, validating on {len(x_val):,}; "
                 f"latent size {spec.latent_dim}, β = {spec.beta:g}")
-    rows, step, stopped = [], 0, ""
+    rows, step, stopped, watch = [], 0, "", LossWatch(spec.lr)
     for epoch in range(spec.epochs):
-        train, step = train_epoch(model, opt, x_tr, spec, epoch, step, gen, job)
+        train, step = train_epoch(model, opt, x_tr, spec, epoch, step, gen, job, watch)
         if job and job.stop_requested:  # Stop mid-epoch: keep the model, measure it like a finished one
             stopped = stop_note(epoch, spec.epochs, step)
             job.stopped_at(stopped)
@@ -498,6 +499,13 @@ if __name__ == "__main__":
 '''
 
 
+def work(spec: VAESpec):
+    """Training examples seen: epochs × images (a shared server caps it)."""
+    from .limits import Work, training_images
+
+    return Work(spec.epochs, "epoch", training_images(spec.dataset, spec.n_train, spec.n_val), "training images")
+
+
 LESSON = Lesson(page="vae", title="Variational autoencoder", path="pages/vae.py", spec_type=VAESpec,
                 train=lambda spec, job: train_vae(spec, job), save=save_result, load=load_result, brief=brief,
-                script=script, curves=("recon", "kl", "elbo"))
+                script=script, curves=("recon", "kl", "elbo"), work=work)

@@ -4,7 +4,8 @@ import streamlit as st
 
 from dlplay import data
 from dlplay.autoencoders import TITLES, loss_figure, one_per_class, run_data
-from dlplay.denoise import LESSON, NOISE_KINDS, DenoiseSpec, Noise, denoise, eval_images, psnr_by_level, psnr_scores
+from dlplay.denoise import (LESSON, NOISE_KINDS, DenoiseSpec, Noise, denoise, eval_images, failure_note, psnr_by_level,
+                            psnr_scores)
 from dlplay.train import TrainConfig
 from dlplay.viz import montage
 from ui.live import (current, dataset_selectbox, finished_result, live, load_dataset, lr_slider,
@@ -105,6 +106,8 @@ result = finished_result(KEY)
 if result is None:
     st.info("Train both models first; then corrupt test images here and compare.")
     st.stop()
+if note := failure_note(result):
+    st.warning(note, icon=":material/warning:")
 
 # --- compare ------------------------------------------------------------------------------------
 st.subheader("Side by side on test images")

@@ -2,13 +2,13 @@
 import streamlit as st
 
 from dlplay import data, runs
-from dlplay.classify import LESSON, ClassifierSpec, classify_image, prepare
+from dlplay.classify import LESSON, ClassifierSpec, classify_image, prepare, useless_note
 from dlplay.models import count_parameters, summary_table
 from dlplay.train import OPTIMIZERS, TrainConfig
 from dlplay.viz import curves_figure
 from ui.live import current, dataset_selectbox, finished_result, live, load_dataset, lr_slider, train_stop_buttons
 from ui.reports import draw_to_classify, test_set_report
-from ui.runs import open_page, run_header, start_run
+from ui.runs import open_page, run_header, run_spec, start_run
 from ui.settings import KEEP, setup_link
 
 KEY = "mlp"
@@ -81,6 +81,8 @@ if shown is None:
 live(KEY, lambda job: render_curves(job.metrics()))
 
 result = finished_result(KEY)
+if result is not None and (note := useless_note(result, run_spec(shown, LESSON).train.lr)):
+    st.warning(note, icon=":material/warning:")
 if result is not None:
     # The run's own test set, never the one picked in the sidebar since.
     run_ds = data.load(result.dataset)
@@ -98,7 +100,8 @@ st.markdown("""
 - Early on, the epoch's train loss sits *above* the validation loss: it averages the whole epoch, including
   its first clumsy batches, and dropout is switched on while training but off for validation.
 - If validation accuracy stops improving while training accuracy keeps rising, the model starts to overfit.
-- Try a learning rate of 1 or more: the loss jumps, and the run stops with a hint when it becomes NaN.
+- Try a learning rate of 1 or more: the loss jumps; the run stops with a hint when it explodes or becomes
+  NaN, and a model no better than always answering one class is called out.
 - Drawings that are thin, off-centre or unusually shaped are where MNIST models fail — the preview shows
   how your digit was cropped, scaled to 20×20 and centred like MNIST's.
 """)

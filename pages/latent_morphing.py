@@ -3,11 +3,12 @@ import streamlit as st
 
 from dlplay import data
 from dlplay.autoencoders import loss_figure, run_data
-from dlplay.morph import LESSON, PRESETS, MorphSpec, build_morph_model, decoded_centroids, gif_bytes, morph
+from dlplay.morph import (LESSON, PRESETS, MorphSpec, build_morph_model, decoded_centroids, failure_note, gif_bytes,
+                          morph)
 from dlplay.viz import montage
 from ui.live import (current, dataset_selectbox, finished_result, live, load_dataset, lr_slider,
                      train_size_slider, train_stop_buttons)
-from ui.runs import open_page, run_header, start_run
+from ui.runs import open_page, run_header, run_spec, start_run
 from ui.settings import KEEP, setup_link
 
 KEY = "morph"
@@ -82,6 +83,8 @@ else:
     mm = finished_result(KEY)
     if mm is not None:
         using = f"{mm.source} of run {shown.id}, trained on this page"
+        if note := failure_note(mm, run_spec(shown, LESSON).lr):
+            st.warning(note, icon=":material/warning:")
 
 if mm is None:
     st.info("Train the autoencoder first (a few seconds), or train on the Autoencoders page and reuse its deep AE.")

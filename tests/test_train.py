@@ -129,6 +129,26 @@ def test_regression_loss_without_accuracy(small):
     assert "val_acc" not in history.rows[-1] and history.rows[-1]["val_loss"] < 0.75 * mean_image_mse
 
 
+def test_fit_stops_an_exploding_loss_and_names_the_learning_rate_as_set(small):
+    """Not only NaN: a loss blown far above its first value stops the run, in fit() itself (so on
+    every page that trains through it), with the learning rate the learner set, not the scheduled one."""
+    from dlplay.jobs import TrainingDiverged
+
+    train, _ = small
+    model = MLP(hidden=(64,), dropout=0.0)
+    with pytest.raises(TrainingDiverged, match=r"^the loss exploded from 2\.\d+ to \S+ at step \d+ — lower the "
+                                               r"learning rate \(now 10\) and train again$"):
+        fit(model, train, None, TrainConfig(optimizer="adam", lr=10.0, epochs=1, schedule="constant"))
+
+
+def test_fit_lets_a_healthy_run_finish_however_its_loss_wobbles(small):
+    """A high but workable learning rate (SGD 0.3, as test_every_optimizer_learns uses) is not a blow-up."""
+    train, val = small
+    history = fit(MLP(hidden=(64,), dropout=0.0), train, val, TrainConfig(optimizer="sgd", lr=0.3, epochs=2,
+                                                                         schedule="constant"))
+    assert history.rows[-1]["val_acc"] > 0.8
+
+
 def test_training_uses_cuda_when_present():
     device = pick_device()
     assert device.type == ("cuda" if torch.cuda.is_available() else "cpu")

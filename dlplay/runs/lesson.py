@@ -36,6 +36,7 @@ class Lesson:
     brief: Callable[[Any], str] = lambda spec: ""  # key settings: "784→256→128→10 · 3 epochs"
     script: Callable[[Any, Any], str] | None = None  # (spec, run) → a standalone PyTorch script
     curves: tuple[str, ...] = ("loss",)  # metric names the Runs page can overlay
+    work: Callable[[Any], Any] | None = None  # spec → dlplay.limits.Work: how much it trains (shared servers cap it)
 
     def spec_from(self, values: dict):
         return specs.from_dict(self.spec_type, values)

@@ -210,6 +210,13 @@ def _script(spec: SearchSpec, run) -> str:
     return regression_script(spec, run)
 
 
+def work(spec: SearchSpec):
+    """Fits the search makes: grid settings × folds (a shared server caps it)."""
+    from ..limits import Work
+
+    return Work(n_settings(spec.grid()), "setting", spec.k, "folds", unit="fits")
+
+
 LESSON = Lesson(page="regsel", title="Regression & model selection", path="pages/regression.py",
                 spec_type=SearchSpec, train=run_search, save=save_result, load=load_result, brief=brief,
-                script=_script, curves=("cv_error",))
+                script=_script, curves=("cv_error",), work=work)

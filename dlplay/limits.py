@@ -1,0 +1,252 @@
+"""Fair use on a shared server: what one visitor may run, and the checks.
+
+Only with `DLPLAY_SHARED=1` (a server a class shares); on a personal machine there
+are no limits. The limits, read from the environment each time they are checked:
+
+- one active job per browser session: a second Train elsewhere is refused, naming
+  the run still training and its page;
+- `DLPLAY_MAX_WORK` training examples per run (epochs × training images × models
+  trained; default 2,000,000 — the digit classifier's largest setting fits) and
+  `DLPLAY_MAX_FITS` fits per search (grid settings × folds; default 400);
+- `DLPLAY_MAX_JOB_S` seconds of training per run (default 900): then the run is
+  stopped as Stop does, keeping its model;
+- `DLPLAY_MAX_QUEUE` runs waiting for a worker (default 24): then a new one is refused
+  with an estimate of when there will be room.
+
+A lesson says how much work a spec is with `Lesson.work(spec) -> Work`.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+from .jobs import CANCELLED, QUEUED, RUNNING, STOPPED, Job
+
+DEFAULTS = {"DLPLAY_MAX_WORK": 2_000_000, "DLPLAY_MAX_FITS": 400, "DLPLAY_MAX_JOB_S": 900, "DLPLAY_MAX_QUEUE": 24}
+
+
+def shared() -> bool:
+    return os.environ.get("DLPLAY_SHARED", "").lower() in ("1", "true", "yes")
+
+
+def _env_number(name: str) -> float:
+    """A positive limit from the environment; a missing or unusable value gives the default."""
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return DEFAULTS[name]
+    return value if math.isfinite(value) and value > 0 else DEFAULTS[name]
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_work: int  # training examples per run
+    max_fits: int  # model fits per search
+    max_job_s: float  # seconds of training per run
+    max_queue: int  # runs waiting for a worker
+    per_session: int = 1  # active runs per browser session
+
+    def cap(self, unit: str) -> int:
+        return self.max_fits if unit == "fits" else self.max_work
+
+
+def current() -> Limits | None:
+    """The limits in force now: None on a personal machine."""
+    if not shared():
+        return None
+    return Limits(int(_env_number("DLPLAY_MAX_WORK")), int(_env_number("DLPLAY_MAX_FITS")),
+                  _env_number("DLPLAY_MAX_JOB_S"), int(_env_number("DLPLAY_MAX_QUEUE")))
+
+
+# --- work ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Work:
+    """How much a run trains: `count` of something the learner sets (epochs, grid
+    settings), each costing `size` (training images, folds), `times` over (models
+    trained one after another on the same images)."""
+
+    count: int
+    noun: str  # "epoch", "setting"
+    size: int
+    size_noun: str  # "training images", "folds"
+    times: int = 1
+    unit: str = "examples"  # "examples" (DLPLAY_MAX_WORK) or "fits" (DLPLAY_MAX_FITS)
+
+    @property
+    def amount(self) -> int:
+        return self.count * self.size * self.times
+
+    def _count(self, n: int) -> str:
+        return f"{n:,} {self.noun}{'s' if n != 1 else ''}"
+
+    def describe(self) -> str:
+        models = f" × {self.times} models" if self.times > 1 else ""
+        return f"{self._count(self.count)} × {self.size:,} {self.size_noun}{models} = {self.amount:,} {self.unit}"
+
+    def biggest(self, cap: int) -> str:
+        """The largest setting within `cap`, changing only `count` (or saying what else to lower)."""
+        models = f" × {self.times} models" if self.times > 1 else ""
+        most = cap // max(1, self.size * self.times)
+        if most >= 1:
+            return (f"{self._count(most)} with {self.size:,} {self.size_noun}{models} "
+                    f"(fewer {self.size_noun} allow more)")
+        return f"fewer {self.size_noun}: at most {cap // max(1, self.times):,} for one {self.noun}"
+
+
+def training_images(dataset: str, n_train: int = 0, n_val: int = 0) -> int:
+    """How many training images a spec uses: `n_train` (0 = all) of what is left after the
+    validation hold-out, as `ImageData.split_validation` makes it."""
+    from . import data
+
+    total = len(data.load(dataset).x_train)
+    left = total - min(n_val, total // 5)
+    return min(n_train, left) if n_train else left
+
+
+def over_budget(work: Work | None, limits: Limits) -> str | None:
+    """Why `work` is refused, naming the biggest allowed setting; None if it fits."""
+    if work is None:
+        return None
+    cap = limits.cap(work.unit)
+    if work.amount <= cap:
+        return None
+    most = "one search may make at most" if work.unit == "fits" else "one run may train on at most"
+    return (f"Too big for this shared server: {work.describe()}, and {most} {cap:,} {work.unit}. "
+            f"The biggest setting allowed here: {work.biggest(cap)}.")
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+def active_jobs(scheduler) -> list[Job]:
+    if hasattr(scheduler, "active_jobs"):
+        return scheduler.active_jobs()
+    with scheduler._cond:  # noqa: SLF001 - schedulers without `active_jobs`
+        return [j for j in scheduler._jobs.values() if j.is_active]  # noqa: SLF001
+
+
+def busy_elsewhere(scheduler, session_id: str, limits: Limits, replacing: Job | None = None) -> str | None:
+    """Why this session may not start another run (the one it replaces aside); None if it may."""
+    # A job being stopped ends at its next step: it doesn't count.
+    mine = [j for j in scheduler.jobs_for(session_id)
+            if j.is_active and not j.stop_requested and j is not replacing]
+    if len(mine) < limits.per_session:
+        return None
+    job = mine[0]
+    what = f"Run {job.run_id} on {job.name}" if job.run_id is not None else f"A job on {job.name}"
+    return (f"{what} is still training — stop it or wait, then train here. On this shared server each "
+            f"visitor trains {'one run' if limits.per_session == 1 else f'{limits.per_session} runs'} at a time.")
+
+
+def remaining_s(job: Job, limits: Limits) -> float:
+    """A running job's time left: from its progress so far, and never past the time limit."""
+    elapsed = job.elapsed()
+    left = limits.max_job_s - elapsed
+    if job.progress > 0.01:
+        left = min(left, elapsed * (1 - job.progress) / job.progress)
+    return max(0.0, left)
+
+
+def queue_full(scheduler, limits: Limits) -> str | None:
+    """Why a new run can't even wait in the queue, with when to try again; None if it can."""
+    jobs = active_jobs(scheduler)
+    waiting = [j for j in jobs if j.state == QUEUED]
+    if len(waiting) < limits.max_queue:
+        return None
+    running = [j for j in jobs if j.state == RUNNING]
+    # The queue moves on when the first running job ends.
+    minutes = max(1, math.ceil(min((remaining_s(j, limits) for j in running), default=limits.max_job_s) / 60))
+    runs = f"{len(running)} run{'s' if len(running) != 1 else ''} training, {len(waiting)} waiting"
+    return f"The server is full ({runs}): try again in about {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def refusal(work: Work | None, scheduler, session_id: str, replacing: Job | None = None,
+            limits: Limits | None = None) -> str | None:
+    """Why a new run may not start on this server; None if it may (always on a personal machine)."""
+    limits = limits or current()
+    if limits is None:
+        return None
+    return (busy_elsewhere(scheduler, session_id, limits, replacing) or over_budget(work, limits)
+            or queue_full(scheduler, limits))
+
+
+# --- the time limit -------------------------------------------------------------------------
+
+def duration(seconds: float) -> str:
+    if seconds >= 60:
+        minutes = seconds / 60
+        return f"{minutes:.0f} min" if minutes == round(minutes) else f"{minutes:.1f} min"
+    return f"{seconds:g} s"
+
+
+def limit_note(limit_s: float, note: str | None) -> str:
+    """The note of a run stopped at the time limit, from its own stop note: "stopped at the
+    server's limit of 15 min, at epoch 7 of 15 (step 3,000)"."""
+    head = f"stopped at the server's limit of {duration(limit_s)}"
+    rest = (note or "").removeprefix("stopped ").strip()
+    return f"{head}, {rest}" if rest and rest != "by user" else head
+
+
+class Timekeeper:
+    """Stops jobs that have trained longer than they may, as Stop does (they keep their
+    model), and rewrites their note to say why. One thread for all jobs, checking twice
+    a second: time in the queue does not count."""
+
+    def __init__(self, period: float = 0.5):
+        self.period = period
+        self._jobs: dict[str, tuple[Job, float]] = {}
+        self._stopped: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, job: Job, max_s: float, on_note=None) -> None:
+        """Stop `job` after `max_s` seconds of running; `on_note(job, note)` once it has ended so."""
+        job.on_finish(lambda j: self._ended(j, max_s, on_note))
+        with self._lock:
+            self._jobs[job.id] = (job, max_s)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="dlplay-timekeeper", daemon=True)
+                self._thread.start()
+
+    def check(self) -> None:
+        now = time.time()
+        with self._lock:
+            entries = list(self._jobs.values())
+        for job, max_s in entries:
+            if not job.is_active:
+                with self._lock:
+                    self._jobs.pop(job.id, None)
+            elif job.started is not None and now - job.started > max_s and not job.stop_requested:
+                with self._lock:
+                    self._stopped.add(job.id)
+                job.cancel()
+                if not job.is_active:  # it had just ended on its own: nothing to rewrite
+                    with self._lock:
+                        self._stopped.discard(job.id)
+
+    def _ended(self, job: Job, max_s: float, on_note) -> None:
+        with self._lock:
+            self._jobs.pop(job.id, None)
+            if job.id not in self._stopped:
+                return
+            self._stopped.discard(job.id)
+        if job.state == STOPPED:
+            note = limit_note(max_s, job.stop_note)
+        elif job.state == CANCELLED:
+            note = f"stopped at the server's limit of {duration(max_s)} before the first step finished: nothing learned"
+        else:
+            return
+        job.stop_note = job.status = note
+        if on_note is not None:
+            on_note(job, note)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.period)
+            self.check()
+
+
+TIMEKEEPER = Timekeeper()
