@@ -8,7 +8,8 @@ VENV="${DLPLAY_VENV:-.venv}"
 PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 
 apt_packages=(dataset-fashion-mnist)
-[ "$MODE" = test ] && apt_packages+=(chromium chromium-driver)
+# postgresql: tests/test_runs_postgres.py starts a server of its own (skipped without it)
+[ "$MODE" = test ] && apt_packages+=(chromium chromium-driver postgresql)
 
 missing=()
 for p in "${apt_packages[@]}"; do
