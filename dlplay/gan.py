@@ -27,8 +27,8 @@ from . import data
 from .classify import ClassifierSpec, train_classifier
 from .jobs import Cancelled, Job
 from .runs.lesson import Lesson, Saved
-from .train import LossWatch, TrainConfig, index_batches, load_checkpoint, pick_device, save_checkpoint, \
-    seed_everything, stop_note
+from .train import (LossWatch, TrainConfig, index_batches, load_checkpoint, pick_device, save_checkpoint,
+                    seed_everything, stop_note, stop_pressed)
 from .viz import montage, to_uint8
 
 
@@ -207,20 +207,6 @@ class GANResult:
     dataset: str
     judge_acc: float
     stopped: str = ""  # "stopped at epoch 3 of 5 (step 250)" when Stop was pressed
-
-
-def stop_pressed(job: Job | None, step: int) -> bool:
-    """True once Stop was pressed and at least one step was learned: the loop ends and
-    the models are kept. Stop before the first step cancels the run (raises `Cancelled`)."""
-    if job is None:
-        return False
-    try:
-        job.check_cancelled()
-    except Cancelled:
-        if step == 0:
-            raise
-        return True
-    return False
 
 
 def train_step(g: Generator, d: Discriminator, opt_g, opt_d, real: torch.Tensor) -> dict:

@@ -296,6 +296,20 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     return history
 
 
+def stop_pressed(job: Job | None, step: int) -> bool:
+    """True once Stop was pressed and at least one step was learned: the loop ends and
+    the model is kept (for loops of their own; `fit` does this itself). Stop before the first step cancels the run (raises `Cancelled`)."""
+    if job is None:
+        return False
+    try:
+        job.check_cancelled()
+    except Cancelled:
+        if step == 0:
+            raise
+        return True
+    return False
+
+
 def stop_note(epoch: int, epochs: int, step: int, best_epoch: int = 0) -> str:
     """What a page says about a run stopped during `epoch` (0-based)."""
     note = f"stopped at epoch {epoch + 1} of {epochs} (step {step:,})"

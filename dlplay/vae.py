@@ -27,9 +27,9 @@ from scipy.stats import norm
 from torch import nn
 
 from . import data
-from .jobs import Cancelled, Job
+from .jobs import Job
 from .runs.lesson import Lesson, Saved
-from .train import LossWatch, index_batches, pick_device, seed_everything, stop_note
+from .train import LossWatch, index_batches, pick_device, seed_everything, stop_note, stop_pressed
 from .viz import curves_figure, to_uint8
 
 
@@ -137,20 +137,6 @@ class VAEResult:
             return None
         i = int(where[0])
         return self.scatter_images[i] / 255.0, self.classes[int(self.scatter_y[i])]
-
-
-def stop_pressed(job: Job | None, step: int) -> bool:
-    """True once Stop was pressed and at least one step was learned: the loop ends and
-    the model is kept. Stop before the first step cancels the run (raises `Cancelled`)."""
-    if job is None:
-        return False
-    try:
-        job.check_cancelled()
-    except Cancelled:
-        if step == 0:
-            raise
-        return True
-    return False
 
 
 def train_epoch(model: VAE, opt, x: torch.Tensor, spec: VAESpec, epoch: int, step: int,

@@ -7,10 +7,9 @@ from dlplay.autoencoders import (LESSON, AESpec, TITLES, architecture_table, los
 from dlplay.train import TrainConfig
 from dlplay.viz import montage, to_uint8
 from ui.draw import digit_canvas
-from ui.live import (current, dataset_selectbox, finished_result, live, load_dataset, lr_slider,
-                     train_size_slider, train_stop_buttons)
-from ui.runs import open_page, run_header, start_run
-from ui.settings import KEEP, setup_link
+from ui.live import dataset_selectbox, finished_result, live, load_dataset, lr_slider, train_size_slider
+from ui.runs import open_page, run_controls
+from ui.settings import KEEP
 
 KEY = "ae"  # the latent-morphing page reuses this page's deep AE under this key
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
@@ -41,11 +40,7 @@ spec = AESpec(dataset=dataset, k=k, n_train=n_train, train=TrainConfig(lr=lr, ep
 st.dataframe(architecture_table(k, ds.image_shape), hide_index=True, width="stretch")
 
 # --- train, live --------------------------------------------------------------------------------
-train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec, ds))
-shown = current(KEY)
-if shown is not None:
-    run_header(shown, spec)
-setup_link(KEY)
+shown = run_controls(KEY, LESSON, spec, ds)
 
 
 def render_live(job):

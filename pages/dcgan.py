@@ -4,10 +4,9 @@ import streamlit as st
 from dlplay import data, gan
 from dlplay.models import count_parameters
 from dlplay.viz import montage
-from ui.live import current, dataset_selectbox, finished_result, live, load_dataset, train_size_slider, \
-    train_stop_buttons
-from ui.runs import open_page, run_header, start_run
-from ui.settings import KEEP, setup_link
+from ui.live import dataset_selectbox, finished_result, live, load_dataset, train_size_slider
+from ui.runs import open_page, run_controls
+from ui.settings import KEEP
 
 KEY = "gan"
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
@@ -53,11 +52,7 @@ judge = gan.judge_path(ds)
 if not judge.is_file():
     st.caption(f"The judge classifier for {ds.title} isn't cached yet: the first run trains it "
                f"({gan.JUDGE_TRAINING_TIME}) and saves it to `{judge}`.")
-train_stop_buttons(KEY, lambda: start_run(KEY, gan.LESSON, spec, ds))
-shown = current(KEY)
-if shown is not None:
-    run_header(shown, spec)
-setup_link(KEY)
+shown = run_controls(KEY, gan.LESSON, spec, ds)
 
 
 def render_live(view):

@@ -8,10 +8,9 @@ from dlplay.denoise import (LESSON, NOISE_KINDS, DenoiseSpec, Noise, denoise, ev
                             psnr_scores)
 from dlplay.train import TrainConfig
 from dlplay.viz import montage
-from ui.live import (current, dataset_selectbox, finished_result, live, load_dataset, lr_slider,
-                     train_size_slider, train_stop_buttons)
-from ui.runs import open_page, run_header, start_run
-from ui.settings import KEEP, setup_link
+from ui.live import dataset_selectbox, finished_result, live, load_dataset, lr_slider, train_size_slider
+from ui.runs import open_page, run_controls
+from ui.settings import KEEP
 
 KEY = "dn"
 LEVELS = {"gaussian": ("Noise level σ", 0.05, 1.0, 0.5), "square": ("Square side (share of the width)", 0.1, 0.8, 0.4)}
@@ -60,11 +59,7 @@ st.markdown(f"The denoising AE will train on images with **{train_noise.describe
             f"ones. Both are validated on the same corrupted images, so the curves compare the task itself.")
 
 # --- train, live --------------------------------------------------------------------------------
-train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec, ds))
-shown = current(KEY)
-if shown is not None:
-    run_header(shown, spec)
-setup_link(KEY)
+shown = run_controls(KEY, LESSON, spec, ds)
 
 
 def render_live(job):

@@ -6,10 +6,10 @@ from dlplay.classify import LESSON, ClassifierSpec, classify_image, prepare, use
 from dlplay.models import count_parameters, summary_table
 from dlplay.train import OPTIMIZERS, TrainConfig
 from dlplay.viz import curves_figure
-from ui.live import current, dataset_selectbox, finished_result, live, load_dataset, lr_slider, train_stop_buttons
+from ui.live import dataset_selectbox, finished_result, live, load_dataset, lr_slider
 from ui.reports import draw_to_classify, test_set_report
-from ui.runs import open_page, run_header, run_spec, start_run
-from ui.settings import KEEP, setup_link
+from ui.runs import open_page, run_controls, run_spec
+from ui.settings import KEEP
 
 KEY = "mlp"
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
@@ -55,11 +55,7 @@ with st.expander("Layer by layer (torchinfo)"):
     st.dataframe(layer_table(spec.hidden, activation, dropout, ds.n_classes), hide_index=True, width="stretch")
 
 # --- train, live --------------------------------------------------------------------------------
-train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec, ds))
-shown = current(KEY)
-if shown is not None:
-    run_header(shown, spec)
-setup_link(KEY)
+shown = run_controls(KEY, LESSON, spec, ds)
 
 
 def render_curves(rows):

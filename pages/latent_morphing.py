@@ -6,10 +6,9 @@ from dlplay.autoencoders import loss_figure, run_data
 from dlplay.morph import (LESSON, PRESETS, MorphSpec, build_morph_model, decoded_centroids, failure_note, gif_bytes,
                           morph)
 from dlplay.viz import montage
-from ui.live import (current, dataset_selectbox, finished_result, live, load_dataset, lr_slider,
-                     train_size_slider, train_stop_buttons)
-from ui.runs import open_page, run_header, run_spec, start_run
-from ui.settings import KEEP, setup_link
+from ui.live import current, dataset_selectbox, finished_result, live, load_dataset, lr_slider, train_size_slider
+from ui.runs import open_page, run_controls, run_spec
+from ui.settings import KEEP
 
 KEY = "morph"
 AE_PAGE_KEY = "ae"  # the Autoencoders page's run; its deep AE can be reused here
@@ -74,11 +73,7 @@ if source == REUSE:
 else:
     ds = load_dataset(dataset)
     spec = MorphSpec(dataset=dataset, k=k, n_train=n_train, epochs=int(epochs), lr=lr)
-    train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec, ds))
-    shown = current(KEY)
-    if shown is not None:
-        run_header(shown, spec)
-    setup_link(KEY)
+    shown = run_controls(KEY, LESSON, spec, ds)
     live(KEY, render_live)
     mm = finished_result(KEY)
     if mm is not None:

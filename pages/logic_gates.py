@@ -9,9 +9,9 @@ from dlplay.scratch.datasets import GATES, truth_table
 from dlplay.scratch.figures import gate_figure, hidden_units_figure
 from dlplay.scratch.gates import LESSON, GateSpec, hidden_maps, hidden_table, output_map
 from dlplay.viz import curves_figure
-from ui.live import current, finished_result, live, train_stop_buttons
-from ui.runs import open_page, run_header, start_run
-from ui.settings import KEEP, setup_link
+from ui.live import finished_result, live
+from ui.runs import open_page, run_controls
+from ui.settings import KEEP
 
 KEY = "gates"
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
@@ -48,12 +48,8 @@ spec = GateSpec(gate=gate, hidden=hidden, activation=activation, lr=lr, momentum
 st.caption(f"Network 2 → {hidden} ({activation}) → 1 (sigmoid), squared error, full-batch gradient descent "
            f"with momentum: {spec.build().n_parameters()} parameters.")
 
-train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec))
-shown = current(KEY)
-if shown is not None:
-    run_spec = LESSON.spec_from(shown.run.spec)
-    run_header(shown, replace(spec, pace_s=run_spec.pace_s))  # slow motion changes the pace, not the run
-setup_link(KEY)
+# Slow motion changes the pace, not what the run learns: not a change of settings.
+shown = run_controls(KEY, LESSON, spec, compare_as=lambda v: replace(spec, pace_s=LESSON.spec_from(v.run.spec).pace_s))
 
 
 def render(view):

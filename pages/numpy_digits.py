@@ -4,10 +4,10 @@ import streamlit as st
 from dlplay import data, runs
 from dlplay.scratch.digits import DATASET, LESSON, DigitsSpec
 from dlplay.viz import curves_figure
-from ui.live import current, finished_result, live, load_dataset, train_stop_buttons
+from ui.live import finished_result, live, load_dataset
 from ui.reports import draw_to_classify, test_set_report
-from ui.runs import open_page, run_header, start_run
-from ui.settings import KEEP, setup_link
+from ui.runs import open_page, run_controls
+from ui.settings import KEEP
 
 KEY = "npdigits"
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
@@ -43,11 +43,7 @@ st.markdown(f"**{n_params:,} parameters** — 784 → {' → '.join(map(str, uni
             f"({activation}, softmax cross-entropy); {len(ds.x_train) - spec.n_val:,} training and "
             f"{spec.n_val} validation images.")
 
-train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec, ds))
-shown = current(KEY)
-if shown is not None:
-    run_header(shown, spec)
-setup_link(KEY)
+shown = run_controls(KEY, LESSON, spec, ds)
 
 
 def render(job):

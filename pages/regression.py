@@ -8,9 +8,9 @@ from dlplay.scratch.datasets import noisy_regression, true_function
 from dlplay.scratch.figures import degree_figure, fit_figure, grid_progress_figure
 from dlplay.scratch.polyfit import PRIORS, degree_sweep, fit_poly, mse
 from dlplay.scratch.selection import LESSON, SearchSpec
-from ui.live import current, finished_result, live, train_stop_buttons
-from ui.runs import open_page, run_header, start_run
-from ui.settings import KEEP, setup_link
+from ui.live import finished_result, live
+from ui.runs import open_page, run_controls
+from ui.settings import KEEP
 
 KEY = "regsel"
 CURVE_X = np.linspace(-1, 1, 300)
@@ -55,11 +55,7 @@ else:
     st.caption(f"{n_settings} settings × {k} folds = {n_settings * k} trainings, then the best setting "
                "is retrained on all the points.")
 
-train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec), label="Search", disabled=bool(missing))
-shown = current(KEY)
-if shown is not None:
-    run_header(shown, spec)
-setup_link(KEY)
+shown = run_controls(KEY, LESSON, spec, label="Search", disabled=bool(missing))
 
 
 def render(job):

@@ -5,10 +5,9 @@ from dlplay import vae
 from dlplay.models import count_parameters
 from dlplay.viz import montage, to_uint8
 from ui.draw import digit_canvas
-from ui.live import current, dataset_selectbox, finished_result, live, load_dataset, train_size_slider, \
-    train_stop_buttons
-from ui.runs import open_page, run_header, start_run
-from ui.settings import KEEP, setup_link
+from ui.live import dataset_selectbox, finished_result, live, load_dataset, train_size_slider
+from ui.runs import open_page, run_controls
+from ui.settings import KEEP
 
 KEY = "vae"
 HIDDEN = {"400 (as pytorch/examples)": (400,), "512 → 256 (sharper clusters, slower)": (512, 256)}
@@ -51,11 +50,7 @@ st.markdown(f"**{count_parameters(spec.build(ds)):,} trainable parameters** — 
             f"(μ, log σ²) ∈ ℝ{latent} × ℝ{latent}; decoder {latent} → {' → '.join(map(str, hidden[::-1]))} → 784")
 
 # --- train, live --------------------------------------------------------------------------------
-train_stop_buttons(KEY, lambda: start_run(KEY, vae.LESSON, spec, ds))
-shown = current(KEY)
-if shown is not None:
-    run_header(shown, spec)
-setup_link(KEY)
+shown = run_controls(KEY, vae.LESSON, spec, ds)
 
 
 def render_live(view):

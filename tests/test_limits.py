@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from dlplay import data, limits, runs
-from dlplay.jobs import Cancelled, Scheduler
+from dlplay.jobs import Scheduler
 from dlplay.train import TrainConfig
 
 from .conftest import job_of, need_shared, run_of

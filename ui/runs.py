@@ -277,3 +277,20 @@ def adopt_orphan(key: str) -> None:
         restore_settings(run)
         st.session_state[f"run:{key}"] = run.id
         return
+
+
+def run_controls(key: str, lesson: runs.Lesson, spec, ds=None, *, label: str = "Train",
+                 disabled: bool = False, compare_as=None) -> RunView | None:
+    """What every trainable page draws under its settings: Train/Stop for a new run of
+    `spec`, the line saying whose results the page shows (with a notice when the settings
+    on screen are no longer that run's; `compare_as(run_view)` adjusts the spec compared,
+    for settings that don't make a different run), and the link to this setup."""
+    from ui.live import current, train_stop_buttons
+    from ui.settings import setup_link
+
+    train_stop_buttons(key, lambda: start_run(key, lesson, spec, ds), label=label, disabled=disabled)
+    shown = current(key)
+    if shown is not None:
+        run_header(shown, spec if compare_as is None else compare_as(shown))
+    setup_link(key)
+    return shown

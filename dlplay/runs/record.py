@@ -15,7 +15,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
-from ..jobs import CANCELLED, DONE, FAILED, STOPPED, Job, get_scheduler
+from ..jobs import CANCELLED, DONE, STOPPED, Job, get_scheduler
 from . import specs
 from .lesson import Lesson, Saved, lesson_for
 from .store import RUNNING, Run, RunStore, get_store
