@@ -45,4 +45,4 @@ if shared_server():  # however it was started: no traceback with server paths re
 drop_unusable()  # before any page reads the URL: a typed-in "inf" never reaches a widget
 
 workspace()  # on a shared server, the visitor's private workspace key stays in the address bar
-st.navigation(PAGES).run()
+st.navigation(PAGES, expanded=True).run()  # every lesson in view: no "View 3 more"
