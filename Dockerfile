@@ -16,4 +16,4 @@ ENV DLPLAY_DATA_DIR=/data
 ENV DLPLAY_SHARED=1
 VOLUME ["/data"]
 EXPOSE 8501
-CMD ["python", "-m", "streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501", "--client.showErrorDetails=none"]
+CMD ["python", "-m", "ui.serve", "--server.address=0.0.0.0", "--server.port=8501", "--client.showErrorDetails=none"]

@@ -19,21 +19,21 @@ PAGES = {
         st.Page("pages/runs.py", title="Runs", icon="📚"),
     ],
     "From scratch (NumPy)": [
-        st.Page("pages/perceptron.py", title="Perceptron", icon="➗"),
-        st.Page("pages/logic_gates.py", title="Logic gates & XOR", icon="🔀"),
-        st.Page("pages/numpy_digits.py", title="NumPy MLP on digits", icon="🔢"),
-        st.Page("pages/regression.py", title="Regression & model selection", icon="📈"),
+        st.Page("pages/scratch/perceptron.py", title="Perceptron", icon="➗"),
+        st.Page("pages/scratch/logic_gates.py", title="Logic gates & XOR", icon="🔀"),
+        st.Page("pages/scratch/numpy_digits.py", title="NumPy MLP on digits", icon="🔢"),
+        st.Page("pages/scratch/regression.py", title="Regression & model selection", icon="📈"),
     ],
     "Neural networks": [
-        st.Page("pages/playground.py", title="2-D playground", icon="🎛️"),
+        st.Page("pages/playground/playground.py", title="2-D playground", icon="🎛️"),
         st.Page("pages/digit_classifier.py", title="Digit classifier (MLP)", icon="✍️"),
     ],
     "Generative models": [
-        st.Page("pages/autoencoders.py", title="Autoencoders vs SVD", icon="🗜️"),
-        st.Page("pages/denoising.py", title="Denoising", icon="🧽"),
-        st.Page("pages/latent_morphing.py", title="Latent morphing", icon="🌀"),
-        st.Page("pages/vae.py", title="Variational autoencoder", icon="🌌"),
-        st.Page("pages/dcgan.py", title="DCGAN", icon="🎨"),
+        st.Page("pages/generative/autoencoders.py", title="Autoencoders vs SVD", icon="🗜️"),
+        st.Page("pages/generative/denoising.py", title="Denoising", icon="🧽"),
+        st.Page("pages/generative/latent_morphing.py", title="Latent morphing", icon="🌀"),
+        st.Page("pages/generative/vae.py", title="Variational autoencoder", icon="🌌"),
+        st.Page("pages/generative/dcgan.py", title="DCGAN", icon="🎨"),
     ],
 }
 

@@ -50,6 +50,22 @@ def _stop_jobs():
         jobs._scheduler = None
 
 
+@pytest.fixture(autouse=True)
+def _as_served(monkeypatch):
+    """Run app.py before every page, as a server does. AppTest forgets before each run that
+    app.py calls st.navigation, so after switch_page it would run the page file alone
+    (Streamlit's old pages/-folder mode) and skip app.py's reading of the URL."""
+    from streamlit.runtime import pages_manager
+
+    real_init = pages_manager.PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        pages_manager.PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
+
+
 @pytest.fixture
 def apptest():
     """AppTest.from_file for a page script, with caches cleared between tests."""
@@ -78,7 +94,7 @@ def app_server():
     SCREENSHOTS.mkdir(exist_ok=True)
     log = open(SCREENSHOTS / "server.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "ui.serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"

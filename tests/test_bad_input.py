@@ -13,13 +13,14 @@ import pytest
 
 from dlplay import data
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 from .test_data import _tiny_mnist
 
 # Every trainable page and the prefix of its settings' keys.
-PAGES = {"digit_classifier": "mlp", "vae": "vae", "dcgan": "gan", "autoencoders": "ae", "denoising": "dn",
-         "latent_morphing": "morph", "numpy_digits": "npdigits", "logic_gates": "gates", "regression": "regsel",
-         "perceptron": "pc"}
+PAGES = {"digit_classifier": "mlp", "generative/vae": "vae", "generative/dcgan": "gan",
+         "generative/autoencoders": "ae", "generative/denoising": "dn", "generative/latent_morphing": "morph",
+         "scratch/numpy_digits": "npdigits", "scratch/logic_gates": "gates", "scratch/regression": "regsel",
+         "scratch/perceptron": "pc"}
 # What a URL can carry that no setting accepts: non-finite, huge, negative, wrong type, overlong.
 BAD = ["inf", "-inf", "nan", "NaN", "1e308", "-1e308", "1" + "0" * 400, "10**400", "-1", "-99999999", "1e-400",
        "abc", "", "None", "[1, 2]", "0x10", "½", "true", "x" * 100_000, "9" * 5000, "1,2,3", "\x00"]
@@ -36,22 +37,6 @@ def _settings(node, prefix: str, out: dict | None = None) -> dict:
             and type(node).__name__ not in ("Button", "UnknownElement") and hasattr(node, "value")):
         out[key] = node.value
     return out
-
-
-@pytest.fixture(autouse=True)
-def _as_served(monkeypatch):
-    """Run app.py before every page, as a server does. AppTest forgets before each run that
-    app.py calls st.navigation, so after switch_page it would run the page file alone
-    (Streamlit's old pages/-folder mode) and skip app.py's reading of the URL."""
-    from streamlit.runtime import pages_manager
-
-    real_init = pages_manager.PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        pages_manager.PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
 
 
 def _open(apptest, page: str, query: dict | None = None):
@@ -86,7 +71,7 @@ def test_an_integer_setting_given_infinity_keeps_its_default(apptest):
 
 
 def test_several_bad_values_for_a_multiselect(apptest):
-    at = _open(apptest, "regression", {"regsel-depth": ["inf", "nan", "x" * 10_000],
+    at = _open(apptest, "scratch/regression", {"regsel-depth": ["inf", "nan", "x" * 10_000],
                                        "regsel-lr": ["-1", "1e308", "0.003"]})  # the one valid value is taken
     assert not at.exception and not at.error
     assert at.multiselect(key="regsel-lr").value == [0.003]
@@ -94,7 +79,7 @@ def test_several_bad_values_for_a_multiselect(apptest):
 
 
 def test_playground_with_the_worst_url_through_the_app(apptest):
-    at = _open(apptest, "playground", {"noise": "inf", "learningRate": "nan", "networkShape": "1e308,-3",
+    at = _open(apptest, "playground/playground", {"noise": "inf", "learningRate": "nan", "networkShape": "1e308,-3",
                                        "batchSize": "-1e308", "seed": "x" * 100_000, "dataset": "\x00"})
     assert not at.exception and at.session_state["pg:state"].network_shape == (8, 1)
 
@@ -169,7 +154,7 @@ def test_app_sh_turns_error_details_off_only_on_a_shared_server(tmp_path, shared
     out = subprocess.run(["bash", "scripts/app.sh", "--server.port", "9999"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     args = re.search(r"ARGS: (.*)", out.stdout).group(1).split()
-    assert args[:3] == ["-m", "streamlit", "run"] and "--server.port" in args
+    assert args[:2] == ["-m", "ui.serve"] and "--server.port" in args
     assert ("--client.showErrorDetails=none" in args) == bool(shared)
 
 

@@ -12,7 +12,7 @@ import torch
 from dlplay import data
 from dlplay.train import index_batches
 
-from .conftest import need_shared
+from tests.conftest import need_shared
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,9 @@ from dlplay import data
 from dlplay.jobs import TrainingDiverged
 from dlplay.train import LossWatch, TrainConfig
 
-from .conftest import job_of, need_shared
+from tests.conftest import job_of, need_shared
 
-CLASSIFIER, DENOISE, MORPH = "pages/digit_classifier.py", "pages/denoising.py", "pages/latent_morphing.py"
+CLASSIFIER, DENOISE, MORPH = "pages/digit_classifier.py", "pages/generative/denoising.py", "pages/generative/latent_morphing.py"
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,7 @@ def test_short_spikes_and_slow_descent_pass():
 
 def test_an_exploding_autoencoder_stops_its_run():
     """The linear AE at Adam lr 10: 0.095 → 2.6e8 at step 2 (the sigmoid models stay bounded)."""
-    from dlplay.autoencoders import AESpec, train_autoencoders
+    from dlplay.generative.autoencoders import AESpec, train_autoencoders
 
     spec = AESpec(dataset="mnist5k", n_train=2000, models=("svd", "linear"),
                   train=TrainConfig(lr=10.0, epochs=1, schedule="cosine"))  # the page's schedule
@@ -93,7 +93,8 @@ def test_default_settings_of_every_torch_page_stay_far_from_the_rule(watches):
     """Each lesson at its page's default settings (smaller data, one epoch: seconds). Recorded
     on full default runs: the worst a loss reached was 1.0× its first value (classifier, VAE,
     autoencoders) and 3.4× (the DCGAN's D + G)."""
-    from dlplay import autoencoders, classify, denoise, gan, morph, vae
+    from dlplay import classify
+    from dlplay.generative import autoencoders, denoise, gan, morph, vae
 
     classify.train_classifier(classify.ClassifierSpec(dataset="mnist5k", train=TrainConfig(epochs=1)))
     ae = autoencoders.AESpec(dataset="mnist5k", n_train=2000)

@@ -9,7 +9,7 @@ from dlplay.classify import ClassifierSpec, classify_image, train_classifier
 from dlplay.drawing import canvas_to_mnist, ink_from_canvas, is_blank, to_mnist
 from dlplay.train import TrainConfig
 
-from .conftest import need_shared
+from tests.conftest import need_shared
 
 
 def as_canvas(digit28: np.ndarray, scale: float, offset: tuple[int, int], size: int = 280) -> np.ndarray:

@@ -13,7 +13,7 @@ from dlplay import data, limits, runs
 from dlplay.jobs import Scheduler
 from dlplay.train import TrainConfig
 
-from .conftest import job_of, need_shared, run_of
+from tests.conftest import job_of, need_shared, run_of
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +49,8 @@ def test_limits_come_from_the_environment_and_bad_values_fall_back(shared):
 # --- work -------------------------------------------------------------------------------------------
 
 def test_every_page_default_fits_and_the_largest_settings_do_not(shared):
-    from dlplay import autoencoders, classify, denoise, gan, morph, vae
+    from dlplay import classify
+    from dlplay.generative import autoencoders, denoise, gan, morph, vae
     from dlplay.scratch import selection
 
     data.clear_cache()
@@ -205,7 +206,7 @@ def test_shared_server_limits_on_the_pages(apptest, shared):
     assert job is not None and job.is_active
     run_id = at.session_state["run:mlp"]
 
-    at.switch_page("pages/denoising.py").run()
+    at.switch_page("pages/generative/denoising.py").run()
     at.button(key="dn-train").click().run()
     assert not at.exception
     assert job.is_active, "the test needs the classifier still training here"

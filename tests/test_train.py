@@ -10,7 +10,7 @@ from dlplay.jobs import Scheduler
 from dlplay.models import MLP, count_parameters
 from dlplay.train import OPTIMIZERS, TrainConfig, evaluate, fit, load_checkpoint, pick_device, save_checkpoint
 
-from .conftest import need_shared
+from tests.conftest import need_shared
 
 
 @pytest.fixture(scope="module")

@@ -48,11 +48,11 @@ REGISTRY: dict[str, str] = {
     "npdigits": "dlplay.scratch.digits:LESSON",
     "gates": "dlplay.scratch.gates:LESSON",
     "regsel": "dlplay.scratch.selection:LESSON",
-    "ae": "dlplay.autoencoders:LESSON",
-    "dn": "dlplay.denoise:LESSON",
-    "morph": "dlplay.morph:LESSON",
-    "vae": "dlplay.vae:LESSON",
-    "gan": "dlplay.gan:LESSON",
+    "ae": "dlplay.generative.autoencoders:LESSON",
+    "dn": "dlplay.generative.denoise:LESSON",
+    "morph": "dlplay.generative.morph:LESSON",
+    "vae": "dlplay.generative.vae:LESSON",
+    "gan": "dlplay.generative.gan:LESSON",
 }
 
 

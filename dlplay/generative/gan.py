@@ -23,13 +23,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import data
-from .classify import ClassifierSpec, train_classifier
-from .jobs import Cancelled, Job
-from .runs.lesson import Lesson, Saved
-from .train import (LossWatch, TrainConfig, index_batches, load_checkpoint, pick_device, save_checkpoint,
+from .. import data
+from ..classify import ClassifierSpec, train_classifier
+from ..jobs import Cancelled, Job
+from ..runs.lesson import Lesson, Saved
+from ..train import (LossWatch, TrainConfig, index_batches, load_checkpoint, pick_device, save_checkpoint,
                     seed_everything, stop_note, stop_pressed)
-from .viz import montage, to_uint8
+from ..viz import montage, to_uint8
 
 
 # --- models -------------------------------------------------------------------------------------
@@ -418,7 +418,7 @@ def brief(spec: GANSpec) -> str:
 def script(spec: GANSpec, run) -> str:
     """A standalone PyTorch script: rebuild G and D from the run's weights, turn the page's
     64 fixed noise vectors into a sample grid (a PNG) and print figures that need no judge."""
-    from .runs.export import file_stem, sources
+    from ..runs.export import file_stem, sources
 
     stem, channels = file_stem(run), run.summary.get("channels", 1)
     return f'''"""dlplay run {run.id}: {run.title} — {run.label()}
@@ -475,11 +475,11 @@ if __name__ == "__main__":
 
 def work(spec: GANSpec):
     """Training examples seen: epochs × images (a shared server caps it)."""
-    from .limits import Work, training_images
+    from ..limits import Work, training_images
 
     return Work(spec.epochs, "epoch", training_images(spec.dataset, spec.n_train), "training images")
 
 
-LESSON = Lesson(page="gan", title="DCGAN", path="pages/dcgan.py", spec_type=GANSpec,
+LESSON = Lesson(page="gan", title="DCGAN", path="pages/generative/dcgan.py", spec_type=GANSpec,
                 train=lambda spec, job: train_gan(spec, job), save=save_result, load=load_result, brief=brief,
                 script=script, curves=("d_loss", "g_loss", "score"), work=work)

@@ -11,16 +11,16 @@ import pytest
 import torch
 
 from dlplay import data, runs
-from dlplay.autoencoders import LESSON as AE_LESSON, AESpec, results_table, train_autoencoders
-from dlplay.denoise import LESSON as DN_LESSON, DenoiseSpec, Noise
+from dlplay.generative.autoencoders import LESSON as AE_LESSON, AESpec, results_table, train_autoencoders
+from dlplay.generative.denoise import LESSON as DN_LESSON, DenoiseSpec, Noise
 from dlplay.jobs import Cancelled, Job, get_scheduler
-from dlplay.morph import LESSON as MORPH_LESSON, MorphSpec
+from dlplay.generative.morph import LESSON as MORPH_LESSON, MorphSpec
 from dlplay.runs import export
 from dlplay.runs.record import _results
 from dlplay.train import TrainConfig
 from tests.conftest import job_of, run_of
 
-AE, DENOISE, MORPH = "pages/autoencoders.py", "pages/denoising.py", "pages/latent_morphing.py"
+AE, DENOISE, MORPH = "pages/generative/autoencoders.py", "pages/generative/denoising.py", "pages/generative/latent_morphing.py"
 SMALL = "mnist5k"  # 4,000 training and 1,000 test images
 
 

@@ -6,10 +6,12 @@ import re
 import numpy as np
 import pytest
 
-from dlplay import data, gan, vae
+from dlplay import data
+
+from dlplay.generative import gan, vae
 from tests.conftest import job_of, need_shared, run_of
 
-VAE_PAGE, GAN_PAGE = "pages/vae.py", "pages/dcgan.py"
+VAE_PAGE, GAN_PAGE = "pages/generative/vae.py", "pages/generative/dcgan.py"
 
 
 @pytest.fixture(autouse=True)

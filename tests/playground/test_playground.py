@@ -13,7 +13,7 @@ from PIL import Image
 from dlplay.playground import Playground, PlaygroundState, datasets, features, render
 from dlplay.playground.net import ACTIVATIONS, Network
 
-PAGE = "pages/playground.py"
+PAGE = "pages/playground/playground.py"
 
 
 # --- learning -----------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from .conftest import job_of, need_shared, run_of
+from tests.conftest import job_of, need_shared, run_of
 
-AE, DENOISE, MORPH = "pages/autoencoders.py", "pages/denoising.py", "pages/latent_morphing.py"
+AE, DENOISE, MORPH = "pages/generative/autoencoders.py", "pages/generative/denoising.py", "pages/generative/latent_morphing.py"
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from dlplay import data
-from dlplay.autoencoders import (LESSON, AESpec, TITLES, architecture_table, loss_figure, one_per_class,
+from dlplay.generative.autoencoders import (LESSON, AESpec, TITLES, architecture_table, loss_figure, one_per_class,
                                  per_pixel_mse, reconstruct, reconstruct_drawing, results_table, run_data)
 from dlplay.train import TrainConfig
 from dlplay.viz import montage, to_uint8

@@ -12,7 +12,9 @@ from sklearn.neighbors import KNeighborsClassifier
 from PIL import Image
 from torch.distributions import Normal, kl_divergence
 
-from dlplay import data, vae
+from dlplay import data
+
+from dlplay.generative import vae
 from dlplay.jobs import Cancelled, Job
 from tests.conftest import need_shared
 

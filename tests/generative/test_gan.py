@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from dlplay import data, gan
+from dlplay import data
+
+from dlplay.generative import gan
 from dlplay.jobs import Cancelled, Job
 from tests.conftest import SHARED_DATA, need_shared
 

@@ -34,7 +34,7 @@ def no_errors(at) -> None:
 # --- perceptron --------------------------------------------------------------------------------
 
 def test_perceptron_step_reset_and_convergence(apptest):
-    at = apptest("pages/perceptron.py").run()
+    at = apptest("pages/scratch/perceptron.py").run()
     no_errors(at)
     assert metrics(at)["Updates"] == "0"
     w_before = [m.value for m in at.markdown if m.value.startswith("**w** =")]
@@ -66,7 +66,7 @@ def test_perceptron_step_reset_and_convergence(apptest):
 
 
 def test_perceptron_on_xor_keeps_updating(apptest):
-    at = apptest("pages/perceptron.py").run()
+    at = apptest("pages/scratch/perceptron.py").run()
     at.radio(key="pc-data").set_value("XOR (four clouds)").run()
     at.select_slider(key="pc-speed").set_value(25).run()
     at.button(key="pc-play").click().run()
@@ -84,7 +84,7 @@ def test_perceptron_on_xor_keeps_updating(apptest):
 
 @pytest.mark.parametrize("gate,hidden,solves", [("XOR", 2, True), ("AND", 1, True), ("XOR", 1, False)])
 def test_logic_gates_trains_live(apptest, gate, hidden, solves):
-    at = apptest("pages/logic_gates.py").run()
+    at = apptest("pages/scratch/logic_gates.py").run()
     no_errors(at)
     at.radio(key="gates-gate").set_value(gate)
     at.slider(key="gates-hidden").set_value(hidden)
@@ -103,7 +103,7 @@ def test_logic_gates_trains_live(apptest, gate, hidden, solves):
 # --- NumPy digits ----------------------------------------------------------------------------------
 
 def test_numpy_digits_trains_and_reports(apptest):
-    at = apptest("pages/numpy_digits.py").run()
+    at = apptest("pages/scratch/numpy_digits.py").run()
     no_errors(at)
     assert "real MNIST digits" in at.caption[0].value  # the dataset's source is shown
     at.number_input(key="npdigits-epochs").set_value(2).run()
@@ -117,7 +117,7 @@ def test_numpy_digits_trains_and_reports(apptest):
 
 
 def test_numpy_digits_divergence_is_a_message(apptest):
-    at = apptest("pages/numpy_digits.py").run()
+    at = apptest("pages/scratch/numpy_digits.py").run()
     at.select_slider(key="npdigits-lr").set_value(10.0)
     at.select_slider(key="npdigits-l2").set_value(0.0)
     at.number_input(key="npdigits-epochs").set_value(1).run()
@@ -131,7 +131,7 @@ def test_numpy_digits_divergence_is_a_message(apptest):
 # --- regression & model selection -------------------------------------------------------------------
 
 def test_regression_grid_search_and_polynomials(apptest):
-    at = apptest("pages/regression.py").run()
+    at = apptest("pages/scratch/regression.py").run()
     no_errors(at)
     at.select_slider(key="regsel-epochs").set_value(200)
     at.multiselect(key="regsel-lr").set_value([0.001, 0.1, 3.0])
@@ -162,7 +162,7 @@ def test_regression_grid_search_and_polynomials(apptest):
 
 
 def test_regression_empty_grid_is_a_message(apptest):
-    at = apptest("pages/regression.py").run()
+    at = apptest("pages/scratch/regression.py").run()
     at.multiselect(key="regsel-width").set_value([]).run()
     no_errors(at)
     assert at.warning and "Units per layer" in at.warning[0].value
@@ -196,7 +196,7 @@ def infos(at) -> str:
 
 
 def test_numpy_digits_stop_keeps_a_measured_model(apptest):
-    at = apptest("pages/numpy_digits.py").run()
+    at = apptest("pages/scratch/numpy_digits.py").run()
     at.select_slider(key="npdigits-units0").set_value(64)
     at.number_input(key="npdigits-epochs").set_value(30).run()
     start_and_stop(at, "npdigits")
@@ -210,7 +210,7 @@ def test_numpy_digits_stop_keeps_a_measured_model(apptest):
 
 
 def test_logic_gates_stop_keeps_the_network_and_a_later_visit_shows_it(apptest):
-    at = apptest("pages/logic_gates.py").run()
+    at = apptest("pages/scratch/logic_gates.py").run()
     at.select_slider(key="gates-steps").set_value(5000).run()  # slow motion: ~4 s in all
     start_and_stop(at, "gates", rows=2)
     assert "Stopped at step" in infos(at) and "of 5,000" in infos(at)
@@ -221,7 +221,7 @@ def test_logic_gates_stop_keeps_the_network_and_a_later_visit_shows_it(apptest):
 
     # Another session opens the run: no live job, no snapshots; everything comes from the store.
     get_scheduler().release_session(at.session_state["_dlplay_session"].id)
-    later = apptest("pages/logic_gates.py")
+    later = apptest("pages/scratch/logic_gates.py")
     later.session_state["run:gates"] = run.id
     later.run()
     no_errors(later)
@@ -230,7 +230,7 @@ def test_logic_gates_stop_keeps_the_network_and_a_later_visit_shows_it(apptest):
 
 
 def test_logic_gates_result_is_the_runs_gate_not_the_selected_one(apptest):
-    at = apptest("pages/logic_gates.py").run()
+    at = apptest("pages/scratch/logic_gates.py").run()
     at.radio(key="gates-gate").set_value("AND")
     at.slider(key="gates-hidden").set_value(1)
     at.toggle(key="gates-slow").set_value(False).run()
@@ -246,7 +246,7 @@ def test_logic_gates_result_is_the_runs_gate_not_the_selected_one(apptest):
 
 
 def test_regression_stop_keeps_the_best_setting_so_far(apptest):
-    at = apptest("pages/regression.py").run()
+    at = apptest("pages/scratch/regression.py").run()
     at.multiselect(key="regsel-width").set_value([2, 4, 8, 16])
     at.multiselect(key="regsel-lr").set_value([0.01, 0.03, 0.1])
     at.select_slider(key="regsel-epochs").set_value(500)
@@ -259,7 +259,7 @@ def test_regression_stop_keeps_the_best_setting_so_far(apptest):
 
 
 def test_regression_results_keep_the_runs_points(apptest):
-    at = apptest("pages/regression.py").run()
+    at = apptest("pages/scratch/regression.py").run()
     at.multiselect(key="regsel-lr").set_value([0.1])
     at.multiselect(key="regsel-l2").set_value([0.0])
     at.select_slider(key="regsel-epochs").set_value(200)
@@ -282,7 +282,7 @@ def test_regression_results_keep_the_runs_points(apptest):
 
 def test_perceptron_mistakes_chart_has_whole_number_ticks(apptest):
     """Was: ticks at 1.5 and 2.5 on a chart of counts."""
-    at = apptest("pages/perceptron.py").run()
+    at = apptest("pages/scratch/perceptron.py").run()
     for _ in range(3):
         at.button(key="pc-step").click().run()
     for updates in (3, 150):
@@ -302,12 +302,12 @@ def test_perceptron_mistakes_chart_has_whole_number_ticks(apptest):
 
 
 NAVIGATION = {  # page → settings changed before leaving: (widget kind, key, new value)
-    "pages/perceptron.py": [("slider", "pc-n", 50), ("radio", "pc-mode", "batch"), ("select_slider", "pc-lr", 1.0)],
-    "pages/numpy_digits.py": [("select_slider", "npdigits-lr", 0.1), ("number_input", "npdigits-epochs", 3),
+    "pages/scratch/perceptron.py": [("slider", "pc-n", 50), ("radio", "pc-mode", "batch"), ("select_slider", "pc-lr", 1.0)],
+    "pages/scratch/numpy_digits.py": [("select_slider", "npdigits-lr", 0.1), ("number_input", "npdigits-epochs", 3),
                               ("selectbox", "npdigits-act", "tanh")],
-    "pages/logic_gates.py": [("radio", "gates-gate", "AND"), ("toggle", "gates-slow", False),
+    "pages/scratch/logic_gates.py": [("radio", "gates-gate", "AND"), ("toggle", "gates-slow", False),
                              ("slider", "gates-hidden", 4)],
-    "pages/regression.py": [("multiselect", "regsel-width", [4]), ("slider", "regsel-noise", 0.4),
+    "pages/scratch/regression.py": [("multiselect", "regsel-width", [4]), ("slider", "regsel-noise", 0.4),
                             ("slider", "regsel-degree", 12)],
 }
 

@@ -16,12 +16,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from . import data
+from .. import data
 from .autoencoders import AESpec, images_phrase, model_tensors, rebuild, script_header, train_autoencoders
-from .jobs import Job
-from .runs.lesson import Lesson, Saved
-from .train import TrainConfig
-from .viz import to_uint8
+from ..jobs import Job
+from ..runs.lesson import Lesson, Saved
+from ..train import TrainConfig
+from ..viz import to_uint8
 
 PRESETS = ((2, 0), (3, 9), (1, 4), (7, 1), (5, 6))
 
@@ -151,7 +151,7 @@ def load_result(spec: MorphSpec, saved: Saved) -> MorphModel:
 
 def work(spec: MorphSpec):
     """Training examples seen: epochs × images (one deep AE)."""
-    from .limits import Work, training_images
+    from ..limits import Work, training_images
 
     return Work(spec.epochs, "epoch", training_images(spec.dataset, spec.n_train, AESpec.n_val), "training images")
 
@@ -163,7 +163,7 @@ def brief(spec: MorphSpec) -> str:
 
 def morph_script(spec: MorphSpec, run) -> str:
     from .autoencoders import SCRIPT_REBUILD, script_models
-    from .runs.export import TEST_SET_LOADER, data_location, file_stem
+    from ..runs.export import TEST_SET_LOADER, data_location, file_stem
 
     what = ("Rebuilds the run's deep autoencoder without dlplay and prints its test MSE per pixel; with an output "
             "name,\nalso writes the morph between two class centroids (stored with the weights) as a GIF.")
@@ -204,6 +204,6 @@ if __name__ == "__main__":
 '''
 
 
-LESSON = Lesson(page="morph", title="Latent morphing", path="pages/latent_morphing.py", spec_type=MorphSpec,
+LESSON = Lesson(page="morph", title="Latent morphing", path="pages/generative/latent_morphing.py", spec_type=MorphSpec,
                 train=lambda spec, job: train_morph_model(spec, job), save=save_result, load=load_result,
                 brief=brief, script=morph_script, curves=("loss", "val_loss"), work=work)

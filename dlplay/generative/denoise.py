@@ -17,12 +17,12 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
-from . import data
+from .. import data
 from .autoencoders import (TITLES, DeepAE, ModelJob, fit_autoencoder, model_tensors, own_tensors, script_header,
                            stop_before, stop_within, training_split)
-from .jobs import Cancelled, Job
-from .runs.lesson import Lesson, Saved
-from .train import History, TrainConfig, seed_everything
+from ..jobs import Cancelled, Job
+from ..runs.lesson import Lesson, Saved
+from ..train import History, TrainConfig, seed_everything
 
 NOISE_KINDS = {"gaussian": "Gaussian noise", "square": "Occluding square", "half": "Half blanked"}
 
@@ -233,7 +233,7 @@ def load_result(spec: DenoiseSpec, saved: Saved) -> DenoiseResult:
 
 def work(spec: DenoiseSpec):
     """Training examples seen: epochs × images × 2 models."""
-    from .limits import Work, training_images
+    from ..limits import Work, training_images
 
     return Work(spec.train.epochs, "epoch", training_images(spec.dataset, spec.n_train, spec.n_val),
                 "training images", 2)
@@ -275,7 +275,7 @@ if __name__ == "__main__":
 
 def dn_script(spec: DenoiseSpec, run) -> str:
     from .autoencoders import Autoencoder, hourglass, mlp, start_at_mean
-    from .runs.export import TEST_SET_LOADER, data_location, file_stem, sources
+    from ..runs.export import TEST_SET_LOADER, data_location, file_stem, sources
 
     names = list(run.summary["models"])
     what = ("Rebuilds the run's plain and denoising autoencoders without dlplay, corrupts the test images "
@@ -296,6 +296,6 @@ NOISE = Noise({spec.noise.kind!r}, {spec.noise.level!r})
 {TEST_SET_LOADER}{SCRIPT_MAIN}'''
 
 
-LESSON = Lesson(page="dn", title="Denoising autoencoders", path="pages/denoising.py", spec_type=DenoiseSpec,
+LESSON = Lesson(page="dn", title="Denoising autoencoders", path="pages/generative/denoising.py", spec_type=DenoiseSpec,
                 train=lambda spec, job: train_denoisers(spec, job), save=save_result, load=load_result,
                 brief=brief, script=dn_script, curves=("loss", "val_loss"), work=work)

@@ -1,7 +1,7 @@
 """Variational autoencoder: train a VAE live, then explore its latent space."""
 import streamlit as st
 
-from dlplay import vae
+from dlplay.generative import vae
 from dlplay.models import count_parameters
 from dlplay.viz import montage, to_uint8
 from ui.draw import digit_canvas

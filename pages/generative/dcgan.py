@@ -1,7 +1,9 @@
 """DCGAN: a generator and a discriminator trained against each other; watch it learn."""
 import streamlit as st
 
-from dlplay import data, gan
+from dlplay import data
+
+from dlplay.generative import gan
 from dlplay.models import count_parameters
 from dlplay.viz import montage
 from ui.live import dataset_selectbox, finished_result, live, load_dataset, train_size_slider

@@ -10,7 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from dlplay import data, gan, runs, vae
+from dlplay import data, runs
+
+from dlplay.generative import gan, vae
 from dlplay.jobs import get_scheduler
 from dlplay.runs import export, specs
 from dlplay.runs.record import _results

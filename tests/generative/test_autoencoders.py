@@ -1,4 +1,4 @@
-"""dlplay.autoencoders, dlplay.denoise and dlplay.morph on real MNIST: the linear AE
+"""dlplay.generative.autoencoders, dlplay.generative.denoise and dlplay.generative.morph on real MNIST: the linear AE
 reaches the SVD optimum, depth beats it, denoising beats copying, morphs go from one
 class to the other and the GIF holds every frame."""
 import io
@@ -11,13 +11,13 @@ from PIL import Image
 from sklearn.decomposition import PCA as SkPCA
 
 from dlplay import data
-from dlplay.autoencoders import (MODELS, PCA, AESpec, loss_figure, one_per_class, reconstruct,
+from dlplay.generative.autoencoders import (MODELS, PCA, AESpec, loss_figure, one_per_class, reconstruct,
                                  reconstruct_drawing, results_table, train_autoencoders, training_split)
-from dlplay.denoise import DenoiseSpec, DenoisingAE, Noise, denoise, psnr, psnr_scores, train_denoisers
+from dlplay.generative.denoise import DenoiseSpec, DenoisingAE, Noise, denoise, psnr, psnr_scores, train_denoisers
 from dlplay.jobs import Job
-from dlplay.morph import build_morph_model, decoded_centroids, gif_bytes, interpolate, morph
+from dlplay.generative.morph import build_morph_model, decoded_centroids, gif_bytes, interpolate, morph
 
-from .conftest import need_shared
+from tests.conftest import need_shared
 
 
 @pytest.fixture(scope="module")

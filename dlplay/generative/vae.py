@@ -26,11 +26,11 @@ import torch.nn.functional as F
 from scipy.stats import norm
 from torch import nn
 
-from . import data
-from .jobs import Job
-from .runs.lesson import Lesson, Saved
-from .train import LossWatch, index_batches, pick_device, seed_everything, stop_note, stop_pressed
-from .viz import curves_figure, to_uint8
+from .. import data
+from ..jobs import Job
+from ..runs.lesson import Lesson, Saved
+from ..train import LossWatch, index_batches, pick_device, seed_everything, stop_note, stop_pressed
+from ..viz import curves_figure, to_uint8
 
 
 # --- model ------------------------------------------------------------------------------------
@@ -434,7 +434,7 @@ def brief(spec: VAESpec) -> str:
 def script(spec: VAESpec, run) -> str:
     """A standalone PyTorch script: rebuild the VAE, load the run's weights and measure
     the test reconstruction, KL and negative ELBO exactly as the page did."""
-    from .runs.export import TEST_SET_LOADER, data_location, file_stem, sources
+    from ..runs.export import TEST_SET_LOADER, data_location, file_stem, sources
 
     s, stem = run.summary, file_stem(run)
     config = dict(latent_dim=spec.latent_dim, hidden=tuple(spec.hidden), image_shape=tuple(s["image_shape"]))
@@ -487,11 +487,11 @@ if __name__ == "__main__":
 
 def work(spec: VAESpec):
     """Training examples seen: epochs × images (a shared server caps it)."""
-    from .limits import Work, training_images
+    from ..limits import Work, training_images
 
     return Work(spec.epochs, "epoch", training_images(spec.dataset, spec.n_train, spec.n_val), "training images")
 
 
-LESSON = Lesson(page="vae", title="Variational autoencoder", path="pages/vae.py", spec_type=VAESpec,
+LESSON = Lesson(page="vae", title="Variational autoencoder", path="pages/generative/vae.py", spec_type=VAESpec,
                 train=lambda spec, job: train_vae(spec, job), save=save_result, load=load_result, brief=brief,
                 script=script, curves=("recon", "kl", "elbo"), work=work)

@@ -2,8 +2,8 @@
 import streamlit as st
 
 from dlplay import data
-from dlplay.autoencoders import loss_figure, run_data
-from dlplay.morph import (LESSON, PRESETS, MorphSpec, build_morph_model, decoded_centroids, failure_note, gif_bytes,
+from dlplay.generative.autoencoders import loss_figure, run_data
+from dlplay.generative.morph import (LESSON, PRESETS, MorphSpec, build_morph_model, decoded_centroids, failure_note, gif_bytes,
                           morph)
 from dlplay.viz import montage
 from ui.live import current, dataset_selectbox, finished_result, live, load_dataset, lr_slider, train_size_slider

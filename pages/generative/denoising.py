@@ -3,8 +3,8 @@ import plotly.express as px
 import streamlit as st
 
 from dlplay import data
-from dlplay.autoencoders import TITLES, loss_figure, one_per_class, run_data
-from dlplay.denoise import (LESSON, NOISE_KINDS, DenoiseSpec, Noise, denoise, eval_images, failure_note, psnr_by_level,
+from dlplay.generative.autoencoders import TITLES, loss_figure, one_per_class, run_data
+from dlplay.generative.denoise import (LESSON, NOISE_KINDS, DenoiseSpec, Noise, denoise, eval_images, failure_note, psnr_by_level,
                             psnr_scores)
 from dlplay.train import TrainConfig
 from dlplay.viz import montage

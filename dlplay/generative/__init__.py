@@ -1,0 +1,1 @@
+"""Generative models: autoencoders vs SVD, denoising, latent morphing, the VAE and the DCGAN."""
