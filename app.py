@@ -1,4 +1,5 @@
-"""dlplay: the entry point. `streamlit run app.py` (see README for the one-line setup)."""
+"""dlplay: the entry point, served by `python -m ui.serve` (`streamlit run app.py` with every page's
+link working from the first request; see README for the one-line setup)."""
 import os
 
 # OpenMP threads spin after each parallel region; libgomp's default spin (300,000 turns)
@@ -34,6 +35,11 @@ PAGES = {
         st.Page("pages/generative/latent_morphing.py", title="Latent morphing", icon="🌀"),
         st.Page("pages/generative/vae.py", title="Variational autoencoder", icon="🌌"),
         st.Page("pages/generative/dcgan.py", title="DCGAN", icon="🎨"),
+    ],
+    "Convolutional networks": [
+        st.Page("pages/vision/cnn.py", title="CNN builder", icon="🧱"),
+        st.Page("pages/vision/compare.py", title="Compare CNNs", icon="⚖️"),
+        st.Page("pages/vision/inside.py", title="Inside a trained network", icon="🔬"),
     ],
 }
 

@@ -184,8 +184,10 @@ class Trainer:
     """Holds the pieces of one run so `train_epoch` reads like pytorch/examples."""
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, steps_per_epoch: int,
-                 loss_fn: Callable = F.cross_entropy, job: Job | None = None, classify: bool = True):
+                 loss_fn: Callable = F.cross_entropy, job: Job | None = None, classify: bool = True,
+                 transform: Callable | None = None):
         self.cfg, self.loss_fn, self.job, self.classify = cfg, loss_fn, job, classify
+        self.transform = transform  # a batch transform for training only (augmentation)
         self.device = pick_device(cfg.device)
         self.model = model.to(self.device)
         self.opt = make_optimizer(model.parameters(), cfg)
@@ -208,6 +210,8 @@ class Trainer:
             if self.job:
                 self.job.check_cancelled()
             xb, yb = x[idx].to(self.device, non_blocking=True), y[idx].to(self.device, non_blocking=True)
+            if self.transform is not None:
+                xb = self.transform(xb)
             out = self.model(xb)
             loss = self.loss_fn(out, yb)
             if cfg.l1:
@@ -251,13 +255,14 @@ class Trainer:
 def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         val: tuple[torch.Tensor, torch.Tensor] | None = None, cfg: TrainConfig | None = None, *,
         job: Job | None = None, loss_fn: Callable = F.cross_entropy, classify: bool = True,
-        callbacks: tuple[Callback, ...] = ()) -> History:
+        callbacks: tuple[Callback, ...] = (), transform: Callable | None = None) -> History:
     """Train `model` in place; returns the history. With early stopping the best
-    validation weights are restored at the end."""
+    validation weights are restored at the end. `transform` maps each training batch
+    (augmentation) before the model sees it."""
     cfg = cfg or TrainConfig()
     gen = seed_everything(cfg.seed)
     x, y = train
-    trainer = Trainer(model, cfg, math.ceil(len(x) / cfg.batch_size), loss_fn, job, classify)
+    trainer = Trainer(model, cfg, math.ceil(len(x) / cfg.batch_size), loss_fn, job, classify, transform)
     history, best, best_state, bad_epochs = History(), math.inf, None, 0
     for epoch in range(cfg.epochs):
         try:

@@ -20,7 +20,7 @@ from .test_data import _tiny_mnist
 PAGES = {"digit_classifier": "mlp", "generative/vae": "vae", "generative/dcgan": "gan",
          "generative/autoencoders": "ae", "generative/denoising": "dn", "generative/latent_morphing": "morph",
          "scratch/numpy_digits": "npdigits", "scratch/logic_gates": "gates", "scratch/regression": "regsel",
-         "scratch/perceptron": "pc"}
+         "scratch/perceptron": "pc", "vision/cnn": "cnn", "vision/compare": "cnncmp"}
 # What a URL can carry that no setting accepts: non-finite, huge, negative, wrong type, overlong.
 BAD = ["inf", "-inf", "nan", "NaN", "1e308", "-1e308", "1" + "0" * 400, "10**400", "-1", "-99999999", "1e-400",
        "abc", "", "None", "[1, 2]", "0x10", "½", "true", "x" * 100_000, "9" * 5000, "1,2,3", "\x00"]
@@ -34,7 +34,8 @@ def _settings(node, prefix: str, out: dict | None = None) -> dict:
         _settings(child, prefix, out)
     key = getattr(node, "key", None)
     if (isinstance(key, str) and key.startswith(f"{prefix}-")
-            and type(node).__name__ not in ("Button", "UnknownElement") and hasattr(node, "value")):
+            and type(node).__name__ not in ("Button", "UnknownElement") and hasattr(node, "value")
+            and not hasattr(node.value, "to_dict")):  # a data editor's table lives in the session, not the URL
         out[key] = node.value
     return out
 
@@ -52,7 +53,7 @@ def test_bad_url_values_keep_every_setting_at_its_default(apptest, page):
     prefix = PAGES[page]
     clean = _open(apptest, page)
     defaults = _settings(clean._tree, prefix)
-    assert len(defaults) >= 5 and not clean.exception
+    assert len(defaults) >= (4 if page == "vision/compare" else 5) and not clean.exception
     for shift in range(3):  # every setting gets three of the bad values; together they cover BAD
         query = {key: BAD[(3 * i + 7 * shift) % len(BAD)] for i, key in enumerate(defaults)}
         at = _open(apptest, page, {**query, "ws": "../" * 1000})  # and a workspace key that is no key

@@ -30,12 +30,16 @@ def unusable(value: str) -> bool:
 
 def drop_unusable() -> None:
     """Remove every query parameter with an unusable value before widgets read the URL."""
+    drop([key for key in st.query_params.keys()
+          if len(key) > MAX_CHARS or any(unusable(v) for v in st.query_params.get_all(key))])
+
+
+def drop(keys) -> None:
+    """Remove these query parameters before the widgets bound to them read the URL."""
     from streamlit.runtime.state.session_state_proxy import get_session_state
 
     dropped = False
-    for key in list(st.query_params.keys()):
-        if len(key) <= MAX_CHARS and not any(unusable(v) for v in st.query_params.get_all(key)):
-            continue
+    for key in keys:
         try:
             del st.query_params[key]  # the address bar no longer shows it
             dropped = True

@@ -3,7 +3,7 @@
 Sections: training throughput against a tutorial loop and a bare loop (training.py),
 a job inside the live server seen from a browser (server.py), the 2-D
 playground's redraw rate (playground.py), and what recording a run in the run store
-costs its training (store.py). Nothing is asserted; a noisy machine gives
+costs its training (store.py), and the CNN builder (cnn.py). Nothing is asserted; a noisy machine gives
 noisy numbers, so run it on a quiet one.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("training", "server", "playground", "store")
+SECTIONS = ("training", "server", "playground", "store", "cnn")
 UNIT_DIGITS = {"samples/s": 0, "s": 2, "% CPU": 1, "ms": 2, "%": 2, "×": 3}
 
 
@@ -142,6 +142,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {s['samples']:,} samples ({s['steps']} steps) per fit, median of {s['repeats']}, "
               f"{s['source']}, device {s['device']}, {s['threads']} torch threads per job")
         rows += store_rows(s)
+    if "cnn" in sections:
+        from dlplay.bench import cnn
+
+        print("CNN fast preset: dlplay fit vs tutorial vs bare; CPU settings; time to accuracy…")
+        c = cnn.run(quick=args.quick)
+        print(f"  {c['samples']:,} samples per run, median of {c['repeats']}, device {c['device']}, "
+              f"{c['threads']} torch threads")
+        rows += cnn.rows(c, row)
 
     print()
     print_table(rows)

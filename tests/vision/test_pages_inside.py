@@ -1,0 +1,60 @@
+"""AppTest of the page "Inside a trained network"."""
+import pytest
+
+from dlplay import runs
+from dlplay.classify import LESSON, ClassifierSpec, prepare
+from dlplay.train import TrainConfig
+
+PAGE = "pages/vision/inside.py"
+
+
+@pytest.fixture(scope="module")
+def mlp_run():
+    """A real MLP run of the Digit classifier, trained for one epoch on 5,000 MNIST digits."""
+    spec = ClassifierSpec(dataset="mnist5k", hidden=(64, 32), n_val=500, train=TrainConfig(epochs=1))
+    ds = prepare(spec)
+    run, job = runs.start(LESSON, spec, workspace="local", session_id="inside-test", ds=ds)
+    assert job.wait(120) and job.state == "done", job.error
+    return runs.get_store().get(run.id)
+
+
+def test_no_runs_says_what_to_do(apptest, monkeypatch):
+    monkeypatch.setenv("DLPLAY_SHARED", "1")  # a fresh private workspace: no runs in it
+    at = apptest(PAGE).run()
+    assert not at.exception
+    text = " ".join(i.value for i in at.info)
+    assert "No trained run" in text and "Digit classifier (MLP)" in text and "Train" in text
+
+
+def test_sections_render_for_an_mlp_run(apptest, mlp_run):
+    at = apptest(PAGE).run()
+    assert not at.exception, at.exception
+    at.selectbox(key="inside-run").set_value(mlp_run.id).run()
+    assert not at.exception, at.exception
+    md = " ".join(m.value for m in at.markdown)
+    assert f"run {mlp_run.id} ·" in md
+    headers = [h.value for h in at.header]
+    assert any("Receptive fields" in h for h in headers) and any("Saliency" in h for h in headers)
+    assert len(at.get("image")) >= 2  # first-layer fields, the test image
+    # deeper fields: the output layer, with the note that the linear view ignores activations
+    at.select_slider(key="inside-depth").set_value(3).run()
+    assert not at.exception
+    assert any("ignores the activations" in c.value for c in at.caption)
+    # saliency by integrated gradients on a test image
+    at.selectbox(key="inside-sal-method").set_value("integrated_gradients").run()
+    assert not at.exception
+    assert any("of the saliency lies on the" in c.value for c in at.caption)
+    # gradient ascent on the class "7", as a job, live
+    at.selectbox(key="inside-class").set_value(7)
+    at.select_slider(key="inside-steps").set_value(50)
+    at.button(key="inside-ascend").click().run()
+    assert not at.exception
+    from tests.conftest import job_of
+
+    job = job_of(at, "inside")
+    assert job.wait(60) and job.state == "done", job.error
+    at.run()
+    assert not at.exception
+    result = job.result
+    assert result.final_value > result.start_value
+    assert any("The model calls it **7**" in c.value for c in at.caption), [c.value for c in at.caption]
