@@ -39,6 +39,9 @@ class TrainConfig:
     device: str = "auto"
     log_every: int = 20  # steps between streamed training rows
     max_grad_norm: float = 0.0  # 0 = no clipping
+    # Mixed precision: the forward pass in bfloat16 (weights and the optimizer stay float32). On a CPU
+    # with AMX or AVX-512 BF16 a CNN trains ~1.5× faster (python -m dlplay.bench); elsewhere it may be slower.
+    bf16: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +70,18 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def bf16_pays(device: str = "auto") -> bool:
+    """Whether bfloat16 autocast speeds training up here: a GPU that supports it, or a CPU with
+    AMX / AVX-512 BF16 (oneDNN's check). Elsewhere the conversions cost more than they save."""
+    dev = pick_device(device)
+    if dev.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without oneDNN
+        return False
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -212,8 +227,9 @@ class Trainer:
             xb, yb = x[idx].to(self.device, non_blocking=True), y[idx].to(self.device, non_blocking=True)
             if self.transform is not None:
                 xb = self.transform(xb)
-            out = self.model(xb)
-            loss = self.loss_fn(out, yb)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                out = self.model(xb)
+                loss = self.loss_fn(out, yb)
             if cfg.l1:
                 loss = loss + cfg.l1 * l1_penalty(self.model)
             # The one host sync per step: the loss check and the running mean share it.

@@ -67,7 +67,8 @@ def setup_widgets(spec: CNNSpec) -> None:
         "smooth": float(spec.label_smoothing), "augment": bool(spec.augment), "opt": t.optimizer,
         "sched": t.schedule, "lr": min(LRS, key=lambda v: abs(np.log(v / t.lr))),
         "l2": min(L2S, key=lambda v: abs(v - t.l2)),
-        "batch": t.batch_size if t.batch_size in (32, 64, 128, 256, 512) else 128, "epochs": int(t.epochs)}
+        "batch": t.batch_size if t.batch_size in (32, 64, 128, 256, 512) else 128, "epochs": int(t.epochs),
+        "bf16": bool(t.bf16)}
     for name, value in values.items():
         st.session_state[f"{KEY}-{name}"] = value
     if dense_of(st.query_params.get(f"{KEY}-dense", "")) is None:
@@ -142,6 +143,11 @@ with st.sidebar:
                              "CIFAR-10 and Fashion-MNIST (a mirrored digit is another symbol); with it, the "
                              "test images are scored with their mirror too.")
 
+    bf16 = st.toggle("bfloat16 mixed precision", key=f"{KEY}-bf16", **KEEP,
+                     help="The forward pass in 16-bit brain floats, the weights in 32-bit: about 1.5× faster on "
+                          "a CPU with AMX or AVX-512 BF16 (the fast preset switches it on where it pays), "
+                          "slower elsewhere. Accuracy stays the same.")
+
 ds = load_dataset(dataset)
 if dataset == "cifar10" and ds.source.note:
     st.caption(f"CIFAR-10 here: {ds.source.note} — {len(ds.x_train):,} training images of the full 50,000 "
@@ -186,7 +192,7 @@ name = preset if blocks == PRESETS[preset] else f"{preset} (edited)"
 spec = CNNSpec(dataset=dataset, preset=name, blocks=blocks, dense=dense, dropout=head_dropout, augment=augment,
                label_smoothing=smoothing, n_train=n_train,
                train=TrainConfig(optimizer=optimizer, lr=lr, schedule=schedule, l2=l2, batch_size=batch,
-                                 epochs=int(epochs)))
+                                 epochs=int(epochs), bf16=bf16))
 problem = problem or ("The stack is empty: add a conv row." if not blocks else check(spec, ds.image_shape))
 
 
