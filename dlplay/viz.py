@@ -72,3 +72,28 @@ def probability_figure(probs: np.ndarray, classes: list[str]) -> go.Figure:
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), yaxis_range=[0, 1.15],
                       yaxis_tickformat=".0%", xaxis_type="category")
     return fig
+
+
+def heat_image(values: np.ndarray, box: tuple[int, int, int, int] | None = None, scale: int = 8) -> np.ndarray:
+    """A non-negative (H,W) map as an RGB picture in the inferno colours (black = 0, pale yellow =
+    the largest value), each cell `scale`×`scale` pixels; `box` (top, bottom, left, right, inclusive
+    cells) is outlined in blue. A picture, not a chart: it reads the same in every browser."""
+    from plotly.colors import hex_to_rgb, sequential
+
+    v = np.asarray(values, np.float64)
+    v = v / v.max() if v.size and v.max() > 0 else np.zeros_like(v)
+    stops = np.array([hex_to_rgb(c) for c in sequential.Inferno], np.float64)
+    pos = v * (len(stops) - 1)
+    lo = np.clip(np.floor(pos).astype(int), 0, len(stops) - 2)
+    frac = (pos - lo)[..., None]
+    rgb = (stops[lo] * (1 - frac) + stops[lo + 1] * frac).round().astype(np.uint8)
+    big = rgb.repeat(scale, 0).repeat(scale, 1)
+    if box is not None:
+        top, bottom, left, right = (int(b) for b in box)
+        y0, y1, x0, x1 = top * scale, (bottom + 1) * scale - 1, left * scale, (right + 1) * scale - 1
+        blue = np.array([46, 134, 171], np.uint8)
+        for y in (y0, y0 + 1, y1 - 1, y1):
+            big[np.clip(y, 0, big.shape[0] - 1), max(x0, 0):x1 + 1] = blue
+        for x in (x0, x0 + 1, x1 - 1, x1):
+            big[max(y0, 0):y1 + 1, np.clip(x, 0, big.shape[1] - 1)] = blue
+    return big

@@ -194,6 +194,8 @@ spec = CNNSpec(dataset=dataset, preset=name, blocks=blocks, dense=dense, dropout
                train=TrainConfig(optimizer=optimizer, lr=lr, schedule=schedule, l2=l2, batch_size=batch,
                                  epochs=int(epochs), bf16=bf16))
 problem = problem or ("The stack is empty: add a conv row." if not blocks else check(spec, ds.image_shape))
+if not problem:
+    st.session_state[f"{KEY}-built"] = specs.to_dict(spec)  # Compare CNNs offers the stack built here
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -3,7 +3,8 @@ import streamlit as st
 
 from dlplay import data, runs
 from dlplay.runs.compare import overlay_figure
-from dlplay.vision.cnn import LESSON
+from dlplay.runs import specs as run_specs
+from dlplay.vision.cnn import LESSON, CNNSpec
 from dlplay.vision.compare import CHOICES, Sequence, finding, setups, table
 from ui.live import load_dataset, session_id, train_size_slider
 from ui.runs import fair_use_refusal, shared_server, workspace
@@ -11,6 +12,7 @@ from ui.settings import KEEP, setup_link
 
 KEY = "cnncmp"
 SEQ = f"{KEY}-sequence"
+MINE = "my stack (CNN builder)"
 
 st.title("Compare CNNs")
 st.markdown(
@@ -19,11 +21,15 @@ st.markdown(
     "run of the **CNN builder** (open it there to look inside). The table puts their size, speed and "
     "accuracy side by side and the curves are overlaid.")
 
+# The stack last built on the CNN builder page (this session), as one more setup.
+built = st.session_state.get("cnn-built")
+mine = {MINE: run_specs.from_dict(CNNSpec, built)} if built else {}
+
 with st.sidebar:
     st.header("What to compare")
     dataset = st.selectbox("Dataset", ["mnist", "fashion_mnist", "cifar10"], key=f"{KEY}-dataset",
                            format_func=lambda n: data.TITLES.get(n, n), **KEEP)
-    chosen = st.multiselect("Setups, in the order they train", list(CHOICES),
+    chosen = st.multiselect("Setups, in the order they train", list(CHOICES) + list(mine),
                             default=["simple", "deeper, untuned", "deeper + batch norm + Adam"],
                             key=f"{KEY}-setups", **KEEP)
     epochs = st.number_input("Epochs for every setup (0 = each preset's own)", 0, 30, 2, key=f"{KEY}-epochs",
@@ -32,7 +38,9 @@ with st.sidebar:
                                 dataset, help="The same images for every setup; fewer is faster.")
 
 ds = load_dataset(dataset)
-specs = setups(chosen, dataset, int(epochs), n_train)
+if not mine:
+    st.caption(f"Build a stack of your own on the **CNN builder** page and it is offered here as “{MINE}”.")
+specs = setups(chosen, dataset, int(epochs), n_train, extra=mine)
 with st.expander("The setups", expanded=False):
     for spec in specs:
         layers = " → ".join(b.label() for b in spec.blocks) + " → " + \

@@ -6,7 +6,7 @@ import torch
 
 from dlplay import data, runs
 from dlplay.vision import inside
-from dlplay.viz import montage, to_uint8
+from dlplay.viz import heat_image, montage, to_uint8
 from ui.live import live, start_job
 from ui.runs import workspace
 from ui.settings import KEEP
@@ -78,17 +78,6 @@ def signed_montage(fields: np.ndarray, ncols: int) -> np.ndarray:
     return montage(0.5 + 0.5 * fields / scale, ncols=ncols)
 
 
-def heatmap(values: np.ndarray, title: str, box=None, colorscale="Inferno") -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=values, colorscale=colorscale, showscale=False))
-    if box is not None:
-        top, bottom, left, right = box
-        fig.add_shape(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
-                      line=dict(color="#2e86ab", width=2))
-    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
-                      yaxis=dict(autorange="reversed", scaleanchor="x", visible=False), xaxis=dict(visible=False))
-    return fig
-
-
 # --- 1. receptive fields ----------------------------------------------------------------------
 st.header("1 · Receptive fields")
 if not is_cnn:
@@ -126,8 +115,8 @@ else:
         lo_x, hi_x = rf.window(cx)
         box = (max(0, int(np.ceil(lo_y))), int(np.floor(hi_y)), max(0, int(np.ceil(lo_x))), int(np.floor(hi_x)))
         c1, c2 = st.columns([3, 2])
-        c1.plotly_chart(heatmap(erf, f"Effective receptive field of {pick}'s centre unit", box), width="stretch",
-                        key=f"{KEY}-erf")
+        c1.image(heat_image(erf, box), width=336,
+                 caption=f"Effective receptive field of {pick}'s centre unit (black: no gradient)")
         c2.metric("Theoretical", f"{rf.r}×{rf.r} px")
         c2.metric("Holds 95 % of the gradient", f"{inside.erf_size(erf)}×{inside.erf_size(erf)} px")
         c2.caption("|∂ centre unit / ∂ pixel| averaged over 16 test images; the blue box is the theoretical "
@@ -237,7 +226,7 @@ else:
         share, ink = inside.stroke_share(sal, image)
         c1, c2 = st.columns(2)
         c1.image(to_uint8(image), width=196, caption=f"the model says: {classes[target]}")
-        c2.plotly_chart(heatmap(sal, f"Saliency for “{classes[target]}”"), width="stretch", key=f"{KEY}-sal")
+        c2.image(heat_image(sal, scale=7), width=196, caption=f"saliency for “{classes[target]}” (bright: matters most)")
         st.caption(f"{share:.0%} of the saliency lies on the {ink:.0%} of pixels that are ink. Plain gradients "
                    "also light up background pixels (a stroke there would change the answer); integrated "
                    "gradients weigh each pixel by how far it is from black, so they sit on the stroke itself.")

@@ -153,3 +153,20 @@ def test_the_finding_is_told_from_the_numbers():
     assert "reached 11.3% test accuracy: worse than the shallower “simple” (96.2%)" in text
     assert "“deeper + batch norm + Adam” reached 97.8% (+86.4 points over the untuned one)" in text
     assert finding(df.iloc[:1]) is None
+
+
+def test_compare_offers_the_stack_built_on_the_cnn_builder(apptest):
+    at = apptest(COMPARE).run()
+    assert "my stack (CNN builder)" not in at.multiselect(key="cnncmp-setups").options
+    assert any("Build a stack of your own" in c.value for c in at.caption)
+
+    at = apptest("app.py").run()  # the app, as a visitor moves between its pages
+    at.switch_page(PAGE).run()
+    at.text_input(key="cnn-dense").input("48").run()  # the fast stack with a dense layer of its own
+    assert not at.exception and not at.error
+    at.switch_page(COMPARE).run()
+    assert not at.exception, at.exception
+    assert "my stack (CNN builder)" in at.multiselect(key="cnncmp-setups").options
+    at.multiselect(key="cnncmp-setups").set_value(["simple", "my stack (CNN builder)"]).run()
+    setups_text = " ".join(m.value for m in at.markdown)
+    assert "**fast**: conv 16 3×3" in setups_text and "dense 48 → 10 classes" in setups_text, setups_text
