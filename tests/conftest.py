@@ -3,6 +3,7 @@ stopped after every test, a live Streamlit server and a headless Chromium for
 browser tests."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -87,16 +88,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_server():
-    """`streamlit run app.py` on a free localhost port; yields the base URL."""
+@contextlib.contextmanager
+def streamlit_server(args: list[str], log_name: str, env: dict | None = None):
+    """A Streamlit server (`python -m <args>`) on a free localhost port, its output in
+    screenshots/<log_name>; yields the base URL once it answers, stops it afterwards."""
     port = _free_port()
     SCREENSHOTS.mkdir(exist_ok=True)
-    log = open(SCREENSHOTS / "server.log", "w")
+    log = open(SCREENSHOTS / log_name, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ui.serve", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        [sys.executable, "-m", *args, "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy())
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -107,14 +109,23 @@ def app_server():
             time.sleep(0.3)
     else:
         proc.kill()
-        pytest.fail("Streamlit server did not start; see screenshots/server.log")
-    yield url
-    proc.terminate()
+        pytest.fail(f"Streamlit server did not start; see screenshots/{log_name}")
     try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """`streamlit run app.py` (through ui.serve) on a free localhost port; yields the base URL."""
+    with streamlit_server(["ui.serve"], "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

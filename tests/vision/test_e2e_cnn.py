@@ -2,16 +2,12 @@
 one epoch, sees the first layer's filter grid change from its random start, uploads a
 picture and opens the feature maps it produces."""
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
 from dlplay.vision.cnn import PRESETS
-from tests.conftest import ROOT, SCREENSHOTS, _free_port, need_shared, screenshot
+from tests.conftest import ROOT, need_shared, screenshot, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,31 +20,9 @@ EXAMPLES = ROOT / "assets" / "examples"
 def cnn_url():
     """The page served on its own (`streamlit run pages/vision/cnn.py`), so the test
     doesn't depend on where app.py lists it."""
-    port = _free_port()
-    SCREENSHOTS.mkdir(exist_ok=True)
-    log = open(SCREENSHOTS / "server-cnn.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "pages/vision/cnn.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("Streamlit server did not start; see screenshots/server-cnn.log")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with streamlit_server(["streamlit", "run", "pages/vision/cnn.py"], "server-cnn.log",
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}) as url:
+        yield url
 
 
 def filter_src(page, caption: str, timeout: float = TRAIN_MS) -> str:
