@@ -112,6 +112,12 @@ def data_dir() -> Path:
     return Path(os.environ.get("DLPLAY_DATA_DIR") or Path.home() / ".cache" / "dlplay" / "data")
 
 
+def cache_dir() -> Path:
+    """Where the app keeps what it makes once and reuses (trained helper models, pretrained
+    bodies, image folders written for a lesson): `DLPLAY_CACHE_DIR`, default ~/.cache/dlplay."""
+    return Path(os.environ.get("DLPLAY_CACHE_DIR") or Path.home() / ".cache" / "dlplay")
+
+
 def downloads_allowed() -> bool:
     return os.environ.get("DLPLAY_OFFLINE", "").lower() not in ("1", "true", "yes")
 

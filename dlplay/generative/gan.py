@@ -77,10 +77,6 @@ def init_weights(m: nn.Module) -> None:
 
 # --- the judge: a cached classifier -------------------------------------------------------------
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("DLPLAY_CACHE_DIR") or Path.home() / ".cache" / "dlplay")
-
-
 def judge_spec(dataset: str) -> ClassifierSpec:
     return ClassifierSpec(dataset=dataset, hidden=(256, 128), train=TrainConfig(epochs=2, batch_size=256, seed=0))
 
@@ -93,7 +89,7 @@ JUDGE_TRAINING_TIME = "2 to 20 seconds on two CPU cores, depending on what else 
 def judge_path(ds: data.ImageData) -> Path:
     """One judge per dataset, source kind and size: a judge trained on the bundled 5,000
     digits (87% accurate) must not be reused once the full MNIST (97%) is there."""
-    return cache_dir() / "models" / f"judge-mlp-{ds.name}-{ds.source.kind}-{len(ds.x_train)}.safetensors"
+    return data.cache_dir() / "models" / f"judge-mlp-{ds.name}-{ds.source.kind}-{len(ds.x_train)}.safetensors"
 
 
 class _Quiet:
