@@ -3,7 +3,8 @@
 Sections: training throughput against a tutorial loop and a bare loop (training.py),
 a job inside the live server seen from a browser (server.py), the 2-D
 playground's redraw rate (playground.py), and what recording a run in the run store
-costs its training (store.py), and the CNN builder (cnn.py). Nothing is asserted; a noisy machine gives
+costs its training (store.py), the CNN builder (cnn.py), and an image folder read lazily
+against held in memory (lazyload.py). Nothing is asserted; a noisy machine gives
 noisy numbers, so run it on a quiet one.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("training", "server", "playground", "store", "cnn")
+SECTIONS = ("training", "server", "playground", "store", "cnn", "lazyload")
 UNIT_DIGITS = {"samples/s": 0, "s": 2, "% CPU": 1, "ms": 2, "%": 2, "×": 3}
 
 
@@ -150,6 +151,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {c['samples']:,} samples per run, median of {c['repeats']}, device {c['device']}, "
               f"{c['threads']} torch threads")
         rows += cnn.rows(c, row)
+    if "lazyload" in sections:
+        from dlplay.bench import lazyload
+
+        print("an image folder read lazily vs held in memory, each way in a fresh process…")
+        z = lazyload.run(quick=args.quick)
+        print(f"  {z['note']}")
+        rows += lazyload.rows(z, row)
 
     print()
     print_table(rows)

@@ -1,0 +1,335 @@
+"""Image regression from files loaded lazily: a small CNN reads a continuous number from each
+picture — the slant of an MNIST digit written to a folder of PNG files (offline default), or
+a face's age from UTKFace's `age_gender_race_date.jpg` — with the images opened only when
+their batch needs them (`dlplay.vision.lazyfiles`).
+
+The assignment's observation: labels rounded to whole numbers hurt a regression. They hurt
+only as much as the rounding step is coarse against what the network can read: trained on
+the mean absolute error, the network learns the median of the rounded labels — a staircase.
+Both runs are scored on the exact test labels.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import data
+from ..jobs import Cancelled, Job
+from ..runs.lesson import Lesson, Saved
+from ..train import LossWatch, TrainConfig, make_optimizer, make_schedule, stop_note
+from . import digitfiles, lazyfiles
+from .cnn import build, from_preset
+
+SOURCES = {"digits": "MNIST digits written as PNG files (offline)", "utkface": "UTKFace faces (data directory)",
+           "folder": "A folder of my own"}
+UNITS = {"digits": "°", "utkface": "years"}
+
+
+@dataclass
+class RegressionSpec:
+    source: str = "digits"  # "digits" | "utkface" | "folder"
+    folder: str = ""  # source "folder": its path (with train/ and test/ inside, or one folder split 90/10)
+    layout: str = "digits"  # source "folder": how its file names spell the target
+    labels: str = "exact"  # "exact" or "rounded": the training labels (tests are always exact)
+    step: float = 10.0  # "rounded": labels rounded to whole multiples of this, in the target's unit
+    n_train: int = 4000  # training files (0 = all), validation taken from them
+    workers: int = 2  # DataLoader worker processes reading files ahead of the training loop
+    prefetch: int = 2  # batches each worker keeps ready
+    in_memory: bool = False  # decode every file first and hold them all (the comparison)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(optimizer="adamw", lr=3e-3, l2=1e-4,
+                                                                   schedule="onecycle", epochs=3, batch_size=128))
+
+
+class FolderMissing(Exception):
+    """The folder to read is not there or holds no file of its layout: the message says what to put where."""
+
+
+@dataclass
+class Source:
+    train: lazyfiles.Listing
+    test: lazyfiles.Listing | None  # None: split off the training folder
+    size: int  # images resized to size × size
+    channels: int
+    unit: str
+    what: str  # the target in words
+
+    @property
+    def layout(self) -> lazyfiles.Layout:
+        return self.train.layout
+
+
+def utkface_folder() -> Path:
+    return data.data_dir() / "UTKFace"
+
+
+def source(spec: RegressionSpec, progress=None) -> Source:
+    """The folder(s) the spec reads, listed by name (nothing opened); FolderMissing if absent."""
+    if spec.source == "digits":
+        root = digitfiles.write(progress=progress)
+        return Source(lazyfiles.list_folder(root / "train", "digits"), lazyfiles.list_folder(root / "test", "digits"),
+                      28, 1, "°", "the stroke's slant in degrees, measured from the image's moments")
+    if spec.source == "utkface":
+        folder, layout = utkface_folder(), "utkface"
+        hint = (f"Put the UTKFace images (files named like 26_0_1_20170116174525125.jpg: age, gender, race, date) "
+                f"in {folder}/ — unpack the “Aligned&Cropped Faces” archive UTKFace.tar.gz there — or set "
+                "DLPLAY_DATA_DIR to the folder that holds UTKFace/.")
+    else:
+        folder, layout = Path(spec.folder).expanduser(), spec.layout
+        example = lazyfiles.LAYOUTS[layout].example
+        hint = f"Type the path of a folder of image files named like {example} (or with train/ and test/ inside)."
+    if spec.source == "folder" and not spec.folder.strip():
+        raise FolderMissing(f"No folder yet (no path given). {hint}")
+    if not folder.is_dir():
+        raise FolderMissing(f"No folder at {folder}. {hint}")
+    parts = (folder / "train", folder / "test") if (folder / "train").is_dir() and (folder / "test").is_dir() else (folder, None)
+    train = lazyfiles.list_folder(parts[0], layout)
+    if not train.paths:
+        raise FolderMissing(f"{parts[0]} holds no image file named by the {layout} layout. {hint}")
+    test = lazyfiles.list_folder(parts[1], layout) if parts[1] is not None else None
+    big = layout == "utkface"
+    return Source(train, test, 64 if big else 28, 3 if big else 1, UNITS.get(layout, ""),
+                  lazyfiles.LAYOUTS[layout].target)
+
+
+def rounded(y: torch.Tensor, step: float) -> torch.Tensor:
+    return torch.round(y / step) * step
+
+
+def splits(spec: RegressionSpec, src: Source):
+    """(train, validation, test) datasets over the files; the training targets rounded for a
+    "rounded" run, the validation and test targets always exact."""
+    def lazy(paths, targets):
+        return lazyfiles.LazyImages(paths, targets, src.size, src.channels)
+
+    gen = torch.Generator().manual_seed(spec.train.seed)
+    paths, targets = src.train.paths, torch.tensor(src.train.targets)
+    order = torch.randperm(len(paths), generator=gen)
+    if src.test is None:  # one folder: a fixed tenth of it (at most 2,000) is the test set
+        n_test = min(2000, len(paths) // 10)
+        test = lazy([paths[i] for i in order[:n_test]], targets[order[:n_test]])
+        order = order[n_test:]
+    else:
+        test = lazy(src.test.paths, src.test.targets)
+    if spec.n_train:
+        order = order[:spec.n_train]
+    n_val = min(1000, len(order) // 10)
+    val_i, tr_i = order[:n_val], order[n_val:]
+    y = targets[tr_i]
+    train = lazy([paths[i] for i in tr_i], rounded(y, spec.step) if spec.labels == "rounded" else y)
+    return train, lazy([paths[i] for i in val_i], targets[val_i]), test
+
+
+# --- the model -----------------------------------------------------------------------------------
+
+class Regressor(nn.Module):
+    """A small CNN (the CNN builder's fast stack) with one output, read in the target's unit:
+    the body predicts the standardized target, `forward` scales it back."""
+
+    def __init__(self, image_shape: tuple[int, int, int], mean: float, std: float):
+        super().__init__()
+        self.body = build(from_preset("fast"), image_shape, 1)
+        self.register_buffer("mean", torch.tensor(float(mean)))
+        self.register_buffer("std", torch.tensor(float(std)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)[:, 0] * self.std + self.mean
+
+
+@torch.no_grad()
+def predict(model: nn.Module, dl) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """(predictions, targets, indices, unreadable items) over a loader."""
+    model.eval()
+    preds, trues, idx, bad = [], [], [], []
+    with lazyfiles.batches(dl) as it:
+        for b in it:
+            bad += b.bad
+            if len(b.y):
+                preds.append(model(b.x))
+                trues.append(b.y)
+                idx.append(b.index)
+    cat = (lambda parts: torch.cat(parts).numpy()) if preds else (lambda parts: np.zeros(0))
+    return cat(preds), cat(trues), cat(idx), bad
+
+
+def mae(pred: np.ndarray, true: np.ndarray) -> float:
+    return float(np.abs(pred - true).mean()) if len(true) else float("nan")
+
+
+@dataclass
+class RegressionResult:
+    model: Regressor
+    spec: RegressionSpec
+    rows: list[dict]
+    test_mae: float  # on the exact test labels
+    baseline_mae: float  # predicting the training labels' mean for every image
+    pred: np.ndarray  # test predictions
+    true: np.ndarray  # exact test targets
+    names: list[str]  # test file names, in the order of pred
+    bad_files: list[str]  # "name: why", every unreadable file met
+    odd_names: list[str]  # files skipped because their name doesn't follow the layout
+    unit: str
+    what: str
+    images_per_s: float  # training throughput, data loading included
+    wait_share: float  # share of training time spent waiting for a batch
+    held_bytes: int  # what the training dataset holds in memory
+    load_s: float  # seconds before training could start (decoding everything, for in-memory)
+    image_shape: tuple = (1, 28, 28)
+    train_seconds: float = 0.0
+    stopped: str = ""
+
+
+def train_epoch(model, dl, opt, schedule, watch: LossWatch, job: Job | None, epoch: int, cfg: TrainConfig,
+                state: dict) -> dict:
+    """One pass over the training files, as pytorch/examples writes it; Stop is checked between batches."""
+    model.train()
+    seen, total, wait, t0 = 0, 0.0, 0.0, time.perf_counter()
+    with lazyfiles.batches(dl) as it:
+        while True:
+            t_ask = time.perf_counter()
+            b = next(it, None)
+            wait += time.perf_counter() - t_ask  # the loop waiting for files to be read
+            if b is None:
+                break
+            if job:
+                job.check_cancelled()
+            state["bad"] += b.bad
+            if not len(b.y):
+                continue
+            loss = F.l1_loss(model(b.x), b.y) / model.std  # the MAE, in standardized units
+            value = watch(loss.item())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            schedule.step()
+            state["step"] += 1
+            seen += len(b.y)
+            total += value * len(b.y)
+            if job and (state["step"] == 1 or state["step"] % cfg.log_every == 0):
+                job.metric(step=state["step"], epoch=epoch + seen / max(1, state["n"]), split="train",
+                           loss=value * float(model.std))
+                job.set_progress(state["step"] / state["total"], f"epoch {epoch + 1}/{cfg.epochs} · step "
+                                 f"{state['step']}/{state['total']}")
+    elapsed = time.perf_counter() - t0
+    return {"train_mae": total / max(1, seen) * float(model.std), "images_per_s": seen / max(elapsed, 1e-9),
+            "wait_share": wait / max(elapsed, 1e-9)}
+
+
+def train_regression(spec: RegressionSpec, job: Job | None = None) -> RegressionResult:
+    src = source(spec, progress=(lambda f, msg: job.set_progress(0.0, msg)) if job else None)
+    train_ds, val_ds, test_ds = splits(spec, src)
+    if len(train_ds) < 10:
+        raise FolderMissing(f"Only {len(train_ds)} training images in {src.train.folder}: put more files there.")
+    cfg = spec.train
+    torch.manual_seed(cfg.seed)
+    t0 = time.perf_counter()
+    data_for_training = lazyfiles.InMemory(train_ds) if spec.in_memory else train_ds
+    load_s = time.perf_counter() - t0
+    workers = 0 if spec.in_memory else spec.workers  # held tensors need no readers
+    dl = lazyfiles.loader(data_for_training, cfg.batch_size, shuffle=True, seed=cfg.seed, workers=workers,
+                          prefetch=spec.prefetch, persistent=cfg.epochs > 1)
+    y = train_ds.targets
+    model = Regressor((src.channels, src.size, src.size), float(y.mean()), float(y.std().clamp(min=1e-6)))
+    if job:
+        job.log(f"{len(train_ds):,} training files ({'decoded into memory' if spec.in_memory else 'read lazily'}), "
+                f"{len(val_ds):,} validation, {len(test_ds):,} test")
+        job.artifact("bad_files", [])
+    steps = math.ceil(len(train_ds) / cfg.batch_size)
+    opt = make_optimizer(model.parameters(), cfg)
+    schedule = make_schedule(opt, cfg, steps * cfg.epochs) or torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    watch = LossWatch(cfg.lr)
+    state = {"bad": [], "step": 0, "n": len(train_ds), "total": steps * cfg.epochs}
+    rows, stopped, t_train = [], "", time.perf_counter()
+    val_dl = lazyfiles.loader(val_ds, 512, workers=min(spec.workers, 1), prefetch=spec.prefetch)
+    try:
+        for epoch in range(cfg.epochs):
+            try:
+                row = train_epoch(model, dl, opt, schedule, watch, job, epoch, cfg, state)
+            except Cancelled:
+                if state["step"] == 0:
+                    raise  # nothing learned yet: cancelled, not stopped
+                stopped = stop_note(epoch, cfg.epochs, state["step"])
+                if job:
+                    job.stopped_at(stopped)
+                break
+            pred, true, _, bad = predict(model, val_dl)
+            state["bad"] += bad
+            row = {"epoch": epoch + 1, "step": state["step"], "split": "epoch", **row, "val_mae": mae(pred, true),
+                   "loss": row["train_mae"], "val_loss": mae(pred, true)}
+            rows.append(row)
+            if job:
+                job.metric(**row)
+                job.artifact("bad_files", _named(state["bad"]))
+    finally:
+        lazyfiles.close(dl)  # the persistent workers end with the training, however it ends
+    train_seconds = time.perf_counter() - t_train
+    pred, true, idx, bad = predict(model, lazyfiles.loader(test_ds, 512, workers=min(spec.workers, 1)))
+    state["bad"] += bad
+    return RegressionResult(
+        model.eval(), spec, rows, mae(pred, true), mae(np.full_like(true, float(y.mean())), true), pred, true,
+        [test_ds.paths[int(i)].name for i in idx], _named(state["bad"]),
+        src.train.odd_names + (src.test.odd_names if src.test else []), src.unit, src.what,
+        float(np.mean([r["images_per_s"] for r in rows])) if rows else 0.0,
+        float(np.mean([r["wait_share"] for r in rows])) if rows else 0.0,
+        data_for_training.held_bytes(), load_s, (src.channels, src.size, src.size), train_seconds, stopped)
+
+
+def _named(bad: list) -> list[str]:
+    """Each unreadable file once, "name: why", in the order met."""
+    seen: dict[str, str] = {}
+    for b in bad:
+        seen.setdefault(b.name, f"{b.name}: {b.reason}")
+    return list(seen.values())
+
+
+# --- as a stored run --------------------------------------------------------------------------------
+
+def save_result(r: RegressionResult) -> Saved:
+    return Saved(
+        tensors={f"model.{k}": v.contiguous() for k, v in r.model.state_dict().items()},
+        arrays={"pred": r.pred.astype(np.float32), "true": r.true.astype(np.float32)},
+        summary={"test_mae": r.test_mae, "baseline_mae": r.baseline_mae, "rows": r.rows, "names": r.names,
+                 "bad_files": r.bad_files, "odd_names": r.odd_names, "unit": r.unit, "what": r.what,
+                 "images_per_s": r.images_per_s, "wait_share": r.wait_share, "held_bytes": r.held_bytes,
+                 "load_s": r.load_s, "train_seconds": r.train_seconds, "stopped": r.stopped, "image_shape": list(r.image_shape)},
+        headline=f"test MAE {r.test_mae:.2f}{r.unit}")
+
+
+def load_result(spec: RegressionSpec, saved: Saved) -> RegressionResult:
+    s = saved.summary
+    model = Regressor(tuple(s["image_shape"]), 0.0, 1.0)
+    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
+    a = saved.arrays
+    return RegressionResult(model.eval(), spec, s["rows"], s["test_mae"], s["baseline_mae"], a["pred"], a["true"],
+                            s["names"], s["bad_files"], s["odd_names"], s["unit"], s["what"], s["images_per_s"],
+                            s["wait_share"], s["held_bytes"], s["load_s"], tuple(s["image_shape"]),
+                            s["train_seconds"], s["stopped"])
+
+
+def brief(spec: RegressionSpec) -> str:
+    labels = "exact labels" if spec.labels == "exact" else f"labels rounded to {spec.step:g}"
+    how = "in memory" if spec.in_memory else f"lazy, {spec.workers} workers"
+    return f"{spec.source} · {labels} · {how} · {spec.train.epochs} epoch{'s' if spec.train.epochs != 1 else ''}"
+
+
+def work(spec: RegressionSpec):
+    from ..limits import Work
+
+    n = spec.n_train or (digitfiles.N_TRAIN if spec.source == "digits" else 20_000)
+    return Work(spec.train.epochs, "epoch", n, "training images")
+
+
+def pair(spec: RegressionSpec) -> list[RegressionSpec]:
+    """The comparison: the same setup trained on exact labels, then on rounded ones."""
+    return [replace(spec, labels="exact"), replace(spec, labels="rounded")]
+
+
+LESSON = Lesson(page="imgreg", title="Image regression from files", path="pages/vision/image_regression.py",
+                spec_type=RegressionSpec, train=lambda spec, job: train_regression(spec, job), save=save_result,
+                load=load_result, brief=brief, curves=("loss", "val_mae"), work=work)
