@@ -40,6 +40,9 @@ PAGES = {
         st.Page("pages/vision/cnn.py", title="CNN builder", icon="🧱"),
         st.Page("pages/vision/compare.py", title="Compare CNNs", icon="⚖️"),
         st.Page("pages/vision/inside.py", title="Inside a trained network", icon="🔬"),
+        st.Page("pages/vision/transfer.py", title="Transfer learning", icon="🎁"),
+        st.Page("pages/vision/forgetting.py", title="Catastrophic forgetting", icon="🔁"),
+        st.Page("pages/vision/image_regression.py", title="Image regression from files", icon="📏"),
     ],
 }
 

@@ -54,6 +54,9 @@ REGISTRY: dict[str, str] = {
     "vae": "dlplay.generative.vae:LESSON",
     "gan": "dlplay.generative.gan:LESSON",
     "cnn": "dlplay.vision.cnn:LESSON",
+    "tl": "dlplay.vision.transfer:LESSON",
+    "forget": "dlplay.vision.forgetting:LESSON",
+    "imgreg": "dlplay.vision.regression:LESSON",
 }
 
 

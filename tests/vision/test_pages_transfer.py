@@ -1,0 +1,91 @@
+"""AppTests of the page "Transfer learning"."""
+import pytest
+
+from dlplay import data
+from tests.vision.test_pretrained import serve_checkpoint
+from tests.vision.test_transfer import own_cifar_body  # noqa: F401 - the session's pretrained body
+
+PAGE = "pages/vision/transfer.py"
+
+
+@pytest.fixture(autouse=True)
+def fresh_data():
+    data.clear_cache()
+
+
+def texts(at) -> str:
+    return "\n".join(e.value for e in [*at.info, *at.warning, *at.caption, *at.markdown, *at.error, *at.success])
+
+
+def train(at, timeout=180):
+    at.button(key="tl-train").click().run()
+    assert not at.exception, at.exception
+    seq = at.session_state["tl-sequence"]
+    assert seq.wait(timeout), "the runs did not finish in time"
+    at.run()
+    assert not at.exception, at.exception
+    return seq
+
+
+def test_defaults_render_and_say_which_body_is_used(apptest):
+    at = apptest(PAGE).run()
+    assert not at.exception and not at.error
+    body = [i.value for i in at.info if "dlplay's own body pretrained on CIFAR-10 classes 0–4" in i.value]
+    assert body, texts(at)
+    assert "airplane, automobile, bird, cat, deer" in body[0] and str(data.cache_dir() / "models") in body[0]
+    assert not at.button(key="tl-train").disabled
+    assert at.multiselect(key="tl-strategies").value == ["scratch", "frozen", "finetune"]
+    at.multiselect(key="tl-budgets").set_value([]).run()
+    assert any("at least one label budget" in e.value for e in at.error) and at.button(key="tl-train").disabled
+
+
+@pytest.mark.slow
+def test_offline_an_imagenet_choice_falls_back_to_the_own_body_and_a_short_run_shows_the_chart(
+        apptest, own_cifar_body):  # noqa: F811
+    at = apptest(PAGE).run()
+    at.selectbox(key="tl-body").set_value("resnet18").run()
+    warning = [w.value for w in at.warning if "Offline: downloads are off (DLPLAY_OFFLINE)" in w.value]
+    assert warning and "dlplay's own body pretrained on CIFAR-10 classes 0–4" in warning[0], texts(at)
+    assert "cached at" in warning[0] and "trained in" in warning[0]
+    at.multiselect(key="tl-budgets").set_value([10, 25])
+    at.select_slider(key="tl-steps").set_value(25)
+    seq = train(at)
+    assert [j.state for j in seq.jobs] == ["done"] * 3, [j.error for j in seq.jobs]
+    labels = [m.value for m in at.markdown if "📌" in m.value]
+    assert len(labels) == 3 and all(f"run {i}" in " ".join(labels) for i in seq.run_ids), labels
+    notes = [c.value for c in at.caption if c.value.startswith("Body:")]
+    assert sum("pretrained on CIFAR-10 classes 0–4" in n for n in notes) == 2 and any("random" in n for n in notes)
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "Test accuracy against labels per class" in chart and all(f"run {i}" in chart for i in seq.run_ids)
+    table = at.dataframe[0].value
+    assert len(table) == 6 and set(table["labels per class"]) == {10, 25}
+    assert table["test acc."].between(0.2, 1.0).all() and (table["s / epoch"] >= 0).all()
+    assert any("With 10 labelled images per class, training from scratch reached" in s.value for s in at.success)
+
+    # Reopened from the Runs page in a new session: that run alone, its settings back in the widgets.
+    again = apptest(PAGE)
+    again.session_state["_dlplay_reopen"] = {"page": "tl", "run": seq.run_ids[1]}
+    again.run()
+    assert not again.exception
+    labels = [m.value for m in again.markdown if "📌" in m.value]
+    assert len(labels) == 1 and f"run {seq.run_ids[1]}" in labels[0], labels
+    assert again.select_slider(key="tl-steps").value == 25 and again.multiselect(key="tl-budgets").value == [10, 25]
+    assert len(again.dataframe[0].value) == 2, "its two budgets"
+    assert not any("Settings changed" in i.value for i in again.info), "the widgets hold the run's settings"
+
+
+@pytest.mark.slow
+def test_online_the_imagenet_weights_are_downloaded_by_the_page_and_used(apptest, tmp_path, monkeypatch):
+    with serve_checkpoint("resnet18", tmp_path, monkeypatch) as (server, served, _):
+        at = apptest(PAGE).run()
+        at.selectbox(key="tl-body").set_value("resnet18").run()
+        assert any(f"downloaded from {server.url}/{served.name}" in i.value for i in at.info), texts(at)
+        at.select_slider(key="tl-size").set_value(32)  # ResNet18 on 32×32: a second for the features
+        at.multiselect(key="tl-strategies").set_value(["frozen"])
+        at.multiselect(key="tl-budgets").set_value([10])
+        at.select_slider(key="tl-steps").set_value(25)
+        seq = train(at)
+        assert server.hits == [f"/models/{served.name}"] and seq.jobs[0].state == "done", seq.jobs[0].error
+        notes = [c.value for c in at.caption if c.value.startswith("Body:")]
+        assert notes and "ImageNet weights (ResNet18" in notes[0] and str(tmp_path / "cache") in notes[0]
+        assert any("cached at" in i.value and served.name in i.value for i in at.info), texts(at)
