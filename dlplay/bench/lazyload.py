@@ -53,7 +53,7 @@ def peak_mb(since_reset: bool) -> float:
 
 def child(spec_json: str, mode: str, workers: int, train_images: int = 2560) -> dict:
     """One way of reading, measured in this (fresh) process."""
-    import torch
+    import torch  # noqa: F401 - loaded before the baseline is taken, so its own memory is not counted
 
     from dlplay.runs import specs
     from dlplay.vision import lazyfiles

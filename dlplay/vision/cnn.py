@@ -7,7 +7,6 @@ formula (k_h·k_w·C_in + 1)·C_out beside torchinfo's count; `train_cnn` is the
 """
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 import time
 from dataclasses import dataclass, field, replace

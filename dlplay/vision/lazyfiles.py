@@ -15,7 +15,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import sys
+import threading
 import time
+import types
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -225,12 +228,40 @@ def loader(ds: Dataset, batch_size: int, *, shuffle: bool = False, seed: int = 0
     return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen, collate_fn=collate, **kw)
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _plain_main():
+    """While worker processes start: a `__main__` with no file. multiprocessing's forkserver
+    and spawn re-run the parent's `__main__` script in every new process — under Streamlit
+    that is whichever page script ran last (it installs each page as `__main__`), so a worker
+    would run a whole page, and die on its widgets. With no file to re-run, workers import
+    only what they unpickle (this module, torch)."""
+    with _MAIN_LOCK:
+        real, plain = sys.modules.get("__main__"), types.ModuleType("__main__")
+        sys.modules["__main__"] = plain
+        try:
+            yield
+        finally:
+            if sys.modules.get("__main__") is plain:  # a page run may have installed its own meanwhile
+                sys.modules["__main__"] = real
+
+
+def start(dl: DataLoader) -> Iterator[Batch]:
+    """`iter(dl)`: its worker processes, if any, start here."""
+    if not dl.num_workers:
+        return iter(dl)
+    with _plain_main():
+        return iter(dl)
+
+
 @contextmanager
 def batches(dl: DataLoader) -> Iterator[Iterator[Batch]]:
     """Iterate `dl`; leaving early — Stop (`Cancelled`), an error, a `break` — shuts its worker
     processes down at once instead of whenever the iterator is garbage-collected. A loader
     with persistent workers keeps them at an epoch's normal end: `close` it after the last."""
-    it = iter(dl)
+    it = start(dl)
     try:
         yield it
     except BaseException:

@@ -126,10 +126,15 @@ def weights_dir() -> Path:
     return data.cache_dir() / "models" / "imagenet"
 
 
+def hub_dir() -> Path:
+    """torch hub's checkpoints folder, where torchvision's own downloads go."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
 def cached_weights(name: str) -> Path | None:
     """The weights file if it is here already: dlplay's cache, or torch hub's checkpoints."""
     filename = IMAGENET[name].filename
-    for folder in (weights_dir(), Path(torch.hub.get_dir()) / "checkpoints"):
+    for folder in (weights_dir(), hub_dir()):
         if (folder / filename).is_file():
             return folder / filename
     return None

@@ -14,11 +14,13 @@ Each strategy is one run that trains a fresh model at every budget and reports i
 accuracy per budget: the chart "test accuracy against labels per class" has one line per
 run. (One run per strategy × budget would put nine runs on the Runs page for one comparison,
 and a line of the chart would be no run's own; a stopped run here keeps the budgets it
-finished.) The runs train one after another (`dlplay.vision.compare.Sequence`). Training is counted in *steps*, not epochs: at 25 labels per class an epoch is two
+finished.) The runs train one after another (`dlplay.runs.sequence.Sequence`). Training is counted in *steps*, not epochs: at 25 labels per class an epoch is two
 batches, so equal epochs would give the small budget a hundred times fewer updates.
 
 The body (dlplay.vision.pretrained) is ImageNet's ResNet18/MobileNetV2, or dlplay's own CNN
-pretrained on the dataset's *other* five classes (the source task).
+pretrained on the dataset's *other* five classes (the source task). Caltech 101 (the user's
+folder, dlplay.vision.caltech) is a target task of its own 101 classes: there is no source task
+for an own body there, so it takes an ImageNet body.
 """
 from __future__ import annotations
 
@@ -35,13 +37,14 @@ from .. import data
 from ..jobs import Job
 from ..runs.lesson import Lesson, Saved
 from ..train import LossWatch, evaluate, index_batches, stop_pressed
-from . import pretrained
+from . import caltech, pretrained
 from .pretrained import Net
 
 STRATEGIES = {"scratch": "from scratch", "frozen": "frozen body + new head", "finetune": "fine-tune everything"}
 BODIES = {"own": "dlplay's own body (pretrained on the source classes)", "resnet18": "ResNet18 (ImageNet)",
           "mobilenet_v2": "MobileNetV2 (ImageNet)"}
 BUDGETS = (10, 25, 50, 100, 250, 500)
+CALTECH_BUDGETS = (5, 10, 15, 20, 30)  # its smallest class has 31 images
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class Task:
 
 
 TASKS = {"cifar10": Task("cifar10", (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)),
-         "fashion_mnist": Task("fashion_mnist", (0, 1, 2, 3, 4), (5, 6, 7, 8, 9))}
+         "fashion_mnist": Task("fashion_mnist", (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)),
+         "caltech101": Task("caltech101", (), ())}  # all its classes; no source task
 
 
 @dataclass
@@ -82,6 +86,11 @@ def check(spec: TransferSpec) -> str | None:
         return f"Unknown body {spec.body!r}; choose from {', '.join(BODIES)}."
     if spec.strategy not in STRATEGIES:
         return f"Unknown strategy {spec.strategy!r}; choose from {', '.join(STRATEGIES)}."
+    if spec.task == "caltech101" and caltech.find_folder() is None:
+        return caltech.missing_message()
+    if spec.task == "caltech101" and spec.body not in pretrained.IMAGENET:
+        return (f"{caltech.TITLE} needs an ImageNet body (MobileNetV2 or ResNet18): dlplay's own body is pretrained "
+                "on five classes of the same dataset, and Caltech 101 has no such source task.")
     if not spec.budgets:
         return "Choose at least one label budget (labelled images per class)."
     if any(k < 1 for k in spec.budgets):
@@ -107,12 +116,17 @@ class Target:
     y_test: torch.Tensor
     classes: list[str]
     title: str
+    key: tuple = ()  # what else the images depend on (Caltech 101: the folder's file listing)
+    note: str = ""  # image files skipped, by name
+    source: data.Source | None = None
 
 
 def target_data(spec: TransferSpec) -> Target:
     """The target classes' images, relabelled 0–4: a labelled pool ordered so that the first k
     images of each class are the k-per-class budget (budgets are nested: 25 ⊂ 100 ⊂ 500), and a
     fixed random subset of the test images."""
+    if spec.task == "caltech101":
+        return caltech_target(spec)
     task = TASKS[spec.task]
     ds = data.load(task.dataset)
     x, y = pretrained.subset(ds.x_train, ds.y_train, task.target)
@@ -129,6 +143,52 @@ def target_data(spec: TransferSpec) -> Target:
     pool = torch.stack(per_class, 1).flatten()
     test = torch.randperm(len(yt), generator=gen)[:spec.n_test] if spec.n_test else torch.arange(len(yt))
     return Target(x[pool], y[pool], xt[test], yt[test], [ds.classes[c] for c in task.target], ds.title)
+
+
+def caltech_target(spec: TransferSpec) -> Target:
+    """Caltech 101 has no test split: each class's images in a seeded random order, the first k
+    the budget, the test images a fixed random subset of those past the first HELD (30, or the
+    largest budget if more) of every class."""
+    cal = caltech.load(spec.image_size)
+    key = (cal.key, spec.image_size, max(spec.budgets), spec.seed, spec.n_test)
+    with _caltech_lock:
+        if key not in _caltech_targets:
+            _caltech_targets.clear()  # one split kept: the page and its runs share its tensors (read-only)
+            _caltech_targets[key] = _split_caltech(cal, spec)
+        return _caltech_targets[key]
+
+
+_caltech_targets: dict[tuple, Target] = {}
+_caltech_lock = threading.Lock()
+
+
+def _split_caltech(cal: caltech.Caltech, spec: TransferSpec) -> Target:
+    counts = torch.bincount(cal.y, minlength=len(cal.classes))
+    smallest = int(counts.min())
+    most = max(spec.budgets)
+    if most > smallest - 1:  # at least one image of every class left to test on
+        raise InvalidSpec(f"{caltech.TITLE}'s smallest class ({cal.classes[int(counts.argmin())]}) has only "
+                          f"{smallest} images: choose budgets of at most {smallest - 1} per class (one at least is "
+                          "kept for testing).")
+    held = max(most, min(caltech.HELD, smallest - 1))
+    gen = torch.Generator().manual_seed(spec.seed)
+    order = torch.randperm(len(cal.y), generator=gen)
+    per_class = [order[cal.y[order] == c] for c in range(len(cal.classes))]
+    pool = torch.stack([p[:most] for p in per_class], 1).flatten()  # interleaved by rank, as above
+    rest = torch.cat([p[held:] for p in per_class])
+    test = rest[torch.randperm(len(rest), generator=gen)[:spec.n_test]] if spec.n_test else rest
+    source = data.Source("data_dir", str(cal.folder), f"photos of 101 object categories collected at Caltech "
+                                                      f"(Fei-Fei, Fergus & Perona, 2004), from {caltech.URL}")
+    return Target(cal.x[pool].float() / 255, cal.y[pool], cal.x[test].float() / 255, cal.y[test], cal.classes,
+                  caltech.TITLE, cal.key, cal.note(), source)
+
+
+def target_dataset(spec: TransferSpec) -> data.ImageData:
+    """Caltech 101 as the page and the run store describe a dataset: the labelled pool as the
+    training images, the test subset as the test images."""
+    t = caltech_target(spec)
+    return data.ImageData("caltech101", t.title, t.x, t.y, t.x_test, t.y_test, t.classes, t.source,
+                          {"problems": [t.note] if t.note else []})
 
 
 def budget_slice(target: Target, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,7 +212,6 @@ def body_for(spec: TransferSpec, job: Job | None = None, n_classes: int = 5) -> 
     """The pretrained body the spec names: ImageNet weights must already be in the cache
     (the page downloads them before the run starts); the own body is pretrained now if it
     isn't cached yet."""
-    task = TASKS[spec.task]
     if spec.body in pretrained.IMAGENET:
         info = pretrained.IMAGENET[spec.body]
         path = pretrained.cached_weights(spec.body)
@@ -163,6 +222,7 @@ def body_for(spec: TransferSpec, job: Job | None = None, n_classes: int = 5) -> 
         return Body(net, f"{info.filename}@{spec.image_size}",
                     f"ImageNet weights ({info.title}, torchvision's {info.filename}), cached at {path}; images "
                     f"resized to {spec.image_size}×{spec.image_size} and normalised with ImageNet's mean and std")
+    task = TASKS[spec.task]
     own = pretrained.own_body(task.dataset, task.source, job)
     ds = data.load(task.dataset)
     names = ", ".join(ds.classes[c] for c in task.source)
@@ -186,6 +246,8 @@ def body_status(body: str, task: str) -> tuple[str, str]:
     body that is neither cached nor downloadable falls back to dlplay's own, and says why."""
     t = TASKS[task]
     fallback = ""
+    if task == "caltech101" and body not in pretrained.IMAGENET:
+        return "", check(TransferSpec(task=task, body=body))
     if body in pretrained.IMAGENET:
         info = pretrained.IMAGENET[body]
         if (path := pretrained.cached_weights(body)) is not None:
@@ -194,6 +256,12 @@ def body_status(body: str, task: str) -> tuple[str, str]:
             return body, (f"ImageNet weights ({info.title}): downloaded from {info.url()} to "
                           f"{pretrained.weights_dir() / info.filename} ({info.megabytes:.0f} MB) when you press "
                           "Train, then cached.")
+        if task == "caltech101":  # no own body to fall back on: nothing can train
+            return "", (f"{caltech.TITLE} needs {info.title}'s ImageNet weights, and they are not here: downloads "
+                        f"are off (DLPLAY_OFFLINE) and {info.filename} is neither in dlplay's cache "
+                        f"({pretrained.weights_dir()}) nor in torch hub's checkpoints folder "
+                        f"({pretrained.hub_dir()}). Put the file in one of them (from {info.url()}), or point "
+                        "DLPLAY_WEIGHTS_URL at a mirror that has it and allow downloads.")
         fallback = (f"Offline: downloads are off (DLPLAY_OFFLINE) and {info.title}'s ImageNet weights are not "
                     f"cached (put {info.filename} into {pretrained.weights_dir()} to use them) — ")
     ds = data.load(t.dataset)
@@ -231,7 +299,7 @@ def embed(body: nn.Module, x: torch.Tensor, job: Job | None = None, what: str = 
 def frozen_features(body: Body, spec: TransferSpec, target: Target, job: Job | None = None):
     """(pool features, test features) through the frozen body, cached in memory per process
     for this body and these images: a second frozen run on them starts training at once."""
-    key = (body.key, spec.task, spec.seed, max(spec.budgets), spec.n_test)
+    key = (body.key, spec.task, target.key, spec.seed, max(spec.budgets), spec.n_test)
     with _features_lock:
         if key in _features:
             return _features[key]
@@ -348,8 +416,11 @@ def train_transfer(spec: TransferSpec, job: Job | None = None) -> TransferResult
         raise InvalidSpec(problem)
     budgets = sorted(set(spec.budgets))
     target = target_data(spec)
+    if job and target.note:
+        job.log(target.note)
     if job:
-        job.log(f"{title(spec)} on {target.title} classes {', '.join(target.classes)}: budgets "
+        job.log(f"{title(spec)} on {target.title} classes {', '.join(target.classes[:10])}"
+                f"{f' and {len(target.classes) - 10} more' if len(target.classes) > 10 else ''}: budgets "
                 f"{', '.join(map(str, budgets))} labels per class, {spec.steps} steps each; "
                 f"{len(target.x_test):,} test images")
     body = body_for(spec, job, len(target.classes)) if spec.strategy != "scratch" else None
@@ -397,11 +468,17 @@ def save_result(result: TransferResult) -> Saved:
                  summary={"rows": result.rows, "classes": result.classes, "body_note": result.body_note,
                           "stopped": result.stopped, "feature_seconds": result.feature_seconds,
                           "pretrain_seconds": result.pretrain_seconds,
-                          "image_shape": list(IMAGE_SHAPES[TASKS[result.spec.task].dataset])},
+                          "image_shape": list(image_shape(result.spec))},
                  headline=headline(result.rows))
 
 
 IMAGE_SHAPES = {"cifar10": (3, 32, 32), "fashion_mnist": (1, 28, 28)}
+
+
+def image_shape(spec: TransferSpec) -> tuple[int, int, int]:
+    if spec.task == "caltech101":
+        return (3, spec.image_size, spec.image_size)
+    return IMAGE_SHAPES[TASKS[spec.task].dataset]
 
 
 def headline(rows: list[dict]) -> str:

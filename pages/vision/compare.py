@@ -5,13 +5,14 @@ from dlplay import data, runs
 from dlplay.runs.compare import overlay_figure
 from dlplay.runs import specs as run_specs
 from dlplay.vision.cnn import LESSON, CNNSpec
-from dlplay.vision.compare import CHOICES, Sequence, finding, setups, table
-from ui.live import load_dataset, session_id, train_size_slider
-from ui.runs import fair_use_refusal, shared_server, workspace
+from dlplay.runs.sequence import Sequence
+from dlplay.vision.compare import CHOICES, finding, setups, table
+from ui.live import load_dataset, train_size_slider
+from ui.runs import shared_server
+from ui.sequence import sequence_controls, sequence_of
 from ui.settings import KEEP, setup_link
 
 KEY = "cnncmp"
-SEQ = f"{KEY}-sequence"
 MINE = "my stack (CNN builder)"
 
 st.title("Compare CNNs")
@@ -51,37 +52,16 @@ with st.expander("The setups", expanded=False):
                     + (f", label smoothing {spec.label_smoothing:g}" if spec.label_smoothing else "")
                     + (", augmentation" if spec.augment else ""))
 
-seq: Sequence | None = st.session_state.get(SEQ)
-
-
-def start_one(spec):
-    run, job = runs.start(LESSON, spec, workspace=ws, session_id=sid, ds=data.load(spec.dataset))
-    return run.id, job
-
-
-if st.session_state.get(f"{KEY}-train") and chosen and not (seq is not None and seq.is_active):
-    ws, sid = workspace(), session_id()
-    if refused := fair_use_refusal(LESSON, specs[0], sid):
-        st.warning(refused, icon=":material/block:")
-    else:
-        seq = st.session_state[SEQ] = Sequence(specs, start_one).start()
-if st.session_state.get(f"{KEY}-stop") and seq is not None:
-    seq.stop()
-    for job in seq.jobs:
-        job.wait(5.0)
-
+seq = sequence_controls(KEY, LESSON, specs, ds=lambda spec: data.load(spec.dataset),
+                        label=f"Train {len(chosen)} setup{'s' if len(chosen) != 1 else ''}, one after another")
 active = seq is not None and seq.is_active
-c1, c2, _ = st.columns([2, 1, 3])
-c1.button(f"Train {len(chosen)} setup{'s' if len(chosen) != 1 else ''}, one after another", key=f"{KEY}-train",
-          type="primary", disabled=active or not chosen, width="stretch")
-c2.button("Stop", key=f"{KEY}-stop", disabled=not active, width="stretch")
 if not chosen:
     st.info("Pick at least one setup in the sidebar.")
 setup_link(KEY)
 
 
 def show() -> None:
-    s: Sequence | None = st.session_state.get(SEQ)
+    s: Sequence | None = sequence_of(KEY)
     if s is None:
         st.caption("Nothing trained yet: the table and curves appear here as the runs go.")
         return

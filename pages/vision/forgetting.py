@@ -3,16 +3,16 @@ import streamlit as st
 
 from dlplay import runs
 from dlplay.train import TrainConfig
-from dlplay.vision.compare import Sequence
+from dlplay.runs.sequence import Sequence
 from dlplay.vision.forgetting import (LESSON, MODELS, PAIRS, REMEDIES, TASK_NAMES, ForgetSpec, build, check,
                                       model_brief, overlay_figure, remedy_label, remedy_specs, table, task_points,
                                       tasks_figure, weight_layers)
-from ui.live import finished_result, live, load_dataset, lr_slider, session_id
-from ui.runs import fair_use_refusal, open_page, run_controls, workspace
+from ui.live import finished_result, live, load_dataset, lr_slider
+from ui.runs import open_page, run_controls
+from ui.sequence import sequence_controls, sequence_of
 from ui.settings import KEEP
 
 KEY = "forget"
-SEQ = f"{KEY}-sequence"
 SIZES = [1000, 2000, 5000, 10000, 20000, 0]
 
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
@@ -129,36 +129,16 @@ st.markdown("The settings above, once per remedy, trained one after another: eac
 chosen = st.multiselect("Remedies, in the order they train", list(REMEDIES), default=list(REMEDIES),
                         format_func=REMEDIES.get, key=f"{KEY}-compare", **KEEP)
 specs_to_compare = remedy_specs(spec, chosen)
-seq: Sequence | None = st.session_state.get(SEQ)
-
-
-def start_one(one: ForgetSpec):
-    run, job = runs.start(LESSON, one, workspace=ws, session_id=sid, ds=ds)
-    return run.id, job
-
-
-if st.session_state.get(f"{KEY}-cmp-train") and chosen and not problem and not (seq is not None and seq.is_active):
-    ws, sid = workspace(), session_id()
-    if refused := fair_use_refusal(LESSON, specs_to_compare[0], sid):
-        st.warning(refused, icon=":material/block:")
-    else:
-        seq = st.session_state[SEQ] = Sequence(specs_to_compare, start_one).start()
-if st.session_state.get(f"{KEY}-cmp-stop") and seq is not None:
-    seq.stop()
-    for job in seq.jobs:
-        job.wait(5.0)
-
+seq = sequence_controls(KEY, LESSON, specs_to_compare, buttons=f"{KEY}-cmp", ds=ds, disabled=bool(problem),
+                        label=f"Compare {len(chosen)} remedies" if len(chosen) != 1 else "Train 1 remedy",
+                        replaces_run=False)  # the single run above stays on the page
 active = seq is not None and seq.is_active
-c1, c2, _ = st.columns([2, 1, 3])
-c1.button(f"Compare {len(chosen)} remedies" if len(chosen) != 1 else "Train 1 remedy",
-          key=f"{KEY}-cmp-train", type="primary", disabled=active or not chosen or bool(problem), width="stretch")
-c2.button("Stop", key=f"{KEY}-cmp-stop", disabled=not active, width="stretch")
 if not chosen:
     st.info("Pick at least one remedy to compare.")
 
 
 def show_comparison() -> None:
-    s: Sequence | None = st.session_state.get(SEQ)
+    s: Sequence | None = sequence_of(KEY)
     if s is None:
         st.caption("Nothing compared yet: the table and curves appear here as the runs go.")
         return

@@ -10,20 +10,19 @@ from dlplay import runs
 from dlplay.runs import specs as run_specs
 from dlplay.runs.compare import overlay_figure
 from dlplay.vision import lazyfiles
-from dlplay.vision.compare import Sequence
+from dlplay.runs.sequence import Sequence
 from dlplay.vision.regression import LESSON, SOURCES, FolderMissing, RegressionSpec, pair, source
-from ui.live import session_id
-from ui.runs import fair_use_refusal, open_page, settings_snapshot, shared_server, workspace
+from ui.runs import open_page, settings_snapshot, shared_server
+from ui.sequence import sequence_controls, sequence_of
 from ui.settings import KEEP, setup_link
 
 KEY = "imgreg"
-SEQ = f"{KEY}-sequence"
 LABELS = {"both": "exact and rounded, side by side", "exact": "exact only", "rounded": "rounded only"}
 
 before = st.session_state.get(f"run:{KEY}")
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 if (now := st.session_state.get(f"run:{KEY}")) is not None and now != before:
-    st.session_state.pop(SEQ, None)  # the page shows the reopened run
+    st.session_state.pop(f"{KEY}-sequence", None)  # the page shows the reopened run
 
 st.title("Image regression from files")
 st.markdown(
@@ -117,30 +116,10 @@ else:
                    icon=":material/warning:")
 
 # --- train ----------------------------------------------------------------------------------------
-seq: Sequence | None = st.session_state.get(SEQ)
-
-
-def start_one(spec):
-    run, job = runs.start(LESSON, spec, workspace=ws, session_id=sid, settings=snapshot)
-    return run.id, job
-
-
-if st.session_state.get(f"{KEY}-train") and not problem and not (seq is not None and seq.is_active):
-    ws, sid, snapshot = workspace(), session_id(), settings_snapshot(KEY)
-    if refused := fair_use_refusal(LESSON, specs[0], sid):
-        st.warning(refused, icon=":material/block:")
-    else:
-        st.session_state.pop(f"run:{KEY}", None)
-        seq = st.session_state[SEQ] = Sequence(specs, start_one).start()
-if st.session_state.get(f"{KEY}-stop") and seq is not None:
-    seq.stop()
-    for job in seq.jobs:
-        job.wait(5.0)
+seq = sequence_controls(KEY, LESSON, specs, disabled=bool(problem), settings=settings_snapshot(KEY),
+                        label=f"Train {len(specs)} run{'s' if len(specs) > 1 else ''}"
+                        + (", one after another" if len(specs) > 1 else ""))
 active = seq is not None and seq.is_active
-c1, c2, _ = st.columns([2, 1, 3])
-c1.button(f"Train {len(specs)} run{'s' if len(specs) > 1 else ''}" + (", one after another" if len(specs) > 1 else ""),
-          key=f"{KEY}-train", type="primary", disabled=active or bool(problem), width="stretch")
-c2.button("Stop", key=f"{KEY}-stop", disabled=not active, width="stretch")
 setup_link(KEY)
 
 
@@ -172,7 +151,7 @@ def table(stored, results) -> pd.DataFrame:
 
 
 def show() -> None:
-    s: Sequence | None = st.session_state.get(SEQ)
+    s: Sequence | None = sequence_of(KEY)
     ids = s.run_ids if s is not None else ([st.session_state[f"run:{KEY}"]] if f"run:{KEY}" in st.session_state else [])
     if not ids:
         st.caption("Nothing trained yet: the curves, the scatter and the MAE appear here.")

@@ -5,16 +5,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dlplay import data, runs
-from dlplay.vision import pretrained
-from dlplay.vision.compare import Sequence
-from dlplay.vision.transfer import (BODIES, BUDGETS, LESSON, STRATEGIES, TASKS, TransferSpec, body_status, check,
-                                    finding)
-from ui.live import load_dataset, session_id
-from ui.runs import RunView, fair_use_refusal, open_page, run_header, settings_snapshot, workspace
+from dlplay.vision import caltech, pretrained
+from dlplay.runs.sequence import Sequence
+from dlplay.vision.transfer import (BODIES, BUDGETS, CALTECH_BUDGETS, LESSON, STRATEGIES, TASKS, InvalidSpec,
+                                    TransferSpec, body_status, check, finding, target_dataset)
+from ui.live import load_dataset
+from ui.runs import RunView, open_page, run_header, settings_snapshot, workspace
+from ui.sequence import sequence_controls, sequence_of
 from ui.settings import KEEP, setup_link
 
 KEY = "tl"
-SEQ = f"{KEY}-sequence"
 LRS = [3e-4, 1e-3, 2e-3, 5e-3, 1e-2]
 FACTORS = [0.01, 0.03, 0.1, 0.3, 1.0]
 
@@ -27,18 +27,38 @@ st.markdown(
     "linear head, and **fine-tuning** everything — the body with a lower learning rate than the new head. "
     "The chart shows test accuracy against the number of labels per class: one line per run.")
 
+
+def task_title(t: str) -> str:
+    if t == "caltech101":
+        return f"{caltech.TITLE}: 101 object categories (your folder; ImageNet bodies)"
+    return f"{data.TITLES[t]}: classes 5–9 (source: 0–4)"
+
+
 with st.sidebar:
     st.header("Target task")
-    task = st.selectbox("Data", list(TASKS), key=f"{KEY}-task", **KEEP,
-                        format_func=lambda t: f"{data.TITLES[t]}: classes 5–9 (source: 0–4)")
-    budgets = st.multiselect("Labelled images per class", list(BUDGETS), default=[25, 100, 500],
-                             key=f"{KEY}-budgets", **KEEP,
+    task = st.selectbox("Data", list(TASKS), key=f"{KEY}-task", **KEEP, format_func=task_title)
+    on_caltech = task == "caltech101"
+    if on_caltech:
+        folder = caltech.find_folder()
+        st.caption(f"Photos of 101 object categories collected at Caltech (Fei-Fei, Fergus & Perona, 2004), from "
+                   f"{caltech.URL}: " + (f"read from your copy in {folder}." if folder else
+                                         "not in the data directory yet (the page says where it goes)."))
+    # Caltech 101 has its own budgets and bodies, each under its own key: switching tasks keeps both choices.
+    budgets = st.multiselect("Labelled images per class", list(CALTECH_BUDGETS if on_caltech else BUDGETS),
+                             default=[5, 15, 30] if on_caltech else [25, 100, 500],
+                             key=f"{KEY}-budgets-caltech" if on_caltech else f"{KEY}-budgets", **KEEP,
                              help="Each run trains a fresh model at every budget; the smaller budgets are "
                                   "subsets of the larger ones.")
     st.header("Pretrained body")
-    body = st.selectbox("Body", list(BODIES), format_func=BODIES.get, key=f"{KEY}-body", **KEEP,
-                        help="ImageNet weights are downloaded once (when the server is online) and cached. "
-                             "dlplay's own body is pretrained on the other five classes of the same dataset.")
+    if on_caltech:
+        body = st.selectbox("Body", list(pretrained.IMAGENET), index=list(pretrained.IMAGENET).index("mobilenet_v2"),
+                            format_func=BODIES.get, key=f"{KEY}-body-caltech", **KEEP,
+                            help="ImageNet bodies only: dlplay's own body is pretrained on five other classes of "
+                                 "the same dataset, and Caltech 101 has no such source task.")
+    else:
+        body = st.selectbox("Body", list(BODIES), format_func=BODIES.get, key=f"{KEY}-body", **KEEP,
+                            help="ImageNet weights are downloaded once (when the server is online) and cached. "
+                                 "dlplay's own body is pretrained on the other five classes of the same dataset.")
     size = 64
     if body in pretrained.IMAGENET:
         size = st.select_slider("Image size for the ImageNet body", [32, 64, 96], value=64, key=f"{KEY}-size",
@@ -57,30 +77,57 @@ with st.sidebar:
                               format_func=lambda v: f"{v:g}", **KEEP,
                               help="The pretrained layers learn this much slower than the new head.")
 
-ds = load_dataset(TASKS[task].dataset)
+
+
+def caltech_data(spec: TransferSpec) -> tuple[data.ImageData | None, str | None]:
+    """Caltech 101 from the user's folder (read once per process): the data, or what is wrong."""
+    if caltech.find_folder() is None:
+        return None, caltech.missing_message()
+    try:
+        with st.spinner(f"Reading {caltech.TITLE}'s images (once) at {spec.image_size}×{spec.image_size}…"):
+            return target_dataset(spec), None
+    except (data.DatasetUnavailable, InvalidSpec) as exc:
+        return None, str(exc)
+
+
+data_problem = None
+if on_caltech:
+    # The split needs a budget; with none chosen the source is still shown (Train is off anyway).
+    ds, data_problem = caltech_data(TransferSpec(task=task, body=body, image_size=size,
+                                                 budgets=tuple(budgets) or CALTECH_BUDGETS[:1]))
+    if data_problem:
+        st.error(data_problem, icon=":material/folder_off:")
+    else:
+        if problems := ds.extra.get("problems"):
+            st.warning("\n\n".join(f"**{p}.**" for p in problems), icon=":material/warning:")
+        st.caption(f"📦 {ds.summary()}")
+else:
+    ds = load_dataset(TASKS[task].dataset)
 
 # --- the body: which, and where it comes from ----------------------------------------------------------
 st.subheader("The pretrained body")
 used, where = body_status(body, task)
-(st.warning if used != body else st.info)(where, icon=":material/deployed_code:")
+if not used:  # Caltech 101 without ImageNet weights: nothing to train with
+    st.error(where, icon=":material/cloud_off:")
+else:
+    (st.warning if used != body else st.info)(where, icon=":material/deployed_code:")
 if body in pretrained.IMAGENET and used == body:
     st.caption("On a 2-core CPU an ImageNet body at 64×64 costs about 1–3 s per training step of 64 images "
                "(measured for ResNet18): the frozen strategy computes its features once and trains in seconds; "
                "fine-tuning and from scratch take minutes — fewer steps or budgets keep them short.")
 
-base = TransferSpec(task=task, body=used, budgets=tuple(sorted(budgets)), steps=int(steps), lr=lr,
+base = TransferSpec(task=task, body=used or body, budgets=tuple(sorted(budgets)), steps=int(steps), lr=lr,
                     body_lr_factor=factor, image_size=size)
 specs = [replace(base, strategy=s) for s in strategies]
 problem = check(base) if budgets else "Choose at least one label budget in the sidebar."
+problem = problem or data_problem or (None if used else where)
 if not strategies:
     problem = problem or "Choose at least one strategy in the sidebar."
 
 # --- train: one run per strategy, one after another ------------------------------------------------------
-seq: Sequence | None = st.session_state.get(SEQ)
-
-
-def fetch_body() -> str:
-    """Download the ImageNet weights now, with a progress bar; the body to use after."""
+def fetch_body() -> str | None:
+    """Download the ImageNet weights now, with a progress bar; the body to use after (None:
+    Caltech 101 without them, nothing to train)."""
     if used not in pretrained.IMAGENET or pretrained.cached_weights(used) is not None:
         return used
     bar = st.progress(0.0, text=f"downloading {pretrained.IMAGENET[used].title}'s ImageNet weights")
@@ -88,46 +135,34 @@ def fetch_body() -> str:
         pretrained.fetch_weights(used, progress=lambda f, msg: bar.progress(min(1.0, f), text=msg))
         return used
     except pretrained.WeightsUnavailable as exc:
+        if on_caltech:
+            st.error(f"{exc} {caltech.TITLE} needs them: nothing was trained.", icon=":material/cloud_off:")
+            return None
         st.warning(f"{exc} Using dlplay's own body instead.", icon=":material/cloud_off:")
         return "own"
     finally:
         bar.empty()
 
 
-if st.session_state.get(f"{KEY}-train") and not problem and not (seq is not None and seq.is_active):
-    ws, sid = workspace(), session_id()
-    if refused := fair_use_refusal(LESSON, specs[0], sid):
-        st.warning(refused, icon=":material/block:")
-    else:
-        body_now = fetch_body()
-        to_train = [replace(s, body=body_now) for s in specs]
-        settings = settings_snapshot(KEY)
+def with_body(todo: list) -> list:
+    body_now = fetch_body()
+    return [replace(s, body=body_now) for s in todo] if body_now is not None else []
 
-        def start_one(spec):
-            run, job = runs.start(LESSON, spec, workspace=ws, session_id=sid, settings=settings, ds=ds)
-            return run.id, job
 
-        seq = st.session_state[SEQ] = Sequence(to_train, start_one).start()
-        st.session_state.pop(f"run:{KEY}", None)  # the page now shows this comparison
-if st.session_state.get(f"{KEY}-stop") and seq is not None:
-    seq.stop()
-    for job in seq.jobs:
-        job.wait(5.0)
-
-active = seq is not None and seq.is_active
-c1, c2, _ = st.columns([2, 1, 3])
 n = len(strategies)
-c1.button(f"Train {n} strateg{'ies' if n != 1 else 'y'}, one after another", key=f"{KEY}-train", type="primary",
-          disabled=active or bool(problem), width="stretch")
-c2.button("Stop", key=f"{KEY}-stop", disabled=not active, width="stretch")
-if problem:
+seq = sequence_controls(KEY, LESSON, specs, disabled=bool(problem), ds=ds, settings=settings_snapshot(KEY),
+                        prepare=with_body, label=f"Train {n} strateg{'ies' if n != 1 else 'y'}, one after another")
+active = seq is not None and seq.is_active
+if problem and problem in (data_problem, None if used else where):
+    st.caption("Train is off until what is said above is fixed.")
+elif problem:
     st.error(problem, icon=":material/error:")
 setup_link(KEY)
 
 
 def shown_runs() -> tuple[list[int], Sequence | None]:
     """The runs the page shows: a run reopened from the Runs page on its own, else this session's comparison."""
-    s: Sequence | None = st.session_state.get(SEQ)
+    s: Sequence | None = sequence_of(KEY)
     reopened = st.session_state.get(f"run:{KEY}")
     if reopened is not None and (s is None or reopened not in s.run_ids):
         return [reopened], None
@@ -229,4 +264,7 @@ st.markdown("""
 - **Where the body comes from matters.** dlplay's own body learned on five *other* classes of the same
   dataset (CIFAR-10: airplane, automobile, bird, cat, deer); ImageNet's bodies learned on 1.2 million
   photos of 1,000 classes.
+- **Caltech 101** (your own copy of its 101 object categories: 9,144 photos, 31 to 800 per class) is the
+  assignment's MobileNetV2 task: with 5 to 30 labels per class and 101 classes, a random network has
+  almost nothing to learn from, while ImageNet's features already tell a chair from a crab.
 """)

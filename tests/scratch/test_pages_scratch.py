@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import numpy as np
 import pytest
@@ -200,12 +201,14 @@ def test_numpy_digits_stop_keeps_a_measured_model(apptest):
     at.select_slider(key="npdigits-units0").set_value(64)
     at.number_input(key="npdigits-epochs").set_value(30).run()
     start_and_stop(at, "npdigits")
-    assert "Stopped at epoch 1 of 30" in infos(at)
+    # Stop is pressed during epoch 1; on a loaded machine the page's rerun may land an epoch later.
+    stopped = re.search(r"Stopped at epoch (\d+) of 30", infos(at))
+    assert stopped and int(stopped.group(1)) <= 3, infos(at)
     assert float(metrics(at)["Test accuracy"].rstrip("%")) > 30, "measured like a finished run"
     assert len(at.get("plotly_chart")) == 3  # loss, accuracy, confusion matrix
     assert "Train the network first" not in infos(at), "the canvas works on the stopped model"
     run = run_of(at, "npdigits")
-    assert run.state == "stopped" and run.has_model and run.status.startswith("stopped at epoch 1 of 30")
+    assert run.state == "stopped" and run.has_model and run.status.startswith(f"stopped at epoch {stopped.group(1)} of 30")
     assert f"npdigits-canvas-{run.id}" in str(at._tree)  # the canvas belongs to the run
 
 

@@ -136,3 +136,21 @@ def test_stopping_shuts_the_workers_down_at_once(digit_folder):
 def test_workers_start_from_a_forkserver_not_a_fork_of_the_threaded_server():
     assert lazyfiles.start_method() == "forkserver"
     assert loader(LazyImages([], []), 4, workers=1).multiprocessing_context.get_start_method() == "forkserver"
+
+
+def test_workers_start_while_a_page_script_is_main(digit_folder, tmp_path, monkeypatch):
+    """Under Streamlit (and after an AppTest) `__main__` is the last page script run; a worker
+    started by forkserver or spawn would run that script again and die. The loader's workers
+    must start without it."""
+    import sys
+    import types
+
+    page = tmp_path / "page.py"
+    page.write_text("raise SystemExit('a worker ran the page script')\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    ds = lazy_over(digit_folder / "train")
+    with lazyfiles.batches(loader(ds, 16, workers=2, method="forkserver")) as it:
+        assert sum(len(b.y) for b in it) == len(ds)
+    assert sys.modules["__main__"] is fake, "the page's __main__ is back once the workers started"

@@ -89,3 +89,66 @@ def test_online_the_imagenet_weights_are_downloaded_by_the_page_and_used(apptest
         notes = [c.value for c in at.caption if c.value.startswith("Body:")]
         assert notes and "ImageNet weights (ResNet18" in notes[0] and str(tmp_path / "cache") in notes[0]
         assert any("cached at" in i.value and served.name in i.value for i in at.info), texts(at)
+
+
+def test_caltech_101_shows_its_source_and_without_weights_or_folder_says_what_to_put_where(
+        apptest, tmp_path, monkeypatch):
+    import torch
+
+    from dlplay.vision import caltech
+    from tests.vision.test_caltech import write_caltech
+
+    monkeypatch.setenv("DLPLAY_CACHE_DIR", str(tmp_path / "cache"))
+    hub = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    try:
+        monkeypatch.setenv("DLPLAY_DATA_DIR", str(tmp_path / "none"))
+        at = apptest(PAGE).run()
+        at.selectbox(key="tl-task").set_value("caltech101").run()
+        assert not at.exception, at.exception
+        missing = [e.value for e in at.error if "101_ObjectCategories" in e.value]
+        assert missing and "https://data.caltech.edu/records/mzrjq-6wc02" in missing[0], texts(at)
+        assert str(tmp_path / "none" / "caltech101" / "101_ObjectCategories") in missing[0]
+        assert at.button(key="tl-train").disabled
+
+        write_caltech(tmp_path / "data")
+        monkeypatch.setenv("DLPLAY_DATA_DIR", str(tmp_path / "data"))
+        caltech.clear_cache()
+        at.select_slider(key="tl-size").set_value(32).run()
+        assert not at.exception, at.exception
+        assert at.selectbox(key="tl-body-caltech").options == ["ResNet18 (ImageNet)", "MobileNetV2 (ImageNet)"]
+        assert at.selectbox(key="tl-body-caltech").value == "mobilenet_v2"
+        source = [c.value for c in at.caption if c.value.startswith("📦 Caltech 101")]
+        assert source and "data.caltech.edu" in source[0] and str(tmp_path / "data") in source[0], texts(at)
+        assert any("ship/image_0035.jpg" in w.value for w in at.warning), "the corrupt file is named"
+        # Offline with no weights: no own body to fall back on, Train off.
+        needs = [e.value for e in at.error if "Caltech 101 needs MobileNetV2's ImageNet weights" in e.value]
+        assert needs and str(tmp_path / "hub" / "checkpoints") in needs[0] and "DLPLAY_WEIGHTS_URL" in needs[0]
+        assert at.button(key="tl-train").disabled
+    finally:
+        torch.hub.set_dir(hub)
+        caltech.clear_cache()
+
+
+def test_caltech_101_a_frozen_mobilenet_run_from_the_page(apptest, tmp_path, monkeypatch):
+    from dlplay.vision import caltech
+    from tests.vision.test_caltech import write_caltech
+
+    write_caltech(tmp_path / "data")
+    monkeypatch.setenv("DLPLAY_DATA_DIR", str(tmp_path / "data"))
+    caltech.clear_cache()
+    with serve_checkpoint("mobilenet_v2", tmp_path, monkeypatch) as (server, served, _):
+        at = apptest(PAGE)
+        at.session_state["tl-task"] = "caltech101"
+        at.run()
+        at.select_slider(key="tl-size").set_value(32)
+        at.multiselect(key="tl-strategies").set_value(["frozen"])
+        at.multiselect(key="tl-budgets-caltech").set_value([5, 10])
+        at.select_slider(key="tl-steps").set_value(25)
+        seq = train(at)
+        assert server.hits == [f"/models/{served.name}"] and seq.jobs[0].state == "done", seq.jobs[0].error
+        table = at.dataframe[0].value
+        assert set(table["labels per class"]) == {5, 10} and table["test acc."].between(0, 1).all()
+        notes = [c.value for c in at.caption if c.value.startswith("Body:")]
+        assert notes and "ImageNet weights (MobileNetV2" in notes[0]
+    caltech.clear_cache()
