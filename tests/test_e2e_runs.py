@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
 from dlplay.bench.server import LOSS_POINTS_JS
 from tests.conftest import ROOT, SCREENSHOTS, draw_stroke, need_shared, screenshot
@@ -126,8 +126,18 @@ def open_digit_page(page, url: str) -> None:
 
 
 def pick_dataset(page, title: str) -> None:
-    page.locator(".st-key-mlp-dataset").click()
-    page.get_by_role("option", name=title, exact=True).click()
+    # A rerun that lands just after the click redraws the select and closes its list (the
+    # session's first reruns: its registration, the URL cleaned); a learner clicks again.
+    for attempt in range(3):
+        wait_until_idle(page)
+        page.locator(".st-key-mlp-dataset").click()
+        try:
+            page.get_by_role("option", name=title, exact=True).click(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
     expect(page.locator(".st-key-mlp-dataset input")).to_have_value(title, timeout=STEP_MS)
 
 
