@@ -44,6 +44,10 @@ PAGES = {
         st.Page("pages/vision/forgetting.py", title="Catastrophic forgetting", icon="🔁"),
         st.Page("pages/vision/image_regression.py", title="Image regression from files", icon="📏"),
     ],
+    "Sequences and text": [
+        st.Page("pages/text/sentiment.py", title="Sentiment: RNN to Transformer", icon="💬"),
+        st.Page("pages/text/embeddings.py", title="Word embeddings", icon="🧭"),
+    ],
 }
 
 from ui.query import drop_unusable  # noqa: E402

@@ -57,6 +57,8 @@ REGISTRY: dict[str, str] = {
     "tl": "dlplay.vision.transfer:LESSON",
     "forget": "dlplay.vision.forgetting:LESSON",
     "imgreg": "dlplay.vision.regression:LESSON",
+    "sent": "dlplay.text.sentiment:LESSON",
+    "emb": "dlplay.text.word2vec:LESSON",
 }
 
 

@@ -24,14 +24,17 @@ FLUSH_S = 1.0
 
 
 def describe_data(ds) -> tuple[str, dict]:
-    """("MNIST (60,000, data directory)", identity) for an `ImageData`."""
+    """("MNIST (60,000, data directory)", identity) for an `ImageData` (or a text corpus's
+    `TextData`: "IMDB reviews (2,500, data directory)")."""
     kind = {"data_dir": "data directory", "debian": "Debian package", "download": "downloaded",
             "bundled": "bundled sample"}.get(ds.source.kind, ds.source.kind)
-    n = f"{len(ds.x_train):,}"
+    n_train, n_test = (len(ds.x_train), len(ds.x_test)) if hasattr(ds, "x_train") else \
+        (len(ds.train_texts), len(ds.test_texts))
+    n = f"{n_train:,}"
     # "MNIST (60,000, data directory)"; a title with its own brackets gets one pair.
     label = f"{ds.title[:-1]}; {n} for training, {kind})" if ds.title.endswith(")") else f"{ds.title} ({n}, {kind})"
     ident = {"name": ds.name, "source": ds.source.describe(), "kind": ds.source.kind,
-             "n_train": len(ds.x_train), "n_test": len(ds.x_test)}
+             "n_train": n_train, "n_test": n_test}
     return label, ident
 
 
