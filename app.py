@@ -47,6 +47,7 @@ PAGES = {
     "Sequences and text": [
         st.Page("pages/text/sentiment.py", title="Sentiment: RNN to Transformer", icon="💬"),
         st.Page("pages/text/embeddings.py", title="Word embeddings", icon="🧭"),
+        st.Page("pages/text/seq_autoencoder.py", title="Sequence autoencoder", icon="🔤"),
     ],
 }
 

@@ -4,7 +4,8 @@ Sections: training throughput against a tutorial loop and a bare loop (training.
 a job inside the live server seen from a browser (server.py), the 2-D
 playground's redraw rate (playground.py), and what recording a run in the run store
 costs its training (store.py), the CNN builder (cnn.py), and an image folder read lazily
-against held in memory (lazyload.py). Nothing is asserted; a noisy machine gives
+against held in memory (lazyload.py), and the sentiment models on full IMDB with the
+batching pipeline they use (text.py). Nothing is asserted; a noisy machine gives
 noisy numbers, so run it on a quiet one.
 """
 from __future__ import annotations
@@ -15,8 +16,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("training", "server", "playground", "store", "cnn", "lazyload")
-UNIT_DIGITS = {"samples/s": 0, "s": 2, "% CPU": 1, "ms": 2, "%": 2, "×": 3}
+SECTIONS = ("training", "server", "playground", "store", "cnn", "lazyload", "text")
+UNIT_DIGITS = {"samples/s": 0, "texts/s": 0, "s": 2, "% CPU": 1, "ms": 2, "%": 2, "×": 3}
 
 
 def use_local_data() -> None:
@@ -158,6 +159,20 @@ def main(argv: list[str] | None = None) -> None:
         z = lazyload.run(quick=args.quick)
         print(f"  {z['note']}")
         rows += lazyload.rows(z, row)
+
+    if "text" in sections:
+        from dlplay.bench import text
+
+        print("sentiment on full IMDB: time to accuracy; bucketed vs packed vs naive padded batches…")
+        x = text.run(quick=args.quick)
+        if "pipeline" in x:
+            p = x["pipeline"]
+            print(f"  pipeline: {p['n']:,} reviews, mean {p['mean_len']:.0f} words, cut at {p['max_len']}; "
+                  f"seconds per epoch {p['seconds']}; {x['threads']} torch threads")
+            for g in x["goals"]:
+                print(f"  {g['name']}: {g['test_acc']:.2%} after {g['epochs']} epochs in {g['train_s']:.0f} s, "
+                      f"{g['params']:,} parameters")
+        rows += text.rows(x, row)
 
     print()
     print_table(rows)

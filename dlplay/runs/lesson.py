@@ -59,6 +59,7 @@ REGISTRY: dict[str, str] = {
     "imgreg": "dlplay.vision.regression:LESSON",
     "sent": "dlplay.text.sentiment:LESSON",
     "emb": "dlplay.text.word2vec:LESSON",
+    "seqae": "dlplay.text.seqae:LESSON",
 }
 
 

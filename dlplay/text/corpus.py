@@ -61,14 +61,15 @@ class TextData:
 
 
 def _stratified(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` indices with each class in proportion: shares rounded by largest remainder, so the
+    total is exactly `n` and each class is within one of its share."""
     if not n or n >= len(labels):
         return np.arange(len(labels))
-    picked = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        k = round(n * len(idx) / len(labels))
-        picked.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
-    out = np.concatenate(picked)
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = n * counts / len(labels)
+    k = np.floor(quota).astype(int)
+    k[np.argsort(k - quota, kind="stable")[: n - k.sum()]] += 1
+    out = np.concatenate([rng.choice(np.flatnonzero(labels == c), size=m, replace=False) for c, m in zip(classes, k)])
     rng.shuffle(out)
     return out
 

@@ -34,6 +34,7 @@ class SentimentSpec:
     vocab_size: int = 10_000
     max_len: int = 200  # words kept per text
     keep: str = "end"  # which words of a longer review: its "end" (where the verdict usually is) or "start"
+    val_share: float = 0.1  # of the training texts, held out for the validation curve (0: train on all)
     net: NetSpec = field(default_factory=NetSpec)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
         optimizer="adamw", lr=3e-3, l2=0.01, epochs=3, batch_size=64, max_grad_norm=1.0, schedule="onecycle",
@@ -59,7 +60,7 @@ class Prepared:
 
 def _val_split(n: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(seed + 1).permutation(n)
-    k = max(1, int(round(n * share))) if n > 10 else 0
+    k = max(1, int(round(n * share))) if n > 10 and share > 0 else 0
     return order[k:], order[:k]
 
 
@@ -67,7 +68,7 @@ def prepare(spec: SentimentSpec) -> Prepared:
     """The corpus, its vocabulary and the three encoded splits (DatasetUnavailable if missing)."""
     full = corpus.load(spec.corpus)
     d = full.take(spec.n_train, spec.n_test, seed=spec.train.seed)
-    tr, va = _val_split(len(d.train_texts), 0.1, spec.train.seed)
+    tr, va = _val_split(len(d.train_texts), spec.val_share, spec.train.seed)
     texts = [d.train_texts[i] for i in tr]
     # The vocabulary is learned from the training texts only: the test words it lacks are the
     # unknown words a deployed model would meet.

@@ -252,7 +252,7 @@ def brief(spec: Word2VecSpec) -> str:
 def work(spec: Word2VecSpec):
     from ..limits import Work
 
-    n = spec.n_train or (25_000 if spec.corpus == "imdb_csv" else 2_500)
+    n = spec.n_train or 25_000  # "all": an aclImdb folder holds up to 25,000 training reviews
     return Work(spec.epochs, "epoch", n, "training reviews")
 
 

@@ -82,7 +82,8 @@ else:
 st.subheader("Train word2vec")
 st.markdown("Each epoch passes over every review once. The loss is gensim's (negative sampling), per word; "
             "then the run scores the analogy questions, and learns the sentiment embedding if asked.")
-shown = run_controls(KEY, LESSON, spec, disabled=bool(problem))
+ds = data.take(spec.n_train, 2500, spec.seed) if names else None  # the run's label names the reviews it read
+shown = run_controls(KEY, LESSON, spec, ds, disabled=bool(problem))
 
 
 def render(view) -> None:
