@@ -102,7 +102,8 @@ class Vocab:
         return 1.0 - unknown / max(1, total)
 
 
-def _blank() -> Tokenizer:
+def blank() -> Tokenizer:
+    """An untrained tokenizer with the vocabulary's normaliser and word splitter (word2vec splits with it)."""
     tok = Tokenizer(models.WordLevel(unk_token=UNK))
     tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Lowercase(), normalizers.StripAccents()])
     tok.pre_tokenizer = pre_tokenizers.Whitespace()  # words and runs of punctuation: "great!!" → great, !!
@@ -110,7 +111,7 @@ def _blank() -> Tokenizer:
 
 
 def train_vocab(texts: list[str], vocab_size: int) -> Vocab:
-    tok = _blank()
+    tok = blank()
     trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=[PAD, UNK],
                                         show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer, length=len(texts))
@@ -151,4 +152,4 @@ def vocab_for(texts: list[str], vocab_size: int, name: str = "corpus") -> Vocab:
         return vocab
 
 
-__all__ = ["Encoded", "PAD_ID", "Piece", "UNK_ID", "Vocab", "train_vocab", "vocab_for"]
+__all__ = ["Encoded", "PAD_ID", "Piece", "UNK_ID", "Vocab", "blank", "train_vocab", "vocab_for"]

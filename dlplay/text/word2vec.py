@@ -46,7 +46,7 @@ class Word2VecSpec:
     vocab_size: int = 20_000  # the sentiment model's vocabulary (dlplay.text.tokens)
 
 
-_TOKENIZER = tokens._blank()  # noqa: SLF001 - the vocabulary's own normaliser and pre-tokeniser, untrained
+_TOKENIZER = tokens.blank()  # the vocabulary's own normaliser and pre-tokeniser, untrained
 
 
 def words_of(texts: list[str], seen: dict | None = None) -> list[list[str]]:

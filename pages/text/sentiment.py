@@ -47,10 +47,10 @@ with st.sidebar:
     kind = st.selectbox("Network", list(KINDS), index=list(KINDS).index("lstm"), format_func=KINDS.get,
                         key=f"{KEY}-kind", **KEEP)
     embed_dim = st.select_slider("Embedding size", [16, 32, 64, 128, 256], value=64, key=f"{KEY}-embed", **KEEP)
-    hidden, layers, pool, bigrams, heads, ff, positional = 64, 1, "last", True, 4, 128, "sinusoidal"
+    hidden, layers, pool, bigrams, heads, ff, positional = 64, 1, "max", True, 4, 128, "sinusoidal"
     if kind in RECURRENT:
         hidden = st.select_slider("Hidden size", [16, 32, 64, 128, 256], value=64, key=f"{KEY}-hidden", **KEEP)
-        pool = st.radio("Read out", ["last", "max"], horizontal=True, key=f"{KEY}-pool", **KEEP,
+        pool = st.radio("Read out", ["last", "max"], index=1, horizontal=True, key=f"{KEY}-pool", **KEEP,
                         format_func={"last": "last state", "max": "max over steps"}.get,
                         help="The last hidden state must remember the whole review; the max over every step "
                              "lets the head see each word's state.")
@@ -66,7 +66,7 @@ with st.sidebar:
                             help="“not good” becomes a feature of its own: the one piece of word order a bag keeps.")
     dropout = st.slider("Dropout", 0.0, 0.7, 0.2, 0.05, key=f"{KEY}-dropout", **KEEP)
     st.header("Training")
-    epochs = st.number_input("Epochs", 1, 30, 3, key=f"{KEY}-epochs", **KEEP)
+    epochs = st.number_input("Epochs", 1, 30, 4, key=f"{KEY}-epochs", **KEEP)
     lr = st.select_slider("Learning rate", [3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0, 10.0], value=3e-3,
                           key=f"{KEY}-lr", format_func=lambda v: f"{v:g}", **KEEP)
     batch = st.select_slider("Batch size", [16, 32, 64, 128, 256], value=64, key=f"{KEY}-batch", **KEEP)

@@ -23,7 +23,7 @@ def test_defaults_show_the_source_and_the_lstm_parameters_by_hand(apptest):
     page = texts(at)
     assert "Source:" in page and "IMDB reviews: 2,500 training and 2,500 test texts" in page
     # 10,000·64 + 4·(64·(64+64)+64) + 4·64 + (64+1)·2 = 640,000 + 33,024 + 256 + 130
-    assert "LSTM 64 · 1 layer: 673,410 trainable parameters" in page
+    assert "LSTM 64 · 1 layer · max-pooled: 673,410 trainable parameters" in page
     assert "The sum equals PyTorch's count." in page
     assert not at.button(key=f"{KEY}-train").disabled
 
