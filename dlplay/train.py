@@ -284,11 +284,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         try:
             trained = trainer.train_epoch(epoch, x, y, gen)
         except Cancelled:
-            if trainer.step == 0:
-                raise  # nothing learned yet: the run is cancelled, not stopped
-            history.stopped = stop_note(epoch, cfg.epochs, trainer.step, history.best_epoch if best_state else 0)
-            if job:
-                job.stopped_at(history.stopped)
+            history.stopped = keep_on_stop(job, epoch, cfg.epochs, trainer.step,
+                                           history.best_epoch if best_state else 0)
             break
         row = {"epoch": epoch + 1, "step": trainer.step, "split": "epoch", **trained}
         if val is not None:
@@ -329,6 +326,18 @@ def stop_pressed(job: Job | None, step: int) -> bool:
             raise
         return True
     return False
+
+
+def keep_on_stop(job: Job | None, epoch: int, epochs: int, step: int, best_epoch: int = 0) -> str:
+    """Call in a training loop's `except Cancelled`: Stop before the first step cancels the run
+    (raises `Cancelled` again); after it the job ends as stopped with its model, and this is
+    the note the page shows."""
+    if step == 0:
+        raise Cancelled()  # nothing learned yet: the run is cancelled, not stopped
+    note = stop_note(epoch, epochs, step, best_epoch)
+    if job:
+        job.stopped_at(note)
+    return note
 
 
 def stop_note(epoch: int, epochs: int, step: int, best_epoch: int = 0) -> str:

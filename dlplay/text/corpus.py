@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import gzip
 import html
-import io
 import re
 import tarfile
 import threading

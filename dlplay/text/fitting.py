@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..jobs import Cancelled, Job
-from ..train import LossWatch, TrainConfig, make_optimizer, make_schedule, stop_note
+from ..train import LossWatch, TrainConfig, keep_on_stop, make_optimizer, make_schedule
 from . import batches
 from .tokens import Encoded
 
@@ -130,11 +130,7 @@ def fit(model: nn.Module, train: Encoded, val: Encoded | None, cfg: TrainConfig,
         try:
             row = train_epoch(model, train, opt, cfg, watch, gen, state, job, epoch, bucket)
         except Cancelled:
-            if state["step"] == 0:
-                raise
-            fitted.stopped = stop_note(epoch, cfg.epochs, state["step"], fitted.best_epoch)
-            if job:
-                job.stopped_at(fitted.stopped)
+            fitted.stopped = keep_on_stop(job, epoch, cfg.epochs, state["step"], fitted.best_epoch)
             break
         row = {"epoch": epoch + 1, "step": state["step"], "split": "epoch", **row, "loss": row["train_loss"]}
         if val is not None and len(val):

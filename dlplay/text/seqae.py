@@ -34,7 +34,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from ..jobs import Cancelled, Job
 from ..runs.lesson import Lesson, Saved
-from ..train import LossWatch, TrainConfig, make_optimizer, pick_device, seed_everything, stop_note
+from ..train import LossWatch, TrainConfig, keep_on_stop, make_optimizer, pick_device, seed_everything
 from . import corpus as corpora
 from .batches import bucketed, take
 from .tokens import PAD_ID, UNK_ID, Encoded, Vocab
@@ -399,11 +399,7 @@ def train_seqae(spec: SeqAESpec, job: Job | None = None) -> SeqAEResult:
         try:
             row = train_epoch(model, train, opt, watch, job, epoch, spec, gen, state)
         except Cancelled:
-            if state["step"] == 0:
-                raise  # nothing learned yet: cancelled, not stopped
-            stopped = stop_note(epoch, cfg.epochs, state["step"])
-            if job:
-                job.stopped_at(stopped)
+            stopped = keep_on_stop(job, epoch, cfg.epochs, state["step"])
             break
         seconds = time.perf_counter() - t_epoch
         v = evaluate(model, val)

@@ -23,7 +23,7 @@ from torch import nn
 from .. import data
 from ..jobs import Cancelled, Job
 from ..runs.lesson import Lesson, Saved
-from ..train import LossWatch, TrainConfig, make_optimizer, make_schedule, stop_note
+from ..train import LossWatch, TrainConfig, keep_on_stop, make_optimizer, make_schedule
 from . import digitfiles, lazyfiles
 from .cnn import build, from_preset
 
@@ -252,11 +252,7 @@ def train_regression(spec: RegressionSpec, job: Job | None = None) -> Regression
             try:
                 row = train_epoch(model, dl, opt, schedule, watch, job, epoch, cfg, state)
             except Cancelled:
-                if state["step"] == 0:
-                    raise  # nothing learned yet: cancelled, not stopped
-                stopped = stop_note(epoch, cfg.epochs, state["step"])
-                if job:
-                    job.stopped_at(stopped)
+                stopped = keep_on_stop(job, epoch, cfg.epochs, state["step"])
                 break
             pred, true, _, bad = predict(model, val_dl)
             state["bad"] += bad

@@ -25,7 +25,8 @@ def test_train_a_small_lstm_then_type_a_review_and_see_its_words_highlighted(sen
     need_shared("aclImdb", "train")
     # A small LSTM that reads the max over its steps learns in a few seconds (measured: 76 % after
     # 4 epochs on the 2,250 training reviews, 2.6 s per epoch).
-    page.goto(f"{sentiment_url}/?sent-kind=lstm&sent-pool=max&sent-epochs=4&sent-lr=0.01&sent-maxlen=200")
+    # URL values are the labels the widgets show.
+    page.goto(f"{sentiment_url}/?sent-kind=LSTM&sent-pool=max+over+steps&sent-epochs=4&sent-lr=0.01")
     train = page.locator(".st-key-sent-train button")
     expect(train).to_be_enabled(timeout=LOAD_MS)
     expect(page.get_by_text("IMDB reviews: 2,500 training and 2,500 test texts")).to_be_visible(timeout=LOAD_MS)
@@ -35,6 +36,7 @@ def test_train_a_small_lstm_then_type_a_review_and_see_its_words_highlighted(sen
     expect(heading).to_be_visible(timeout=240_000)
     run_title = heading.inner_text()
     assert run_title.startswith("Run "), run_title
+    expect(page.get_by_text("LSTM 64 · 1 layer · max-pooled").first).to_be_visible()  # the URL's settings trained
 
     box = page.get_by_role("textbox", name="Your review")
     box.fill(REVIEW)
