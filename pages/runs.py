@@ -3,7 +3,7 @@ it, delete it."""
 import streamlit as st
 
 from dlplay import runs
-from dlplay.runs import compare, export
+from dlplay.runs import compare, export, tensorboard
 from ui.live import job_status
 from ui.runs import RunView, reopen, shared_server, workspace
 
@@ -96,11 +96,14 @@ if len(chosen) == 1:
     with c2:
         st.markdown("**Export**")
         files = export.files(run)
-        cols = st.columns(len(files) + 1)
+        cols = st.columns(len(files) + 2)
         kinds = {".safetensors": "Weights", ".json": "Spec", ".csv": "Metrics", ".py": "PyTorch script"}
         for col, (name, content) in zip(cols, files.items()):
             kind = next(v for k, v in kinds.items() if name.endswith(k))
             col.download_button(kind, content, file_name=name, key=f"{KEY}-dl-{name}", width="stretch")
+        cols[-2].download_button("TensorBoard", lambda: tensorboard.zip_bytes(run),
+                                 file_name=f"{export.file_stem(run)}-tensorboard.zip", key=f"{KEY}-dl-tb",
+                                 width="stretch", help="Event files: unzip, then `tensorboard --logdir .` there")
         cols[-1].download_button("All (zip)", export.zip_bytes(run), file_name=f"{export.file_stem(run)}.zip",
                                  key=f"{KEY}-dl-zip", width="stretch", icon=":material/download:")
     if not run.has_model:
