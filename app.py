@@ -49,6 +49,9 @@ PAGES = {
         st.Page("pages/text/embeddings.py", title="Word embeddings", icon="🧭"),
         st.Page("pages/text/seq_autoencoder.py", title="Sequence autoencoder", icon="🔤"),
     ],
+    "Training craft": [
+        st.Page("pages/craft/pipeline_order.py", title="Shuffle, batch, repeat", icon="🔀"),
+    ],
 }
 
 from ui.query import drop_unusable  # noqa: E402

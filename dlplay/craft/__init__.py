@@ -1,0 +1,1 @@
+"""Training craft: overfitting and the regularisers that fight it; input pipelines (shuffle, batch, repeat)."""
