@@ -163,7 +163,7 @@ def train_pipeline(spec: PipelineSpec, job: Job | None = None, ds=None) -> Pipel
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if step % 10 == 0 or step == len(plan):
+        if step % 4 == 0 or step == len(plan):  # validation on 2,000 images: a few ms
             acc, _ = _accuracy(model, x_val, y_val)
             row = {"step": step, "epoch": step / per_epoch, "split": "train", "loss": value, "val_acc": acc,
                    "batch_classes": int((counts[step - 1] > 0).sum())}

@@ -36,8 +36,7 @@ with st.sidebar:
                           format_func=lambda v: f"{v:g}", **KEEP,
                           help="Lower it and the sorted pipelines forget more slowly — but also learn more slowly.")
 
-ds = load_dataset("mnist")
-st.caption(f"**Source:** {ds.summary()}")
+load_dataset("mnist")  # shows where the images come from (and says what to add if they are missing)
 specs = [PipelineSpec(order=o, n_train=int(n_train), batch_size=int(batch_size), epochs=int(epochs), lr=float(lr))
          for o in chosen]
 seq = sequence_controls(KEY, LESSON, specs, settings=settings_snapshot(KEY),

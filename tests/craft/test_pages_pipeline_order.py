@@ -8,7 +8,7 @@ KEY = "pipe"
 def test_three_orders_train_and_each_shows_its_batches(apptest):
     at = apptest(PAGE).run(timeout=60)
     assert not at.exception and not at.error
-    assert any("MNIST" in c.value for c in at.caption)
+    assert any("MNIST: 60,000 training" in c.value for c in at.caption), "the source is shown"
     at.select_slider(key=f"{KEY}-ntrain").set_value(5000)
     at.number_input(key=f"{KEY}-epochs").set_value(1)
     at.button(key=f"{KEY}-train").click().run()
