@@ -50,6 +50,7 @@ PAGES = {
         st.Page("pages/text/seq_autoencoder.py", title="Sequence autoencoder", icon="🔤"),
     ],
     "Training craft": [
+        st.Page("pages/craft/overfitting.py", title="Overfitting lab", icon="🎯"),
         st.Page("pages/craft/pipeline_order.py", title="Shuffle, batch, repeat", icon="🔀"),
     ],
 }

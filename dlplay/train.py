@@ -200,8 +200,9 @@ class Trainer:
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, steps_per_epoch: int,
                  loss_fn: Callable = F.cross_entropy, job: Job | None = None, classify: bool = True,
-                 transform: Callable | None = None):
+                 transform: Callable | None = None, after_step: Callable | None = None):
         self.cfg, self.loss_fn, self.job, self.classify = cfg, loss_fn, job, classify
+        self.after_step = after_step  # (model, lr) after each optimizer step: a proximal L1 step, say
         self.transform = transform  # a batch transform for training only (augmentation)
         self.device = pick_device(cfg.device)
         self.model = model.to(self.device)
@@ -239,6 +240,8 @@ class Trainer:
             if cfg.max_grad_norm:
                 nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
             self.opt.step()
+            if self.after_step is not None:
+                self.after_step(self.model, self.lr())
             if self.schedule is not None:
                 self.schedule.step()
             self.step += 1
@@ -271,14 +274,16 @@ class Trainer:
 def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         val: tuple[torch.Tensor, torch.Tensor] | None = None, cfg: TrainConfig | None = None, *,
         job: Job | None = None, loss_fn: Callable = F.cross_entropy, classify: bool = True,
-        callbacks: tuple[Callback, ...] = (), transform: Callable | None = None) -> History:
+        callbacks: tuple[Callback, ...] = (), transform: Callable | None = None,
+        after_step: Callable[[nn.Module, float], None] | None = None) -> History:
     """Train `model` in place; returns the history. With early stopping the best
     validation weights are restored at the end. `transform` maps each training batch
-    (augmentation) before the model sees it."""
+    (augmentation) before the model sees it; `after_step(model, lr)` runs after every
+    optimizer step (the overfitting lab's proximal L1 step)."""
     cfg = cfg or TrainConfig()
     gen = seed_everything(cfg.seed)
     x, y = train
-    trainer = Trainer(model, cfg, math.ceil(len(x) / cfg.batch_size), loss_fn, job, classify, transform)
+    trainer = Trainer(model, cfg, math.ceil(len(x) / cfg.batch_size), loss_fn, job, classify, transform, after_step)
     history, best, best_state, bad_epochs = History(), math.inf, None, 0
     for epoch in range(cfg.epochs):
         try:

@@ -184,3 +184,15 @@ def run_of(at, key: str):
     from dlplay.runs import get_store
 
     return get_store().get(at.session_state[f"run:{key}"])
+
+
+def page_texts(at) -> str:
+    """All the markdown and captions an AppTest page shows, as one text."""
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+def chart_titles(at) -> list[str]:
+    """The titles of the page's plotly charts (each names its run: "Run 7 · …")."""
+    import json
+
+    return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]

@@ -60,6 +60,7 @@ REGISTRY: dict[str, str] = {
     "sent": "dlplay.text.sentiment:LESSON",
     "emb": "dlplay.text.word2vec:LESSON",
     "seqae": "dlplay.text.seqae:LESSON",
+    "overfit": "dlplay.craft.overfit:LESSON",
     "pipe": "dlplay.craft.pipeline:LESSON",
 }
 

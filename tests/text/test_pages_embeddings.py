@@ -1,11 +1,10 @@
 """AppTests of the page "Word embeddings": the corpus it reads, a short word2vec run (with the
 sentiment embedding beside it), neighbours, analogies and the map named by their run, the
 accuracy table of both, and unknown words answered with a warning."""
-import json
 
 import pytest
 
-from tests.conftest import job_of
+from tests.conftest import job_of, chart_titles, page_texts
 
 PAGE = "pages/text/embeddings.py"
 KEY = "emb"
@@ -18,12 +17,7 @@ def own_store(monkeypatch, tmp_path):
     monkeypatch.setenv("DLPLAY_HOME", str(tmp_path / "home"))
 
 
-def texts(at) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
-
-
-def titles(at) -> list[str]:
-    return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
+texts, titles = page_texts, chart_titles
 
 
 def test_renders_with_the_corpus_source_and_nothing_to_explore_yet(apptest):

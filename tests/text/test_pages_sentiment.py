@@ -1,20 +1,13 @@
 """AppTests of the page "Sentiment: RNN to Transformer"."""
-import json
-
 import pytest
 
-from tests.conftest import job_of
+from tests.conftest import job_of, chart_titles, page_texts
 
 PAGE = "pages/text/sentiment.py"
 KEY = "sent"
 
 
-def texts(at) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
-
-
-def titles(at) -> list[str]:
-    return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
+texts, titles = page_texts, chart_titles
 
 
 def test_defaults_show_the_source_and_the_lstm_parameters_by_hand(apptest):
