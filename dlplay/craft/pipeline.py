@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from ..jobs import Cancelled, Job
 from ..models.mlp import MLP
 from ..runs.lesson import Lesson, Saved
-from ..train import LossWatch, keep_on_stop
+from ..train import LossWatch, keep_on_stop, predict_proba
 
 ORDERS = {
     "shuffle_batch_repeat": "shuffle → batch → repeat",
@@ -128,11 +128,9 @@ def sorted_subset(ds, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return x[order], y[order]
 
 
-@torch.no_grad()
 def _accuracy(model, x, y) -> tuple[float, np.ndarray]:
-    model.eval()
-    pred = torch.cat([model(x[i:i + 2048]).argmax(1) for i in range(0, len(x), 2048)])
-    model.train()
+    pred = predict_proba(model, x).argmax(1)
+    model.train()  # predict_proba leaves the model in eval mode; training goes on
     return float((pred == y).float().mean()), pred.numpy()
 
 
