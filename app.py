@@ -52,6 +52,7 @@ PAGES = {
     "Training craft": [
         st.Page("pages/craft/overfitting.py", title="Overfitting lab", icon="🎯"),
         st.Page("pages/craft/pipeline_order.py", title="Shuffle, batch, repeat", icon="🔀"),
+        st.Page("pages/craft/search.py", title="Hyperparameter search", icon="🔎"),
     ],
 }
 

@@ -52,7 +52,7 @@ def test_every_page_default_fits_and_the_largest_settings_do_not(shared):
     from dlplay import classify
     from dlplay.generative import autoencoders, denoise, gan, morph, vae
     from dlplay.scratch import selection
-    from dlplay.craft import overfit, pipeline
+    from dlplay.craft import overfit, pipeline, search
     from dlplay.text import sentiment, seqae, word2vec
     from dlplay.vision import cnn, forgetting, regression, transfer
 
@@ -64,14 +64,16 @@ def test_every_page_default_fits_and_the_largest_settings_do_not(shared):
                 (forgetting.LESSON, forgetting.ForgetSpec()), (regression.LESSON, regression.RegressionSpec()),
                 (transfer.LESSON, transfer.TransferSpec()), (sentiment.LESSON, sentiment.SentimentSpec()),
                 (word2vec.LESSON, word2vec.Word2VecSpec()), (seqae.LESSON, seqae.SeqAESpec()),
-                (pipeline.LESSON, pipeline.PipelineSpec()), (overfit.LESSON, overfit.OverfitSpec())]
+                (pipeline.LESSON, pipeline.PipelineSpec()), (overfit.LESSON, overfit.OverfitSpec()),
+                (search.LESSON, search.SearchSpec())]
     rules = limits.current()
     amounts = {(lesson.page, getattr(spec, "dataset", "")): lesson.work(spec).amount for lesson, spec in defaults}
     amounts = {page if page != "cnn" else f"cnn-{name}": n for (page, name), n in amounts.items()}
     assert amounts == {"cnn-mnist": 2 * 55_000, "cnn-cifar10": 15 * 8_000, "mlp": 3 * 55_000, "ae": 10 * 10_000 * 3, "dn": 10 * 10_000 * 2, "morph": 8 * 10_000,
                        "vae": 5 * 20_000, "gan": 5 * 6_400, "regsel": 16 * 5,
                        "forget": (3 + 3) * 5_000, "imgreg": 3 * 4_000,
-                       "tl": 150 * 3 * 64, "sent": 3 * 25_000, "emb": 5 * 25_000, "seqae": 15 * 2_500, "pipe": 3 * 10_000, "overfit": 20 * 1_000}
+                       "tl": 150 * 3 * 64, "sent": 3 * 25_000, "emb": 5 * 25_000, "seqae": 15 * 2_500, "pipe": 3 * 10_000, "overfit": 20 * 1_000,
+                       "search": 3 * 6_000 * 16}
     assert all(limits.over_budget(lesson.work(spec), rules) is None for lesson, spec in defaults)
 
     # The hour-long settings: DCGAN on all 60,000 images for 50 epochs; every grid choice, 10 folds.

@@ -62,6 +62,7 @@ REGISTRY: dict[str, str] = {
     "seqae": "dlplay.text.seqae:LESSON",
     "overfit": "dlplay.craft.overfit:LESSON",
     "pipe": "dlplay.craft.pipeline:LESSON",
+    "search": "dlplay.craft.search:LESSON",
 }
 
 
