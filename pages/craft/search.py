@@ -95,6 +95,8 @@ def trials_table(trials: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     if table.empty:
         return table
+    if table["± (folds)"].isna().all():
+        table = table.drop(columns="± (folds)")  # hold-out: one score per trial
     return table.sort_values(["val accuracy", "reached"], ascending=False, na_position="last")
 
 
@@ -138,8 +140,8 @@ def curves_figure(run_id: int, rows: list[dict], trials: list[dict], kfold: bool
         fig.add_scatter(x=[r["step"] for r in pts], y=[r["value"] for r in pts], mode="lines+markers",
                         name=f"trial {n}", line=dict(dash="dot" if state[n] == "pruned" else "solid"),
                         opacity=0.5 if state[n] == "pruned" else 1.0)
-    fig.update_layout(title=f"Run {run_id} · what pruning watched: validation accuracy after each "
-                            f"{'fold (running mean)' if kfold else 'epoch'}", height=360,
+    fig.update_layout(title=f"Run {run_id} · what pruning watched, {'fold by fold' if kfold else 'epoch by epoch'}",
+                      height=360,
                       xaxis_title="fold" if kfold else "epoch", yaxis_title="validation accuracy",
                       margin=dict(l=10, r=10, t=40, b=10))
     return fig
