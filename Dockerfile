@@ -3,7 +3,7 @@ FROM python:3.11-slim-bookworm
 
 # Fashion-MNIST from Debian, so the app has a full dataset offline.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends dataset-fashion-mnist \
+ && apt-get install -y --no-install-recommends dataset-fashion-mnist fluidsynth fluid-soundfont-gm \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -53,6 +53,10 @@ PAGES = {
         st.Page("pages/craft/overfitting.py", title="Overfitting lab", icon="🎯"),
         st.Page("pages/craft/pipeline_order.py", title="Shuffle, batch, repeat", icon="🔀"),
         st.Page("pages/craft/search.py", title="Hyperparameter search", icon="🔎"),
+        st.Page("pages/craft/diagnosis.py", title="Training diagnosis", icon="🩺"),
+    ],
+    "Music": [
+        st.Page("pages/music/lstm_music.py", title="Music with an LSTM", icon="🎹"),
     ],
 }
 

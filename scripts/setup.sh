@@ -7,7 +7,8 @@ MODE="${1:-app}"
 VENV="${DLPLAY_VENV:-.venv}"
 PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 
-apt_packages=(dataset-fashion-mnist)
+# fluidsynth + fluid-soundfont-gm: the music page plays generated pieces with a General MIDI piano
+apt_packages=(dataset-fashion-mnist fluidsynth fluid-soundfont-gm)
 # postgresql: tests/test_runs_postgres.py starts a server of its own (skipped without it)
 [ "$MODE" = test ] && apt_packages+=(chromium chromium-driver postgresql)
 

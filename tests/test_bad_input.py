@@ -24,7 +24,8 @@ PAGES = {"digit_classifier": "mlp", "generative/vae": "vae", "generative/dcgan":
          "vision/transfer": "tl", "vision/forgetting": "forget", "vision/image_regression": "imgreg",
          "text/sentiment": "sent", "text/embeddings": "emb", "text/seq_autoencoder": "seqae",
          "craft/overfitting": "overfit", "craft/pipeline_order": "pipe",
-         "craft/search": "search"}
+         "craft/search": "search", "craft/diagnosis": "diag",
+         "music/lstm_music": "music"}
 # What a URL can carry that no setting accepts: non-finite, huge, negative, wrong type, overlong.
 BAD = ["inf", "-inf", "nan", "NaN", "1e308", "-1e308", "1" + "0" * 400, "10**400", "-1", "-99999999", "1e-400",
        "abc", "", "None", "[1, 2]", "0x10", "½", "true", "x" * 100_000, "9" * 5000, "1,2,3", "\x00"]

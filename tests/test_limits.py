@@ -52,7 +52,8 @@ def test_every_page_default_fits_and_the_largest_settings_do_not(shared):
     from dlplay import classify
     from dlplay.generative import autoencoders, denoise, gan, morph, vae
     from dlplay.scratch import selection
-    from dlplay.craft import overfit, pipeline, search
+    from dlplay.craft import diagnosis, overfit, pipeline, search
+    from dlplay.music import training as music
     from dlplay.text import sentiment, seqae, word2vec
     from dlplay.vision import cnn, forgetting, regression, transfer
 
@@ -65,7 +66,8 @@ def test_every_page_default_fits_and_the_largest_settings_do_not(shared):
                 (transfer.LESSON, transfer.TransferSpec()), (sentiment.LESSON, sentiment.SentimentSpec()),
                 (word2vec.LESSON, word2vec.Word2VecSpec()), (seqae.LESSON, seqae.SeqAESpec()),
                 (pipeline.LESSON, pipeline.PipelineSpec()), (overfit.LESSON, overfit.OverfitSpec()),
-                (search.LESSON, search.SearchSpec())]
+                (search.LESSON, search.SearchSpec()), (diagnosis.LESSON, diagnosis.DiagnosisSpec()),
+                (music.LESSON, music.MusicSpec())]
     rules = limits.current()
     amounts = {(lesson.page, getattr(spec, "dataset", "")): lesson.work(spec).amount for lesson, spec in defaults}
     amounts = {page if page != "cnn" else f"cnn-{name}": n for (page, name), n in amounts.items()}
@@ -73,7 +75,8 @@ def test_every_page_default_fits_and_the_largest_settings_do_not(shared):
                        "vae": 5 * 20_000, "gan": 5 * 6_400, "regsel": 16 * 5,
                        "forget": (3 + 3) * 5_000, "imgreg": 3 * 4_000,
                        "tl": 150 * 3 * 64, "sent": 3 * 25_000, "emb": 5 * 25_000, "seqae": 15 * 2_500, "pipe": 3 * 10_000, "overfit": 20 * 1_000,
-                       "search": 3 * 6_000 * 16}
+                       "search": 3 * 6_000 * 16, "diag": 2 * 5_000,
+                       "music": 10 * 1_765}
     assert all(limits.over_budget(lesson.work(spec), rules) is None for lesson, spec in defaults)
 
     # The hour-long settings: DCGAN on all 60,000 images for 50 epochs; every grid choice, 10 folds.

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("training", "server", "playground", "store", "cnn", "lazyload", "text")
-UNIT_DIGITS = {"samples/s": 0, "texts/s": 0, "s": 2, "% CPU": 1, "ms": 2, "%": 2, "×": 3}
+SECTIONS = ("training", "server", "playground", "store", "cnn", "lazyload", "text", "music")
+UNIT_DIGITS = {"nats": 3, "samples/s": 0, "texts/s": 0, "s": 2, "% CPU": 1, "ms": 2, "%": 2, "×": 3}
 
 
 def use_local_data() -> None:
@@ -173,6 +173,15 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {g['name']}: {g['test_acc']:.2%} after {g['epochs']} epochs in {g['train_s']:.0f} s, "
                       f"{g['params']:,} parameters")
         rows += text.rows(x, row)
+
+    if "music" in sections:
+        from dlplay.bench import music
+
+        print("music: the 88-key LSTM on Nottingham, five minutes of training…")
+        m = music.run(quick=args.quick)
+        print(f"  {m['epochs']} epochs in {m['train_s']:.0f} s: validation {m['val']:.3f}, test {m['test']:.3f} nats "
+              f"per frame (baseline {m['baseline']:.2f})")
+        rows += music.rows(m, row)
 
     print()
     print_table(rows)

@@ -63,6 +63,8 @@ REGISTRY: dict[str, str] = {
     "overfit": "dlplay.craft.overfit:LESSON",
     "pipe": "dlplay.craft.pipeline:LESSON",
     "search": "dlplay.craft.search:LESSON",
+    "diag": "dlplay.craft.diagnosis:LESSON",
+    "music": "dlplay.music.training:LESSON",
 }
 
 
