@@ -58,6 +58,9 @@ PAGES = {
     "Music": [
         st.Page("pages/music/lstm_music.py", title="Music with an LSTM", icon="🎹"),
     ],
+    "Reinforcement learning": [
+        st.Page("pages/rl/gridworld.py", title="Grid-world RL", icon="🤖"),
+    ],
 }
 
 from ui.query import drop_unusable  # noqa: E402

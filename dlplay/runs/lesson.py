@@ -65,6 +65,7 @@ REGISTRY: dict[str, str] = {
     "search": "dlplay.craft.search:LESSON",
     "diag": "dlplay.craft.diagnosis:LESSON",
     "music": "dlplay.music.training:LESSON",
+    "rl": "dlplay.rl.lesson:LESSON",
 }
 
 

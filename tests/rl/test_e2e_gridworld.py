@@ -1,0 +1,76 @@
+"""End to end in headless Chromium: Q-learning learns the maze's 12-step shortcut, the learner
+clicks a wall onto it while the agent is still learning, and the greedy path drawn on the board
+re-routes round the wall (42 steps, the new shortest) — REINFORCEjs' best moment, on any grid."""
+import re
+import time
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LOAD_MS = 90_000
+BOARD = "click a cell to edit"
+# The board's greedy path (as cells) and where a cell's centre is on the screen, read from Plotly.
+READ_PATH = """(title) => {
+  const t = p => String((p.layout && p.layout.title && p.layout.title.text) || '');
+  const el = [...document.querySelectorAll('.js-plotly-plot')].find(p => t(p).includes(title));
+  if (!el) return null;
+  const path = el.data.find(d => d.name === 'greedy path');
+  return path ? path.x.map((x, i) => [path.y[i], x]) : [];
+}"""
+CELL_XY = """([title, r, c]) => {
+  const t = p => String((p.layout && p.layout.title && p.layout.title.text) || '');
+  const el = [...document.querySelectorAll('.js-plotly-plot')].find(p => t(p).includes(title));
+  const fl = el._fullLayout, box = el.getBoundingClientRect();
+  return [box.left + fl.xaxis._offset + fl.xaxis.d2p(c), box.top + fl.yaxis._offset + fl.yaxis.d2p(r)];
+}"""
+SHORTCUT = (2, 5)  # the corridor cell every 12-step path goes through
+
+
+def _greedy_steps(page) -> tuple[int, int] | None:
+    m = re.search(r"Greedy path: (\d+) steps from S to G \(shortest: (\d+)\)", page.inner_text("body"))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _wait_for(page, want, seconds: float):
+    deadline, seen = time.time() + seconds, None
+    while time.time() < deadline:
+        seen = _greedy_steps(page)
+        if seen == want:
+            return seen
+        page.wait_for_timeout(250)
+    return seen
+
+
+def test_a_wall_on_the_learned_path_makes_the_policy_reroute(app_server, page):
+    # Settings drawn with labels travel in the link as their labels.
+    query = {"rl-world": "A maze with a shortcut", "rl-method": "Q-learning", "rl-episodes": 5000,
+             "rl-pace": "20 episodes/s"}
+    page.goto(f"{app_server}/gridworld?{urlencode(query)}")
+    train = page.locator(".st-key-rl-train button")
+    expect(train).to_be_enabled(timeout=LOAD_MS)
+    expect(page.get_by_text("Shortest path from S to G: 12 steps.")).to_be_visible(timeout=LOAD_MS)
+    train.click()
+    expect(page.locator(".st-key-rl-stop button")).to_be_enabled(timeout=30_000)
+
+    seen = _wait_for(page, (12, 12), 60)
+    screenshot(page, "e2e_rl_1_learned")
+    assert seen == (12, 12), f"the greedy policy takes the 12-step shortcut: {seen}"
+    path = page.evaluate(READ_PATH, BOARD)
+    assert list(SHORTCUT) in path and len(path) == 13, path
+
+    x, y = page.evaluate(CELL_XY, [BOARD, *SHORTCUT])  # the "wall" tool is the default
+    page.mouse.click(x, y)
+    expect(page.get_by_text("Greedy path: ")).to_be_visible(timeout=30_000)
+    seen = _wait_for(page, (42, 42), 90)
+    screenshot(page, "e2e_rl_2_rerouted")
+    assert seen == (42, 42), f"after the wall the greedy path goes round it: {seen}"
+    path = page.evaluate(READ_PATH, BOARD)
+    assert list(SHORTCUT) not in path and len(path) == 43, path
+    assert page.locator(".st-key-rl-stop button").is_enabled(), "the agent re-routed while still learning"
+    assert "....###...#." in page.locator("textarea").input_value(), "the layout text follows the edit"
+    page.locator(".st-key-rl-stop button").click()

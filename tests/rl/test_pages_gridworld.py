@@ -1,0 +1,109 @@
+"""AppTests of the page "Grid-world RL"."""
+import time
+
+from dlplay.runs.lesson import REGISTRY, register
+from tests.conftest import chart_titles, job_of, page_texts
+
+PAGE = "pages/rl/gridworld.py"
+KEY = "rl"
+if KEY not in REGISTRY:  # until the app's registry names the lesson
+    register(KEY, "dlplay.rl.lesson:LESSON")
+
+BLOCKED = "S.#.\n..#.\n..#G"
+
+
+def test_defaults_show_the_windy_world_and_its_schedule(apptest):
+    at = apptest(PAGE).run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key=f"{KEY}-world").value == "windy" and at.radio(key=f"{KEY}-method").value == "sarsa"
+    titles = chart_titles(at)
+    assert titles == ["Exploration over the episodes: constant ε", "The world — click a cell to edit it"], titles
+    assert "Shortest path from S to G: **15** steps." in page_texts(at)
+    assert at.select_slider(key=f"{KEY}-explore-end").disabled
+    at.selectbox(key=f"{KEY}-schedule").set_value("exponential").run()
+    assert not at.select_slider(key=f"{KEY}-explore-end").disabled
+    at.selectbox(key=f"{KEY}-world").set_value("maze").run()
+    assert at.text_area(key=f"{KEY}-text").value.splitlines()[0] == "S..........."
+    assert "Shortest path from S to G: **12** steps." in page_texts(at)
+
+
+def test_a_maze_with_no_path_is_reported_before_training(apptest):
+    at = apptest(PAGE).run()
+    at.text_area(key=f"{KEY}-text").input(BLOCKED).run()
+    assert not at.exception
+    assert any("no path from S to G" in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key=f"{KEY}-train").disabled
+    at.text_area(key=f"{KEY}-text").input("...\n..G").run()
+    assert any("no start" in e.value for e in at.error) and at.button(key=f"{KEY}-train").disabled
+    at.text_area(key=f"{KEY}-text").input("S.x\n..G").run()
+    assert any("'x' is not a cell" in e.value for e in at.error) and not at.exception
+    at.text_area(key=f"{KEY}-text").input("S..\n..G").run()
+    assert not at.error and not at.button(key=f"{KEY}-train").disabled
+
+
+def test_a_cliff_run_draws_its_values_curves_and_plays_an_episode_back(apptest):
+    at = apptest(PAGE).run()
+    at.selectbox(key=f"{KEY}-world").set_value("cliff").run()
+    at.radio(key=f"{KEY}-method").set_value("qlearning").run()
+    at.button(key=f"{KEY}-train").click().run()
+    job = job_of(at, KEY)
+    assert job.wait(60) and job.state == "done", job.error
+    at.run()
+    assert not at.exception and not at.error
+    run_id = at.session_state[f"run:{KEY}"]
+    titles = chart_titles(at)
+    assert all(t.startswith(f"Run {run_id} · ") for t in titles), titles
+    assert any("greedy policy" in t for t in titles) and any("steps per episode" in t for t in titles)
+    assert "Greedy path: **13 steps** from S to G (shortest: 13)." in page_texts(at)
+    assert at.number_input(key=f"{KEY}-episode").value == 500
+    assert at.get("download_button")[0].label == "Download the GIF"
+    assert at.get("image")[0].captions[0].startswith(f"Run {run_id} · episode 500: 1")
+    at.number_input(key=f"{KEY}-episode").set_value(3).run()
+    assert not at.exception and at.get("image")[0].captions[0].startswith(f"Run {run_id} · episode 3:")
+    assert at.dataframe[0].value.iloc[0]["run"] == run_id  # every run of the page
+
+
+def test_edits_and_rewards_reach_the_agent_while_it_learns(apptest):
+    at = apptest(PAGE).run()
+    at.selectbox(key=f"{KEY}-world").set_value("maze").run()
+    at.radio(key=f"{KEY}-method").set_value("qlearning").run()
+    at.select_slider(key=f"{KEY}-episodes").set_value(5000).run()
+    at.select_slider(key=f"{KEY}-pace").set_value(50).run()
+    at.button(key=f"{KEY}-train").click().run()
+    job = job_of(at, KEY)
+    assert job.wait_for_events(0, timeout=10, kind="metric")
+    world = job.latest("world")
+    rows = at.text_area(key=f"{KEY}-text").value.splitlines()
+    rows[2] = rows[2][:5] + "#" + rows[2][6:]  # the shortcut walled off
+    at.text_area(key=f"{KEY}-text").input("\n".join(rows)).run()
+    assert world.rows[2][5] == "#" and world.shortest() == 42
+    at.number_input(key=f"{KEY}-rgoal").set_value(10.0).run()
+    assert world.current_rewards.goal == 10.0
+    assert not any("Settings changed" in i.value for i in at.info), "edits sent to the run are the run's"
+    blocked = list(rows)
+    blocked[6] = "#" + blocked[6][1:]  # the long way round closed too: refused while it learns
+    at.text_area(key=f"{KEY}-text").input("\n".join(blocked)).run()
+    assert world.rows[6][0] == "." and any("no path" in e.value for e in at.error)
+    deadline = time.time() + 10
+    while time.time() < deadline and not any(m.startswith("episode") for m in job.logs()[1:]):
+        time.sleep(0.1)
+    at.button(key=f"{KEY}-stop").click().run()
+    assert job.wait(10) and job.state == "stopped"
+    assert len(job.result.layouts) == 2 and job.result.layouts[1].splitlines()[2][5] == "#"
+    at.run()
+    assert not at.exception and "stopped after episode" in " ".join(i.value for i in at.info)
+
+
+def test_gymnasiums_frozen_lake_trains_and_cannot_be_edited(apptest):
+    at = apptest(PAGE).run()
+    at.selectbox(key=f"{KEY}-world").set_value("gym-lake").run()
+    assert at.text_area(key=f"{KEY}-text").disabled and at.radio(key=f"{KEY}-tool").disabled
+    assert at.number_input(key=f"{KEY}-rgoal").disabled
+    at.radio(key=f"{KEY}-method").set_value("qlearning").run()
+    at.select_slider(key=f"{KEY}-gamma").set_value(0.9).run()
+    at.button(key=f"{KEY}-train").click().run()
+    job = job_of(at, KEY)
+    assert job.wait(60) and job.state == "done", job.error
+    at.run()
+    assert not at.exception and not at.error
+    assert "Greedy path: **6 steps** from S to G (shortest: 6)." in page_texts(at)
