@@ -54,6 +54,7 @@ def test_every_page_default_fits_and_the_largest_settings_do_not(shared):
     from dlplay.scratch import selection
     from dlplay.craft import diagnosis, overfit, pipeline, search
     from dlplay.music import training as music
+    from dlplay.playground import lesson as pg
     from dlplay.rl import lesson as rl
     from dlplay.text import sentiment, seqae, word2vec
     from dlplay.vision import cnn, forgetting, regression, transfer
@@ -68,7 +69,8 @@ def test_every_page_default_fits_and_the_largest_settings_do_not(shared):
                 (word2vec.LESSON, word2vec.Word2VecSpec()), (seqae.LESSON, seqae.SeqAESpec()),
                 (pipeline.LESSON, pipeline.PipelineSpec()), (overfit.LESSON, overfit.OverfitSpec()),
                 (search.LESSON, search.SearchSpec()), (diagnosis.LESSON, diagnosis.DiagnosisSpec()),
-                (music.LESSON, music.MusicSpec()), (rl.LESSON, rl.RLSpec())]
+                (music.LESSON, music.MusicSpec()), (rl.LESSON, rl.RLSpec()),
+                (pg.LESSON, pg.PlaygroundSpec())]
     rules = limits.current()
     amounts = {(lesson.page, getattr(spec, "dataset", "")): lesson.work(spec).amount for lesson, spec in defaults}
     amounts = {page if page != "cnn" else f"cnn-{name}": n for (page, name), n in amounts.items()}
@@ -77,7 +79,7 @@ def test_every_page_default_fits_and_the_largest_settings_do_not(shared):
                        "forget": (3 + 3) * 5_000, "imgreg": 3 * 4_000,
                        "tl": 150 * 3 * 64, "sent": 3 * 25_000, "emb": 5 * 25_000, "seqae": 15 * 2_500, "pipe": 3 * 10_000, "overfit": 20 * 1_000,
                        "search": 3 * 6_000 * 16, "diag": 2 * 5_000,
-                       "music": 10 * 1_765, "rl": 500 * 70}
+                       "music": 10 * 1_765, "rl": 500 * 70, "pg": 200 * 250}
     assert all(limits.over_budget(lesson.work(spec), rules) is None for lesson, spec in defaults)
 
     # The hour-long settings: DCGAN on all 60,000 images for 50 epochs; every grid choice, 10 folds.

@@ -1,7 +1,8 @@
-"""The six datasets of TensorFlow Playground (its dataset.ts), seeded.
+"""The six datasets of TensorFlow Playground (its dataset.ts), seeded, and two with more classes.
 
-Every generator returns `(points (n, 2), labels (n,))`. Classification labels are
-+1 (blue) / -1 (orange); regression labels are real numbers, about -1 to 1.
+Every generator returns `(points (n, 2), labels (n,))`. Binary labels are +1 (blue) /
+-1 (orange); multi-class labels are the classes 0..k−1 (as floats); regression labels are
+real numbers, about -1 to 1.
 `noise` is a fraction, 0 to 0.5, as the playground's 0–50 slider divided by 100.
 """
 from __future__ import annotations
@@ -86,6 +87,33 @@ def _bump_label(p: np.ndarray) -> np.ndarray:
     return values[np.arange(len(p)), np.abs(values).argmax(1)]
 
 
+def spiral3(n: int, noise: float, rng: np.random.Generator):
+    """Three interleaved arms, classes 0, 1, 2, each of 1.25 turns with radius growing to 5."""
+    pts, labels = [], []
+    for k, m in enumerate((n // 3, n // 3, n - 2 * (n // 3))):
+        i = np.arange(m)
+        r = 0.2 + i / m * 4.8
+        t = 1.25 * i / m * 2 * np.pi + k * 2 * np.pi / 3
+        arm = np.stack([r * np.sin(t), r * np.cos(t)], 1) + rng.uniform(-1, 1, (m, 2)) * noise
+        pts.append(arm)
+        labels.append(np.full(m, float(k)))
+    return np.concatenate(pts), np.concatenate(labels)
+
+
+def blobs5(n: int, noise: float, rng: np.random.Generator):
+    """Five Gaussian blobs, classes 0–4, centred on a circle of radius 3.5; noise widens
+    them (standard deviation 0.6 at no noise up to 1.6), clipped to the map."""
+    sd = 0.6 + noise * 2
+    counts = [n // 5] * 4 + [n - 4 * (n // 5)]
+    pts, labels = [], []
+    for k, m in enumerate(counts):
+        angle = np.pi / 2 + k * 2 * np.pi / 5
+        centre = 3.5 * np.array([np.cos(angle), np.sin(angle)])
+        pts.append(rng.normal(centre, sd, (m, 2)))
+        labels.append(np.full(m, float(k)))
+    return np.clip(np.concatenate(pts), -RADIUS, RADIUS), np.concatenate(labels)
+
+
 # name -> (title, generator, number of points, is regression); names as in the playground's URLs
 DATASETS = {
     "circle": ("Circle", circle, 500, False),
@@ -94,13 +122,25 @@ DATASETS = {
     "spiral": ("Spiral", spiral, 500, False),
     "reg-plane": ("Plane (regression)", reg_plane, 1200, True),
     "reg-gauss": ("Multi Gaussian (regression)", reg_gauss, 1200, True),
+    "spiral3": ("Spiral, 3 classes", spiral3, 600, False),
+    "blobs5": ("Blobs, 5 classes", blobs5, 500, False),
 }
-CLASSIFICATION = [k for k, v in DATASETS.items() if not v[3]]
+MULTICLASS = {"spiral3": 3, "blobs5": 5}  # name -> number of classes
+MAX_CLASSES = 5  # the most classes the playground trains (its colours)
+CLASSIFICATION = [k for k, v in DATASETS.items() if not v[3] and k not in MULTICLASS]  # the ±1 sets
 REGRESSION = [k for k, v in DATASETS.items() if v[3]]
+CUSTOM = "custom"  # state.dataset for points given to Playground(state, data=...)
 
 
 def is_regression(name: str) -> bool:
     return DATASETS[name][3]
+
+
+def n_classes(name: str) -> int:
+    """2 for the ±1 sets, k for the multi-class ones, 0 for regression (KeyError for others)."""
+    if name in MULTICLASS:
+        return MULTICLASS[name]
+    return 0 if DATASETS[name][3] else 2
 
 
 def generate(name: str, noise: float = 0.0, seed: int = 0, n: int | None = None):

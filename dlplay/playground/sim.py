@@ -2,11 +2,14 @@
 
 A page keeps a `Playground` between reruns, calls `step()` for the Step button and
 `play(seconds)` on every tick while playing, and `sync(state)` when settings change:
-data, features, shape or activation rebuild the run (as the playground resets);
-learning rate, batch size and regularisation apply to the running network.
+data, features, shape or activations rebuild the run (as the playground resets);
+learning rate (and its schedule), batch size, regularisation, dropout and the stop
+condition apply to the running network. `Playground(state, data=(points, labels))`
+trains on given points (state.dataset "custom", state.n_classes says what the labels are).
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -35,20 +38,65 @@ def _one_thread():
     return _BLAS.limit(limits=1, user_api="blas")
 
 
+def learning_rate_at(state: PlaygroundState, epoch: int) -> float:
+    """The learning rate of epoch `epoch` (0 = the first): constant; step halves it every
+    `schedule_epochs`; cosine falls from the set rate to 0 over `schedule_epochs`
+    (lr·½(1 + cos(π·epoch/S))) and stays 0 from epoch S on."""
+    lr, every = state.learning_rate, state.schedule_epochs
+    if state.lr_schedule == "step":
+        return lr * 0.5 ** (epoch // every)
+    if state.lr_schedule == "cosine":
+        return lr * 0.5 * (1 + math.cos(math.pi * min(epoch, every) / every))
+    return lr
+
+
+def output_for(classes: int) -> tuple[str, int]:
+    """(output activation, number of outputs) for 0 (regression), 2 (±1) or k classes."""
+    if classes == 0:
+        return "linear", 1
+    return ("tanh", 1) if classes == 2 else ("softmax", classes)
+
+
+def _check_labels(labels: np.ndarray, classes: int) -> None:
+    """Given labels must follow the convention `classes` announces (else the loss indexes out
+    of range or the confusion matrix miscounts, far from the cause)."""
+    if not np.all(np.isfinite(labels)):
+        raise ValueError("the labels must be finite numbers")
+    if classes == 2 and not np.all(np.abs(labels) == 1):
+        raise ValueError("two classes need labels −1 and +1")
+    if classes > 2 and not np.all(np.isin(labels, np.arange(classes))):
+        raise ValueError(f"{classes} classes need labels 0 to {classes - 1}")
+
+
 class Playground:
-    def __init__(self, state: PlaygroundState | None = None):
+    def __init__(self, state: PlaygroundState | None = None, data=None):
         self.state = state or PlaygroundState()
         s = self.state
-        pts, labels = datasets.generate(s.dataset, s.noise / 100, s.seed)
+        self._given = data  # given points are kept for reset and sync
+        if data is not None:
+            pts, labels = (np.asarray(a, float) for a in data)
+            if pts.ndim != 2 or pts.shape[1] != 2 or labels.shape != (len(pts),):
+                raise ValueError(f"data must be points (n, 2) and labels (n,), not {pts.shape} and {labels.shape}")
+            _check_labels(labels, s.classes)
+            # Drawn or uploaded points often come class by class: shuffled (by the seed) so the cut is fair.
+            order = np.random.default_rng(s.seed).permutation(len(pts))
+            pts, labels = pts[order], labels[order]
+        elif s.dataset == datasets.CUSTOM:
+            raise ValueError("the custom dataset needs its points: Playground(state, data=(points, labels))")
+        else:
+            pts, labels = datasets.generate(s.dataset, s.noise / 100, s.seed)
         (self.train_pts, self.train_y), (self.test_pts, self.test_y) = datasets.split(pts, labels, s.perc_train)
         self.train_x = features.compute(self.train_pts, s.features)
         self.test_x = features.compute(self.test_pts, s.features)
-        output = "linear" if s.problem == "regression" else "tanh"
-        self.net = Network(len(s.features), list(s.network_shape), s.activation, output, seed=s.seed)
+        self.classes = s.classes  # 0 regression, 2 ±1, k classes 0..k−1
+        output, n_outputs = output_for(self.classes)
+        self.net = Network(len(s.features), list(s.network_shape), list(s.hidden_activations), output,
+                           seed=s.seed, n_outputs=n_outputs, dropout=s.dropout)
         self.epoch = 0
         self.history: list[tuple[int, float, float]] = []  # (epoch, train loss, test loss)
         self.error: str | None = None
         self.blowup: tuple[int, float, float] | None = None  # the losses of the epoch that diverged
+        self.stopped: str | None = None  # why the stop condition ended training
         self._grid_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._record()
 
@@ -57,40 +105,121 @@ class Playground:
         """This run with `state` applied: the same object when only live settings
         changed, a fresh run when the data or network must change."""
         if state.network_key() != self.state.network_key():
-            return Playground(state)
+            return Playground(state, data=self._given if state.dataset == datasets.CUSTOM else None)
+        if state != self.state:
+            self.stopped = None  # checked again on the next step
         self.state = state
+        self.net.dropout = state.dropout
         return self
 
     def reset(self) -> "Playground":
-        return Playground(self.state)
+        return Playground(self.state, data=self._given)
 
     # --- training ---------------------------------------------------------------------------
     def step(self, epochs: int = 1) -> None:
         """Train `epochs` passes over the training points (one Step = one epoch)."""
-        if self.error:
+        if self.error or self.stopped or (epochs > 0 and self._check_stop()):
             return
         s = self.state
         with np.errstate(all="ignore"), _one_thread():
             for _ in range(epochs):
-                self.net.train_epoch(self.train_x, self.train_y, s.batch_size, s.learning_rate,
+                self.net.train_epoch(self.train_x, self.train_y, s.batch_size, self.lr,
                                      s.regularization, s.regularization_rate)
                 self.epoch += 1
+                if s.stop_metric != "none" and self._check_stop():
+                    break
         self._record()
 
     def play(self, seconds: float, max_epochs: int = 1000) -> int:
         """Train whole epochs for about `seconds` (at least one); returns how many.
         Time-boxed so the picture refreshes on time whatever the network's size."""
-        start, done = time.perf_counter(), 0
-        while done < max_epochs and not self.error:
-            self.step()
-            done += 1
+        start, first = time.perf_counter(), self.epoch
+        while self.epoch - first < max_epochs and not self.error and not self.stopped:
+            self.step()  # trains one epoch, or none when the stop condition holds already
             if time.perf_counter() - start >= seconds:
                 break
-        return done
+        return self.epoch - first
 
     def tick(self) -> int:
         """The training part of one redraw while playing."""
         return self.play(TRAIN_S, MAX_EPOCHS_PER_TICK)
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the epoch to train next (the schedule's)."""
+        return learning_rate_at(self.state, self.epoch)
+
+    def _check_stop(self) -> str | None:
+        """Sets and returns `stopped` when the state's stop condition holds now."""
+        s = self.state
+        metric, target = s.stop_metric, s.stop_value
+        if metric == "epochs" and self.epoch >= target:
+            self.stopped = f"Stopped at epoch {self.epoch:,}: the {int(target):,} epochs asked for are done."
+        elif metric == "test_loss":
+            with np.errstate(all="ignore"), _one_thread():
+                loss = self.net.loss(self.test_x, self.test_y)
+            if loss <= target:
+                self.stopped = (f"Stopped at epoch {self.epoch:,}: the test loss {loss_text(loss)} reached the "
+                                f"target {target:g}.")
+        elif metric == "test_accuracy" and self.classes:
+            acc = self.accuracy("test")
+            if acc is not None and acc >= target:
+                self.stopped = (f"Stopped at epoch {self.epoch:,}: the test accuracy {acc:.1%} reached the "
+                                f"target {target:.1%}.")
+        return self.stopped
+
+    # --- editing the network ------------------------------------------------------------------
+    def set_weight(self, layer: int, i: int, j: int, value: float) -> None:
+        """Edit one weight (see Network.set_weight); training goes on from the edited network."""
+        self.net.set_weight(layer, i, j, value)
+        self._edited()
+
+    def set_bias(self, layer: int, j: int, value: float) -> None:
+        self.net.set_bias(layer, j, value)
+        self._edited()
+
+    def zero_weights(self) -> None:
+        self.net.zero()
+        self._edited()
+
+    def _edited(self) -> None:
+        """The losses of the edited network join the history at the same epoch (the chart
+        shows the jump), and the stop condition is checked again on the next step."""
+        self.stopped = None
+        if not self.error:
+            self._record()
+
+    # --- how good it is -----------------------------------------------------------------------
+    def _split(self, split: str):
+        if split not in ("train", "test"):
+            raise ValueError(f"split is 'train' or 'test', not {split!r}")
+        return (self.train_x, self.train_y) if split == "train" else (self.test_x, self.test_y)
+
+    def accuracy(self, split: str = "test") -> float | None:
+        """The fraction of `split`'s points put in their class (None for regression, nan
+        with no points). A ±1 output ≥ 0 counts as +1."""
+        if not self.classes:
+            return None
+        x, y = self._split(split)
+        if not len(x):
+            return float("nan")
+        with np.errstate(all="ignore"), _one_thread():
+            return float(np.mean(self.net.classify(x) == y))
+
+    def confusion(self, split: str = "test") -> np.ndarray | None:
+        """k×k counts, rows the true class, columns the predicted one; binary in the order
+        (−1, +1): index 0 orange, 1 blue. None for regression."""
+        if not self.classes:
+            return None
+        x, y = self._split(split)
+        with np.errstate(all="ignore"), _one_thread():
+            predicted = self.net.classify(x)
+        if self.classes == 2:
+            y, predicted = (y > 0), (predicted > 0)
+        k = self.classes
+        out = np.zeros((k, k), int)
+        np.add.at(out, (y.astype(int), predicted.astype(int)), 1)
+        return out
 
     def _record(self) -> None:
         with np.errstate(all="ignore"), _one_thread():
@@ -130,10 +259,11 @@ class Playground:
         return self._grid_cache[density]
 
     def boundary(self, density: int = 100) -> dict:
-        """Every neuron's output over the square, from one forward pass:
-        {"layers": [(d, d, n) per hidden layer], "output": (d, d)}."""
+        """Every neuron's output over the square, from one forward pass: {"layers": [(d, d, n)
+        per hidden layer], "output": (d, d), or (d, d, k) class probabilities for softmax}."""
         _, x = self.grid(density)
         with np.errstate(all="ignore"), _one_thread():
             _, outs = self.net.forward(x)
         d = density
-        return {"layers": [o.reshape(d, d, -1) for o in outs[1:-1]], "output": outs[-1].reshape(d, d)}
+        out = outs[-1].reshape(d, d, -1)
+        return {"layers": [o.reshape(d, d, -1) for o in outs[1:-1]], "output": out if out.shape[2] > 1 else out[..., 0]}

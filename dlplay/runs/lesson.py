@@ -66,6 +66,7 @@ REGISTRY: dict[str, str] = {
     "diag": "dlplay.craft.diagnosis:LESSON",
     "music": "dlplay.music.training:LESSON",
     "rl": "dlplay.rl.lesson:LESSON",
+    "pg": "dlplay.playground.lesson:LESSON",
 }
 
 

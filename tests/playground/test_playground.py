@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 from urllib.parse import parse_qsl, urlencode
 
@@ -301,7 +302,9 @@ def test_frame_draws_every_neuron_and_point():
 
 # --- the page ------------------------------------------------------------------------------------------------
 def _html(at) -> str:
-    return "".join(m.value for m in at.markdown) + "".join(h.proto.body for h in at.get("html"))
+    """Everything the page drew as HTML/SVG: markdown, st.html and the netview's pictures."""
+    views = [json.loads(c.proto.json)["html"] for c in at.get("bidi_component") if c.proto.json]
+    return "".join(m.value for m in at.markdown) + "".join(h.proto.body for h in at.get("html")) + "".join(views)
 
 
 def _query(at) -> dict:
@@ -396,7 +399,10 @@ def test_page_renders_with_the_worst_url(apptest):
     at.query_params.update({"noise": "inf", "learningRate": "nan", "regularizationRate": "-inf",
                             "batchSize": "1" + "0" * 400, "percTrainData": "-1e308", "networkShape": "1e308,-3",
                             "seed": "x" * 100_000, "dataset": "\x00" * 1000, "activation": "[1]",
-                            "regularization": "9" * 5000, "showTestData": "nan", "x": "inf", "sinY": "x" * 100_000})
+                            "regularization": "9" * 5000, "showTestData": "nan", "x": "inf", "sinY": "x" * 100_000,
+                            "dropout": "inf", "activations": "relu,\x00", "lrSchedule": "9" * 300,
+                            "scheduleEpochs": "-1e308", "stopMetric": "epochs", "stopValue": "nan",
+                            "hide": "x," * 50_000, "numClasses": "1e308"})
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     state = at.session_state["pg:state"]
