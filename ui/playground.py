@@ -70,6 +70,11 @@ def first_visit(query: dict) -> None:
         if str(query.get("dataset", "")) == datasets.CUSTOM and data is None:
             note("info", "This link was made with its own points, which links don't carry: upload them under "
                          "**Your own data** (or open the saved run under **Save, load, export**). Showing Circle.")
+    request = ss.get("_dlplay_reopen")
+    if request and request.get("page") == KEY:  # "Reopen on its page" from the Runs page
+        ss.pop("_dlplay_reopen")
+        open_run(int(request["run"]))
+        data = ss.get(f"{KEY}:data")
     for name, value in widget_values(ss[f"{KEY}:state"]).items():
         ss.setdefault(f"{KEY}-{name}", value)
     if ss[f"{KEY}-dataset"] == datasets.CUSTOM and data is None:

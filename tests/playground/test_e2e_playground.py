@@ -1,7 +1,9 @@
-"""2-D playground in a real browser: Play redraws the heatmap several times a second,
-and the URL the page writes reproduces its settings in a fresh page."""
+"""2-D playground in a real browser: Play redraws the heatmap several times a second, the URL
+reproduces its settings in a fresh page; hover a neuron, edit a weight, draw and upload points,
+and a teacher's link hides controls."""
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -113,7 +115,7 @@ def test_hover_a_neuron_edit_a_weight_and_the_heatmap_changes(app_server, page):
     click a weight → type a value → the network (and its heatmap) follow."""
     _open(page, f"{app_server}/playground?dataset=xor&networkShape=4,2")
     page.locator(".st-key-pg-step button").first.click()
-    page.wait_for_function("document.querySelector('svg.pg-heatmap').dataset.epoch === '1'", timeout=30_000)
+    page.wait_for_function("document.querySelector('svg.pg-heatmap')?.dataset.epoch === '1'", timeout=30_000)
 
     node = page.locator("rect.pg-node[data-node='1-2']")
     node.hover()
@@ -160,7 +162,7 @@ def test_a_teachers_hidden_controls_stay_hidden_from_the_link(app_server, page, 
         expect(fresh.locator(".st-key-pg-batch")).to_be_visible()
         expect(fresh.get_by_text("Some controls are hidden by the link")).to_be_visible()
         fresh.locator(".st-key-pg-step button").first.click()
-        fresh.wait_for_function("document.querySelector('svg.pg-heatmap').dataset.epoch === '1'", timeout=30_000)
+        fresh.wait_for_function("document.querySelector('svg.pg-heatmap')?.dataset.epoch === '1'", timeout=30_000)
         expect(fresh.locator(".st-key-pg-noise")).to_have_count(0)  # still hidden after a rerun
         assert "hide=noise%2Clearning_rate" in fresh.url
     finally:
@@ -188,3 +190,25 @@ def test_points_drawn_on_the_map_become_the_dataset(app_server, page):
     expect(page.get_by_text("drawn points (12 points, yours)")).to_be_visible(timeout=30_000)
     assert page.locator(f"{HEATMAP} circle").count() >= 6  # its training points on the map
     screenshot(page, "playground_drawn")
+
+
+def test_an_uploaded_csv_is_checked_then_trained_on(app_server, page):
+    _open(page, f"{app_server}/playground?networkShape=4")
+    page.get_by_test_id("stSidebarUserContent").get_by_text("Your own data").click()
+    upload = page.locator(".st-key-pg-upload input[type=file]")
+    bad = "x1,x2\n" + "\n".join(f"{i},{i % 3}" for i in range(20))
+    upload.set_input_files({"name": "no_labels.csv", "mimeType": "text/csv", "buffer": bad.encode()})
+    expect(page.get_by_text("Missing column label (or value)")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("radio", name="Your data")).to_have_count(0)
+
+    rows = [f"{r * math.cos(t):.3f},{r * math.sin(t):.3f},{'abc'[k]}"
+            for k, r in enumerate((1.0, 2.5, 4.0)) for t in (i * 0.21 for i in range(30))]
+    good = "x1,x2,label\n" + "\n".join(rows)
+    upload.set_input_files({"name": "rings.csv", "mimeType": "text/csv", "buffer": good.encode()})
+    expect(page.get_by_text("rings.csv: 90 points, 3 classes (a, b, c)")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("radio", name="Your data")).to_be_checked(timeout=30_000)
+    assert page.locator("svg.pg-network").inner_html().count("<title>output, class") == 3
+    page.locator(".st-key-pg-step button").first.click()
+    page.wait_for_function("document.querySelector('svg.pg-heatmap')?.dataset.epoch === '1'", timeout=30_000)
+    expect(page.locator("table.pg-confusion")).to_contain_text("a")
+    screenshot(page, "playground_uploaded")

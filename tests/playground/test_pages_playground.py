@@ -136,6 +136,12 @@ def test_save_then_load_brings_the_network_back(apptest):
     sim = _sim(at)
     assert at.radio(key="pg-dataset").value == "gauss" and sim.epoch == 4
     assert all(np.array_equal(a, b) for a, b in zip(sim.net.weights, saved_weights))
+    # the Runs page's "Reopen on its page" lands here with the run
+    fresh = apptest(PAGE)
+    fresh.session_state["_dlplay_reopen"] = {"page": "pg", "run": run_id}
+    fresh.run()
+    assert not fresh.exception and _sim(fresh).epoch == 4 and fresh.radio(key="pg-dataset").value == "gauss"
+    assert any(f"Opened run {run_id}" in s.value for s in fresh.success)
     source = next(d for d in at.get("download_button")).proto
     assert "playground_net.py" in str(source)
     assert "class PlaygroundNet" in export.torch_source(sim)
