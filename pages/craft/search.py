@@ -15,7 +15,7 @@ from dlplay.runs.sequence import Sequence
 from ui.live import finished_result, live, load_dataset
 from ui.runs import open_page, run_controls, settings_snapshot, workspace
 from ui.sequence import sequence_controls, sequence_of
-from ui.settings import KEEP
+from ui.settings import KEEP, ranges_restored
 
 KEY = "search"
 LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1]
@@ -26,7 +26,10 @@ COLUMNS = {"lr": "learning rate", "width": "width", "depth": "hidden layers", "d
            "weight_decay": "weight decay", "batch_size": "batch size"}
 STATES = {"complete": "✅ complete", "pruned": "✂️ pruned", "diverged": "💥 diverged"}
 
+RANGES = [f"{KEY}-{name}" for name in ("lr", "width", "depth", "dropout", "decay", "batch")]
+
 open_page(KEY)
+ranges_restored(*RANGES)  # a reopened run's ranges come back from JSON as lists
 st.title("Hyperparameter search")
 st.markdown(
     "Which learning rate, width, depth and dropout suit this network? Try settings and keep the best — "

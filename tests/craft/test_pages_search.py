@@ -64,3 +64,28 @@ def test_three_searches_at_equal_budget(apptest):
     assert [m.split(" ")[0] for m in table["method"]] == ["Grid", "Random", "Optuna"]
     assert (table["trials"] == 4).all(), "each gets the grid's 4 trials"
     assert table["test (once)"].notna().all() and (table["best val"] > 0.5).all()
+
+
+def test_a_search_reopened_from_the_runs_page_comes_back_with_its_ranges(apptest):
+    """The run's settings are stored as JSON, where a range slider's tuple becomes a list; restored as
+    it is, select_slider took the list for one value and the page crashed on `tuple(map(float, lr))`."""
+    at = small(apptest(PAGE).run(timeout=60))
+    at.slider(key=f"{KEY}-epochs").set_value(1)
+    at.slider(key=f"{KEY}-trials").set_value(2)
+    at.select_slider(key=f"{KEY}-lr").set_value((1e-3, 1e-2)).run()
+    at.button(key=f"{KEY}-train").click().run()
+    job = job_of(at, KEY)
+    assert job.wait(120) and job.state == "done", job.error
+    run_id = at.session_state[f"run:{KEY}"]
+
+    again = apptest(PAGE)  # a new session, as the Runs page's "Reopen" leaves it (ui.runs.reopen)
+    again.session_state["_dlplay_reopen"] = {"page": KEY, "run": run_id}
+    again.run(timeout=60)
+    assert not again.exception, again.exception
+    assert again.select_slider(key=f"{KEY}-lr").value == (1e-3, 1e-2)
+    assert again.select_slider(key=f"{KEY}-depth").value == (1, 1)
+    assert again.select_slider(key=f"{KEY}-dropout").value == (0.0, 0.0)
+    assert again.session_state[f"run:{KEY}"] == run_id
+    assert any(f"run {run_id}" in m.value for m in again.markdown)
+    assert not any("Settings changed" in i.value for i in again.info), "the widgets hold the run's settings"
+    assert len(again.dataframe[0].value) == 2, "its two trials"
