@@ -514,7 +514,8 @@ def work(spec: TransferSpec):
 
 def finding(results: dict[str, list[dict]]) -> str | None:
     """The lesson's point in this comparison's numbers: at the smallest budget every strategy
-    finished, how far pretraining is ahead of starting from scratch."""
+    finished, how far pretraining is ahead of starting from scratch; at the largest, how far it
+    is ahead there — each gap against scratch at the same budget."""
     if "scratch" not in results or not any(s in results for s in ("frozen", "finetune")):
         return None
     done = {s: {r["budget"]: r["test_acc"] for r in rows if not r.get("partial")} for s, rows in results.items()}
@@ -530,9 +531,17 @@ def finding(results: dict[str, list[dict]]) -> str | None:
             parts.append(f"“{STRATEGIES[s]}” reached {done[s][k]:.1%} ({gain:+.1f} points).")
     big = max(shared)
     if big != k:
-        best = max(done, key=lambda s: done[s][big])
-        parts.append(f"At {big} per class the gap is {(max(v[big] for v in done.values()) - scratch) * 100:.1f} "
-                     f"points (best: “{STRATEGIES[best]}”): the more labels, the less pretraining matters.")
+        pre = [s for s in ("frozen", "finetune") if s in done]
+        best = max(pre, key=lambda s: done[s][big])
+        gap = (done[best][big] - done["scratch"][big]) * 100
+        small_gap = (max(done[s][k] for s in pre) - scratch) * 100
+        if gap < 0:
+            parts.append(f"At {big} per class from scratch is ahead by {-gap:.1f} points: with that many labels "
+                         "pretraining no longer helps here.")
+        else:
+            trend = ("the more labels, the less pretraining matters" if gap < small_gap else
+                     "here pretraining still matters as much with more labels")
+            parts.append(f"At {big} per class the gap is {gap:.1f} points (best: “{STRATEGIES[best]}”): {trend}.")
     return " ".join(parts)
 
 
