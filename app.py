@@ -64,11 +64,12 @@ PAGES = {
 }
 
 from ui.query import drop_unusable  # noqa: E402
-from ui.runs import shared_server, workspace  # noqa: E402
+from ui.workspace import keep_in_browser, shared_server, switch_offer  # noqa: E402
 
 if shared_server():  # however it was started: no traceback with server paths reaches a visitor
     st.set_option("client.showErrorDetails", "none")
 drop_unusable()  # before any page reads the URL: a typed-in "inf" never reaches a widget
 
-workspace()  # on a shared server, the visitor's private workspace key stays in the address bar
+keep_in_browser()  # on a shared server, the visitor's private workspace key lives in a cookie, not the URL
+switch_offer()  # a bookmark carrying another workspace's key asks before opening it
 st.navigation(PAGES, expanded=True).run()  # every lesson in view: no "View 3 more"

@@ -70,6 +70,8 @@ class Job:
         self._on_finish: list[Callable[["Job"], None]] = []
         self.stop_note: str | None = None  # "stopped at epoch 7 of 15", set by a function that kept its model
         self.run_id: int | None = None  # the stored run this job trains (dlplay.runs), if any
+        self.workspace: str | None = None  # whose work it is: fair use counts per workspace, not per tab
+        self.save_error: str | None = None  # trained, but the run store refused its model (kept in memory)
 
     # --- written by the job's function -------------------------------------------
     def emit(self, kind: str, **data) -> Event:
@@ -237,8 +239,9 @@ class Scheduler:
         for w in self._workers:
             w.start()
 
-    def submit(self, fn: Callable[[Job], Any], *, session_id: str, name: str) -> Job:
+    def submit(self, fn: Callable[[Job], Any], *, session_id: str, name: str, workspace: str | None = None) -> Job:
         job = Job(name=name, session_id=session_id, fn=fn)
+        job.workspace = workspace
         job._scheduler = self
         with self._cond:
             if self._closed:
@@ -255,6 +258,10 @@ class Scheduler:
     def jobs_for(self, session_id: str) -> list[Job]:
         with self._cond:
             return [j for j in self._jobs.values() if j.session_id == session_id]
+
+    def jobs_of_workspace(self, workspace: str) -> list[Job]:
+        with self._cond:
+            return [j for j in self._jobs.values() if j.workspace == workspace]
 
     def queue_position(self, job: Job) -> int | None:
         with self._cond:

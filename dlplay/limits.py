@@ -128,16 +128,20 @@ def active_jobs(scheduler) -> list[Job]:
         return [j for j in scheduler._jobs.values() if j.is_active]  # noqa: SLF001
 
 
-def busy_elsewhere(scheduler, session_id: str, limits: Limits, replacing: Job | None = None) -> str | None:
-    """Why this session may not start another run (the one it replaces aside); None if it may."""
+def busy_elsewhere(scheduler, session_id: str, limits: Limits, replacing: Job | None = None,
+                   workspace: str | None = None) -> str | None:
+    """Why this visitor may not start another run (the one it replaces aside); None if it
+    may. A visitor is a workspace, so every tab of one browser counts together (a session
+    alone when the work has no workspace)."""
+    jobs = scheduler.jobs_of_workspace(workspace) if workspace is not None else scheduler.jobs_for(session_id)
     # A job being stopped ends at its next step: it doesn't count.
-    mine = [j for j in scheduler.jobs_for(session_id)
-            if j.is_active and not j.stop_requested and j is not replacing]
+    mine = [j for j in jobs if j.is_active and not j.stop_requested and j is not replacing]
     if len(mine) < limits.per_session:
         return None
     job = mine[0]
     what = f"Run {job.run_id} on {job.name}" if job.run_id is not None else f"A job on {job.name}"
-    return (f"{what} is still training — stop it or wait, then train here. On this shared server each "
+    where = " (in another tab)" if job.session_id != session_id else ""
+    return (f"{what}{where} is still training — stop it or wait, then train here. On this shared server each "
             f"visitor trains {'one run' if limits.per_session == 1 else f'{limits.per_session} runs'} at a time.")
 
 
@@ -164,13 +168,18 @@ def queue_full(scheduler, limits: Limits) -> str | None:
 
 
 def refusal(work: Work | None, scheduler, session_id: str, replacing: Job | None = None,
-            limits: Limits | None = None) -> str | None:
-    """Why a new run may not start on this server; None if it may (always on a personal machine)."""
+            limits: Limits | None = None, workspace: str | None = None) -> str | None:
+    """Why a new run may not start on this server; None if it may (always on a personal machine).
+    Check and submit under `START_LOCK`, so tabs pressing Train at once can't all pass."""
     limits = limits or current()
     if limits is None:
         return None
-    return (busy_elsewhere(scheduler, session_id, limits, replacing) or over_budget(work, limits)
+    return (busy_elsewhere(scheduler, session_id, limits, replacing, workspace) or over_budget(work, limits)
             or queue_full(scheduler, limits))
+
+
+# Held from a start's fair-use check until its job is submitted.
+START_LOCK = threading.RLock()
 
 
 # --- the time limit -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from dlplay import runs
 from dlplay.runs import compare, export, tensorboard
 from ui.live import job_status
 from ui.runs import RunView, reopen, shared_server, workspace
+from ui.workspace import bookmark_url
 
 KEY = "runs"
 ws = workspace()
@@ -18,13 +19,19 @@ st.markdown(
     "page (settings and results restored, the model ready to explore) or to export it.")
 
 if shared_server():
-    link = f"{(st.context.url or '').split('?')[0]}?ws={ws}"
     with st.container(border=True):
-        st.markdown("**Your private workspace.** Only this link shows your runs — bookmark it to come back to "
-                    "them; no one else sees them, and you don't see theirs.")
-        st.code(link, language=None)
+        st.markdown("**Your private workspace.** This browser keeps it for you: no one else sees your runs, and "
+                    "links to a page's setup never carry it. To reach your runs from another browser, bookmark "
+                    "the link below — it is **private**: whoever opens it can see and delete your runs, so never "
+                    "share it.")
+        with st.expander("Bookmark my workspace"):
+            st.code(bookmark_url(), language=None)
 
 store = runs.get_store()
+if stopping := st.session_state.pop(f"{KEY}-stopping", None):
+    st.info(f"Run{'s' if len(stopping) > 1 else ''} {', '.join(map(str, stopping))} "
+            f"{'were' if len(stopping) > 1 else 'was'} still training: stopped, and removed as soon as the current "
+            "step ends.", icon=":material/delete:")
 all_runs = store.list(ws)
 if not all_runs:
     st.info("No runs yet. Train a model on any page (the digit classifier, the VAE, …) and it appears here.")
@@ -42,7 +49,8 @@ by_id = {r.id: r for r in listed}
 
 def table_picked():
     """Rows ticked in the table become the selection below (which can also be edited by hand)."""
-    rows = st.session_state[f"{KEY}-table"].selection.rows
+    table = st.session_state.get(f"{KEY}-table")  # gone after a delete reset the table
+    rows = table.selection.rows if table is not None else []
     st.session_state[f"{KEY}-chosen"] = [listed[i].id for i in rows if i < len(listed)]
     st.session_state[f"{KEY}-picked"] = True
 
@@ -115,14 +123,13 @@ if len(chosen) == 1:
 
 # --- delete -------------------------------------------------------------------------------------
 with st.expander(f"Delete {'this run' if len(chosen) == 1 else f'these {len(chosen)} runs'}"):
-    st.caption("Deleting removes the runs' records, curves and weights for good. Active runs are stopped first.")
+    st.caption("Deleting removes the runs' records, curves and weights for good. An active run is stopped "
+               "first, disappears from this list at once and is removed as soon as its current step ends.")
     if st.button(f"Delete run{'s' if len(chosen) > 1 else ''} " + ", ".join(str(r.id) for r in chosen),
                  key=f"{KEY}-delete", icon=":material/delete:"):
-        for r in chosen:
-            if (job := runs.RECORDER.job(r.id)) is not None and job.is_active:
-                job.cancel()
-                job.wait(10)
-            store.delete(r.id, ws)
-            runs.record.forget(r.id)
+        stopping = [r.id for r in chosen if runs.delete(r.id, ws) == "stopping"]
+        if stopping:
+            st.session_state[f"{KEY}-stopping"] = stopping
         st.session_state.pop(f"{KEY}-table", None)
+        st.session_state.pop(f"{KEY}-chosen", None)
         st.rerun()

@@ -5,9 +5,10 @@
    measured), draws a digit; the server restarts; the Runs page lists the stopped run,
    and "Reopen on its page" brings back its settings, its stop note, its accuracy and a
    model that still predicts.
-2. On a shared server (DLPLAY_SHARED=1) two visitors get private workspaces: one's run
-   is invisible to the other, and the first visitor's link (?ws=…) brings it back in a
-   fresh browser, where ticking its row in the table selects it for reopening.
+2. On a shared server (DLPLAY_SHARED=1) two visitors get private workspaces, kept in a
+   cookie: one's run is invisible to the other and to a classmate opening their setup
+   link; the private bookmark (?ws=…) asks before it opens the workspace in a fresh
+   browser, where ticking its row in the table selects it for reopening.
 """
 from __future__ import annotations
 
@@ -269,18 +270,20 @@ def test_stopped_run_survives_restart_and_reopens(servers, browser):
 
 # --- 2. private workspaces on a shared server ---------------------------------------------------
 
-WS_RE = re.compile(r"[?&]ws=([A-Za-z0-9_-]{16,64})")
+WS_RE = re.compile(r"[?&]ws=([A-Za-z0-9_-]{22,64})")
 
 
 def open_runs_page(page, url: str) -> str:
-    """Open the Runs page; returns the visitor's workspace key from the address bar."""
+    """Open the Runs page; returns the visitor's workspace key, from the private bookmark the
+    page offers (never from the address bar: the key lives in a cookie)."""
     page.goto(url)
     expect(page.get_by_role("heading", name="Runs")).to_be_visible(timeout=LOAD_MS)
-    page.wait_for_url(WS_RE, timeout=STEP_MS)
-    ws = WS_RE.search(page.url).group(1)
     expect(page.get_by_text("Your private workspace")).to_be_visible()
-    expect(page.locator('[data-testid="stCode"]', has_text=f"ws={ws}")).to_be_visible()
-    return ws
+    page.get_by_text("Bookmark my workspace").click()
+    code = page.locator('[data-testid="stCode"]', has_text="ws=")
+    expect(code).to_be_visible(timeout=STEP_MS)
+    assert "ws=" not in page.url, page.url
+    return WS_RE.search(code.inner_text()).group(1)
 
 
 def test_visitors_see_only_their_own_runs_and_a_bookmark_brings_them_back(shared_servers, browser):
@@ -300,19 +303,19 @@ def test_visitors_see_only_their_own_runs_and_a_bookmark_brings_them_back(shared
         wait_until_idle(a)
         a.get_by_role("button", name="Train").click()
         read_accuracy(a)
-        assert f"ws={ws_a}" in a.url, a.url  # the key stays in the address bar on every page
+        setup_link = a.url
+        assert "mlp-epochs=1" in setup_link and "ws=" not in setup_link, setup_link
         screenshot(a, "e2e_runs_ws_1_a_trained")
 
-        go_to(a, "Runs")
-        expect(a.get_by_text("1 run.")).to_be_visible(timeout=STEP_MS)
+        a.goto(f"{url}/runs")  # a new page load: the browser's cookie brings the workspace back
+        expect(a.get_by_text("1 run.")).to_be_visible(timeout=LOAD_MS)
         row = grid_row(a, 0)
         assert row[1] == "Digit classifier (MLP)" and row[3] == "done", row
         screenshot(a, "e2e_runs_ws_2_a_sees_it")
 
-        b.reload()  # visitor B, on their own link: still nothing
+        b.reload()  # visitor B: still nothing
         expect(b.get_by_role("heading", name="Runs")).to_be_visible(timeout=LOAD_MS)
         expect(b.get_by_text("No runs yet")).to_be_visible(timeout=STEP_MS)
-        assert WS_RE.search(b.url).group(1) == ws_b
         expect(b.locator('[data-testid="stDataFrame"]')).to_have_count(0)
         no_traceback(b)
         screenshot(b, "e2e_runs_ws_3_b_sees_nothing")
@@ -320,9 +323,24 @@ def test_visitors_see_only_their_own_runs_and_a_bookmark_brings_them_back(shared
         ctx_a.close()
         ctx_b.close()
 
-    ctx_c, c = _context_page(browser)  # A's bookmark, in a fresh browser
+    ctx_s, s = _context_page(browser)  # A's setup link, shared with a classmate: settings, no runs
     try:
-        assert open_runs_page(c, f"{url}/runs?ws={ws_a}") == ws_a
+        s.goto(setup_link)
+        expect(s.get_by_role("button", name="Train")).to_be_visible(timeout=LOAD_MS)
+        expect(s.get_by_label("Epochs")).to_have_value("1", timeout=STEP_MS)
+        go_to(s, "Runs")
+        expect(s.get_by_text("No runs yet")).to_be_visible(timeout=STEP_MS)
+        no_traceback(s)
+    finally:
+        ctx_s.close()
+
+    ctx_c, c = _context_page(browser)  # A's private bookmark, in a fresh browser: asks first
+    try:
+        c.goto(f"{url}/runs?ws={ws_a}")
+        expect(c.get_by_text("This link carries a private workspace key")).to_be_visible(timeout=LOAD_MS)
+        expect(c.get_by_text("No runs yet")).to_be_visible(timeout=STEP_MS)
+        assert "ws=" not in c.url, c.url
+        c.get_by_role("button", name="Open that workspace").click()
         expect(c.get_by_text("1 run.")).to_be_visible(timeout=STEP_MS)
         assert grid_row(c, 0)[:2] == [row[0], "Digit classifier (MLP)"]
         tick_row(c, 0)  # ticking the row selects the run for reopening
@@ -332,7 +350,7 @@ def test_visitors_see_only_their_own_runs_and_a_bookmark_brings_them_back(shared
         c.get_by_role("button", name="Reopen on its page").click()
         expect(c.get_by_text(re.compile(rf"run {row[0]} · MNIST"))).to_be_visible(timeout=LOAD_MS)
         read_accuracy(c)
-        assert f"ws={ws_a}" in c.url, c.url
+        assert "ws=" not in c.url, c.url
         no_traceback(c)
         screenshot(c, "e2e_runs_ws_5_bookmark_reopened")
     finally:

@@ -65,20 +65,64 @@ def test_delete_removes_the_run_and_its_weights(apptest, home):
     assert any("No runs yet" in i.value for i in at.info)
 
 
+MINE, THEIRS = "mY7kQ2vN9xR4tB8wZ1cD5fGh", "tH3jK6mP0sV8yA2qW5eR9uXz"
+
+
+def visitor(apptest, key: str | None = None, page: str = "pages/runs.py", query: dict | None = None):
+    """A browser on the shared server through app.py; `key`: the workspace its cookie keeps."""
+    at = apptest("app.py")
+    if key is not None:
+        at.session_state["_dlplay_ws"] = key
+    for name, value in (query or {}).items():
+        at.query_params[name] = value
+    at.run()
+    return at.switch_page(page).run()
+
+
 def test_workspaces_are_private_on_a_shared_server(apptest, home, monkeypatch):
     monkeypatch.setenv("DLPLAY_SHARED", "1")
-    mine = apptest(PAGE)
-    mine.query_params["ws"] = "A" * 24
-    theirs = apptest(PAGE)
-    theirs.query_params["ws"] = "B" * 24
-    train_run(1, workspace="A" * 24)
-    mine.run()
-    theirs.run()
+    train_run(1, workspace=MINE)
+    mine, theirs = visitor(apptest, MINE), visitor(apptest, THEIRS)
     assert len(mine.dataframe) == 1 and not theirs.dataframe
     assert any("No runs yet" in i.value for i in theirs.info)
-    assert any(("ws=" + "A" * 24) in c.value for c in mine.code), "the page shows the link to keep"
-    stranger = apptest(PAGE).run()  # no key: a fresh private workspace
-    assert not stranger.dataframe and len(stranger.session_state["_dlplay_ws"]) >= 16
+    assert any(f"ws={MINE}" in c.value for c in mine.code), "the page offers the private bookmark"
+    assert "ws" not in mine.query_params, "the key is never in the address bar"
+    stranger = visitor(apptest)  # no cookie: a fresh private workspace
+    assert not stranger.dataframe and len(stranger.session_state["_dlplay_ws"]) >= 22
+
+
+def test_a_link_with_someone_elses_key_asks_before_opening_their_runs(apptest, home, monkeypatch):
+    monkeypatch.setenv("DLPLAY_SHARED", "1")
+    train_run(1, workspace=MINE)
+    at = visitor(apptest, THEIRS, query={"ws": MINE})  # a classmate opens the owner's bookmark
+    assert not at.exception
+    assert "ws" not in at.query_params, "the key leaves the address bar at once"
+    assert not at.dataframe, "their runs are not shown without asking"
+    assert at.session_state["_dlplay_ws"] == THEIRS
+    assert any("private workspace key" in m.value for m in at.markdown)
+    at.button(key="ws-offer-keep").click().run()
+    assert not at.dataframe and at.session_state["_dlplay_ws"] == THEIRS
+    assert not any("private workspace key" in m.value for m in at.markdown)
+
+    own = visitor(apptest, THEIRS, query={"ws": MINE})  # the owner on a second computer says yes
+    own.button(key="ws-offer-open").click().run()
+    assert own.session_state["_dlplay_ws"] == MINE and len(own.dataframe) == 1
+
+
+@pytest.mark.parametrize("weak", ["a" * 24, "abcdefghijklmnopqrstuvwx", "short-key-1234", "../" * 10])
+def test_a_weak_workspace_key_is_refused(apptest, home, monkeypatch, weak):
+    monkeypatch.setenv("DLPLAY_SHARED", "1")
+    train_run(1, workspace=weak)
+    at = visitor(apptest, query={"ws": weak})
+    assert not at.exception and not at.dataframe
+    assert at.session_state["_dlplay_ws"] != weak and "_dlplay_ws_offer" not in at.session_state
+
+
+def test_a_setup_link_carries_settings_but_never_the_workspace(apptest, home, monkeypatch):
+    monkeypatch.setenv("DLPLAY_SHARED", "1")
+    at = visitor(apptest, MINE, page="pages/digit_classifier.py", query={"ws": MINE, "mlp-epochs": "5"})
+    links = [c.value for c in at.code if "mlp-epochs=5" in c.value]
+    assert links and not any(MINE in link or "ws=" in link for link in links), [c.value for c in at.code]
 
 
 def test_reopen_restores_settings_results_and_model(apptest, home):

@@ -16,6 +16,7 @@ import sys
 import textwrap
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from dlplay import data, jobs
 from dlplay.classify import LESSON, ClassifierSpec
 from dlplay.jobs import Scheduler
 from dlplay.runs import record
+from dlplay.runs.lesson import Lesson, Saved
 from dlplay.runs.store import RunStore, get_store, metrics_table
 from dlplay.train import TrainConfig, evaluate
 
@@ -420,3 +422,129 @@ def test_abandoned_temp_files_are_removed_when_the_store_opens(tmp_path, monkeyp
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     assert s.remove_stale_temp_files() == 1
     assert not old.exists() and new.exists(), "a writer's fresh temp file is left alone"
+
+
+# --- deleting a run that is still training; ids never reused; a store that can't be written ------------
+
+@dataclass
+class SlowSpec:
+    n: int = 1
+
+
+def slow_lesson(gate: threading.Event, inside: threading.Event) -> Lesson:
+    """A lesson whose step waits for `gate` and sees Stop only between steps, as real
+    steps do; stopped, it keeps its "model" (and so writes it to its run at the end)."""
+
+    def train(spec, job):
+        for step in range(1000):
+            job.metric(step=step, loss=1.0 / (step + 1))
+            inside.set()
+            gate.wait()  # one long step
+            try:
+                job.check_cancelled()
+            except jobs.Cancelled:
+                job.stopped_at(f"stopped at step {step}")
+                break
+        return {"w": torch.full((1000,), float(spec.n))}
+
+    return Lesson(page="slow", title="Slow", path="", spec_type=SlowSpec, train=train,
+                  save=lambda r: Saved({"w": r["w"]}, summary={"n": 1}, headline="slow headline"),
+                  load=lambda spec, saved: {"w": saved.tensors["w"]})
+
+
+def test_deleting_a_training_run_never_writes_into_another_workspaces_run(store):
+    gate, inside = threading.Event(), threading.Event()
+    mine, job = record.start(slow_lesson(gate, inside), SlowSpec(7), workspace="ws-a", session_id="s-a", store=store)
+    assert inside.wait(10)
+    assert record.delete(mine.id, "ws-a", store) == "stopping", "its step hasn't ended: it is only hidden"
+    assert store.get(mine.id) is None and store.list("ws-a") == []
+    theirs = store.create(workspace="ws-b", page="mlp", title="theirs", spec={"lr": 0.1})
+    assert theirs.id > mine.id, "an id is never handed out twice"
+    gate.set()  # the step ends; the job sees Stop and keeps its model as Stop does
+    assert job.wait(10) and job.state == "stopped"
+    theirs_now = store.get(theirs.id, "ws-b")
+    assert theirs_now is not None and theirs_now.state == "queued" and theirs_now.title == "theirs"
+    assert not theirs_now.has_model and theirs_now.headline == "" and store.metrics(theirs.id) == []
+    assert not store.run_dir(theirs.id).exists()
+    assert store.get(mine.id) is None and not store.run_dir(mine.id).exists(), "removed once it stopped"
+    with store.engine.connect() as con:
+        assert con.execute(sa.select(sa.func.count()).select_from(metrics_table)).scalar() == 0
+
+    store.update(theirs.id, state="done")
+    assert store.delete(theirs.id, "ws-b") == "deleted"  # the newest run gone: still no reuse
+    assert new_run(store).id > theirs.id
+
+
+def test_a_run_deleted_by_another_workspace_is_refused(store):
+    run = new_run(store, workspace="owner")
+    assert record.delete(run.id, "stranger", store) is None and store.get(run.id) is not None
+    assert store.delete(run.id, "stranger") is None
+
+
+def test_a_store_made_before_ids_were_autoincrement_is_migrated_with_its_runs(tmp_path):
+    import sqlite3
+
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+    from sqlalchemy.schema import CreateTable
+
+    from dlplay.runs.store import runs_table
+
+    old_ddl = str(CreateTable(runs_table).compile(dialect=sqlite_dialect.dialect())).replace(" AUTOINCREMENT", "")
+    (tmp_path / "runs").mkdir()
+    con = sqlite3.connect(tmp_path / "runs.db")
+    con.execute(old_ddl)
+    con.execute(str(CreateTable(metrics_table).compile(dialect=sqlite_dialect.dialect())))
+    for i in (1, 2):
+        con.execute("INSERT INTO runs (id, workspace, page, title, spec, settings, dataset, data_id, brief, state, "
+                    "status, headline, summary, has_model, owner, created) VALUES "
+                    f"({i}, 'ws', 'mlp', 'old {i}', '{{}}', '{{}}', '', '{{}}', '', 'done', '', '', '{{}}', 0, "
+                    "'gone:1:x', 0)")
+    con.execute("INSERT INTO metrics VALUES (2, 0, '{\"loss\": 0.5}')")
+    con.commit()
+    con.close()
+
+    store = RunStore(tmp_path)
+    with store.engine.connect() as c:
+        assert "AUTOINCREMENT" in c.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name='runs'").scalar()
+    assert [r.title for r in store.list("ws")] == ["old 2", "old 1"]
+    assert store.metrics(2) == [{"loss": 0.5}], "metrics survive the rebuild"
+    newest = new_run(store)
+    assert newest.id == 3
+    store.delete(newest.id, "ws")
+    assert new_run(store).id == 4
+
+
+def test_a_read_only_store_is_named_before_training_without_a_path(tmp_path):
+    RunStore(tmp_path)  # made writable, then opened read-only as a server on a read-only volume would
+    ro = RunStore(tmp_path, url=f"sqlite:///file:{tmp_path / 'runs.db'}?mode=ro&uri=true")
+    problem = ro.writable()
+    assert problem is not None and "read-only" in problem and str(tmp_path) not in problem
+    assert RunStore(tmp_path).writable() is None
+
+
+def test_a_store_that_fails_at_the_end_keeps_the_trained_model_in_memory(store, monkeypatch):
+    import errno
+
+    from dlplay.runs import export
+    from dlplay.runs import store as store_mod
+
+    def full(path, payload):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(store_mod, "_atomic_write", full)
+    gate, inside = threading.Event(), threading.Event()
+    gate.set()
+    lesson = slow_lesson(gate, inside)
+    monkeypatch.setattr(lesson, "train", lambda spec, job: {"w": torch.full((1000,), 3.0)})
+    run, job = record.start(lesson, SlowSpec(3), workspace="ws", session_id="s-full", store=store)
+    assert job.wait(10)
+    assert job.state == "done" and torch.equal(job.result["w"], torch.full((1000,), 3.0)), "the model is kept"
+    assert "could not store it (the disk is full)" in job.save_error and str(store.root) not in job.save_error
+    monkeypatch.setattr(record, "lesson_for", lambda page: lesson)
+    monkeypatch.setattr(export, "lesson_for", lambda page: lesson)
+    stored = store.get(run.id)
+    files = export.files(stored, store)
+    from safetensors.torch import load
+
+    assert torch.equal(load(files[f"{export.file_stem(stored)}.safetensors"])["w"], job.result["w"]), \
+        "downloadable from memory"

@@ -97,6 +97,8 @@ def train_stop_buttons(key: str, start: Callable[[], Any], label: str = "Train",
 def job_status(job) -> None:
     """Progress, queue position, and any error in words a learner can act on (a Job or
     a RunView)."""
+    if (unsaved := getattr(getattr(job, "job", job), "save_error", None)) and not job.is_active:
+        st.warning(unsaved, icon=":material/save:")  # trained, kept in memory, not stored
     if job.state == QUEUED:
         pos = job.queue_position()
         st.info(f"Waiting for a free worker — position {pos} in the queue." if pos else "Starting…")

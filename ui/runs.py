@@ -8,9 +8,6 @@ results come from the run — its own spec, data and model — never from the wi
 """
 from __future__ import annotations
 
-import os
-import re
-import secrets
 from typing import Any
 
 import streamlit as st
@@ -18,30 +15,9 @@ import streamlit as st
 from dlplay import limits, runs
 from dlplay.jobs import Job, get_scheduler
 from dlplay.runs import specs
+from ui.workspace import shared_server, workspace  # noqa: F401 - re-exported: pages import them from here
 
-WS_PARAM = "ws"
-_WS_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-LOCAL_WORKSPACE = "local"
 URL = "_url"  # in a run's settings: the page's settings as its address bar spelled them (bound widgets)
-
-
-def shared_server() -> bool:
-    return os.environ.get("DLPLAY_SHARED", "").lower() in ("1", "true", "yes")
-
-
-def workspace() -> str:
-    """Whose runs this visitor sees. On a personal machine everyone is one workspace; on
-    a shared server (DLPLAY_SHARED=1) each visitor gets a private key that lives in the
-    URL (?ws=…), so a bookmark brings the runs back."""
-    if not shared_server():
-        return LOCAL_WORKSPACE
-    ss = st.session_state
-    if "_dlplay_ws" not in ss:
-        given = st.query_params.get(WS_PARAM, "")
-        ss["_dlplay_ws"] = given if _WS_RE.match(given or "") else secrets.token_urlsafe(18)
-    if st.query_params.get(WS_PARAM) != ss["_dlplay_ws"]:
-        st.query_params[WS_PARAM] = ss["_dlplay_ws"]  # kept in the address bar on every page
-    return ss["_dlplay_ws"]
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -175,18 +151,23 @@ def start_run(key: str, lesson: runs.Lesson, spec, ds=None) -> RunView | None:
     """Start `lesson` with `spec` as a new run of this page; the page's previous run, if
     still active, is stopped first (it keeps what it learned) and the page says so.
     On a shared server the fair-use limits apply (`dlplay.limits`): a run they refuse
-    is not started, and the page says why (returns None)."""
+    is not started, and the page says why (returns None). So is a run the store could
+    not keep (read-only or full): training it would throw its model away."""
     from ui.live import session_id
 
     old = current_run(key)
     replacing = old if old is not None and old.is_active else None
-    if refused := fair_use_refusal(lesson, spec, session_id(), replacing):
-        st.warning(refused, icon=":material/block:")
+    if problem := store_refusal():
+        st.error(problem, icon=":material/database:")
         return None
-    if replacing is not None:
-        replacing.cancel()
-    run, job = runs.start(lesson, spec, workspace=workspace(), session_id=session_id(),
-                          settings=settings_snapshot(key), ds=ds)
+    with limits.START_LOCK:  # tabs of one visitor pressing Train together: one passes
+        if refused := fair_use_refusal(lesson, spec, session_id(), replacing):
+            st.warning(refused, icon=":material/block:")
+            return None
+        if replacing is not None:
+            replacing.cancel()
+        run, job = runs.start(lesson, spec, workspace=workspace(), session_id=session_id(),
+                              settings=settings_snapshot(key), ds=ds)
     st.session_state[f"run:{key}"] = run.id
     st.session_state.pop(f"job-shown:{key}", None)
     if replacing is not None:
@@ -197,16 +178,29 @@ def start_run(key: str, lesson: runs.Lesson, spec, ds=None) -> RunView | None:
     return RunView(run, job)
 
 
+def store_refusal() -> str | None:
+    """Why no run can start because the run store can't keep it; None if it can."""
+    try:
+        problem = runs.get_store().writable()
+    except Exception as exc:  # noqa: BLE001 - a store that can't even be opened
+        problem = f"the run store can't be opened ({runs.store.store_problem(exc)})"
+    if problem is None:
+        return None
+    return (f"Training can't start: {problem}, so nothing trained now could be kept. "
+            "Ask whoever runs this server to make room or fix the run store, then press Train again.")
+
+
 def fair_use_refusal(lesson: runs.Lesson, spec, session: str, replacing: RunView | None = None) -> str | None:
     """Why the shared server's limits refuse this run now; None if it may start (always
-    on a personal machine)."""
+    on a personal machine). Call under `limits.START_LOCK` with the start that follows."""
     if limits.current() is None:
         return None
     try:
         work = lesson.work(spec) if lesson.work is not None else None
     except Exception:  # noqa: BLE001 - data it can't be sized on fails the run itself, with its message
         work = None
-    return limits.refusal(work, get_scheduler(), session, replacing.job if replacing is not None else None)
+    return limits.refusal(work, get_scheduler(), session, replacing.job if replacing is not None else None,
+                          workspace=workspace())
 
 
 def _note_limit(job: Job, note: str) -> None:
@@ -237,8 +231,6 @@ def reopen(run: runs.Run) -> None:
     # Bound widgets write the URL only when the user changes them, and st.query_params
     # refuses bound keys: the run's settings reach the address bar through the switch.
     query = dict(run.settings.get(URL, {}))
-    if shared_server():
-        query[WS_PARAM] = workspace()
     st.switch_page(lesson.path, query_params=query)
 
 

@@ -6,10 +6,10 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from dlplay import runs
+from dlplay import limits, runs
 from dlplay.runs.sequence import Sequence
 from ui.live import session_id
-from ui.runs import fair_use_refusal, workspace
+from ui.runs import fair_use_refusal, store_refusal, workspace
 
 
 def sequence_of(key: str) -> Sequence | None:
@@ -30,19 +30,23 @@ def sequence_controls(key: str, lesson: runs.Lesson, specs: list, *, label: str,
     seq = sequence_of(key)
     if st.session_state.get(f"{prefix}-train") and specs and not disabled and not (seq is not None and seq.is_active):
         ws, sid = workspace(), session_id()
-        if refused := fair_use_refusal(lesson, specs[0], sid):
-            st.warning(refused, icon=":material/block:")
+        if problem := store_refusal():
+            st.error(problem, icon=":material/database:")
         else:
-            def start_one(spec):
-                data = ds(spec) if callable(ds) else ds
-                run, job = runs.start(lesson, spec, workspace=ws, session_id=sid, settings=settings, ds=data)
-                return run.id, job
+            with limits.START_LOCK:
+                if refused := fair_use_refusal(lesson, specs[0], sid):
+                    st.warning(refused, icon=":material/block:")
+                else:
+                    def start_one(spec):
+                        data = ds(spec) if callable(ds) else ds
+                        run, job = runs.start(lesson, spec, workspace=ws, session_id=sid, settings=settings, ds=data)
+                        return run.id, job
 
-            todo = prepare(list(specs)) if prepare is not None else list(specs)
-            if todo:  # prepare() said why nothing can train (e.g. a download failed)
-                seq = st.session_state[f"{key}-sequence"] = Sequence(todo, start_one).start()
-            if todo and replaces_run:
-                st.session_state.pop(f"run:{key}", None)  # the page now shows this sequence, not a reopened run
+                    todo = prepare(list(specs)) if prepare is not None else list(specs)
+                    if todo:  # prepare() said why nothing can train (e.g. a download failed)
+                        seq = st.session_state[f"{key}-sequence"] = Sequence(todo, start_one).start()
+                    if todo and replaces_run:
+                        st.session_state.pop(f"run:{key}", None)  # the page now shows this sequence
     if st.session_state.get(f"{prefix}-stop") and seq is not None:
         seq.stop()
         for job in seq.jobs:

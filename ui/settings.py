@@ -33,7 +33,7 @@ def restored_range(value):
 def setup_link(key: str) -> None:
     """A "Link to this setup" popover with the page's URL, settings included."""
     base = (st.context.url or "").split("?")[0]
-    query = {k: v for k, v in st.query_params.to_dict().items() if k.startswith(f"{key}-") or k == "ws"}
+    query = {k: v for k, v in st.query_params.to_dict().items() if k.startswith(f"{key}-")}
     url = f"{base}?{urlencode(query)}" if query else base
     with st.popover("Link to this setup", icon=":material/link:"):
         st.caption("This address opens the page with the settings you see (changed ones only; the rest "

@@ -10,10 +10,10 @@ package; `dlplay.jobs` stays the executor.
 - `export`: a run as files: weights, spec, metrics, and a standalone PyTorch script.
 """
 from .lesson import Lesson, Saved, lesson_for, register
-from .record import RECORDER, data_matches, describe_data, result_of, start
+from .record import RECORDER, data_matches, delete, describe_data, result_of, start
 from .store import (ACTIVE, CANCELLED, DONE, FAILED, INTERRUPTED, QUEUED, RUNNING, STOPPED, Run, RunStore,
                     get_store, home)
 
 __all__ = ["ACTIVE", "CANCELLED", "DONE", "FAILED", "INTERRUPTED", "QUEUED", "RECORDER", "RUNNING", "STOPPED",
-           "Lesson", "Run", "RunStore", "Saved", "data_matches", "describe_data", "get_store", "home",
+           "Lesson", "Run", "RunStore", "Saved", "data_matches", "delete", "describe_data", "get_store", "home",
            "lesson_for", "register", "result_of", "start"]

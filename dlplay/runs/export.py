@@ -34,7 +34,19 @@ def metrics_csv(run: Run, store: RunStore | None = None) -> bytes:
 
 
 def weights(run: Run, store: RunStore | None = None) -> bytes:
-    return (store or get_store()).model_path(run.id).read_bytes()
+    path = (store or get_store()).model_path(run.id)
+    if path.is_file():
+        return path.read_bytes()
+    return _unsaved_weights(run)  # trained, but the store refused it: the copy in memory
+
+
+def _unsaved_weights(run: Run) -> bytes:
+    from safetensors.torch import save
+
+    from .record import unsaved_result
+
+    saved = lesson_for(run.page).save(unsaved_result(run.id))
+    return save({k: v.detach().cpu().contiguous() for k, v in saved.tensors.items()})
 
 
 def script(run: Run) -> str | None:
@@ -52,11 +64,17 @@ def files(run: Run, store: RunStore | None = None) -> dict[str, bytes]:
     """File name → content: everything a run exports (the weights only when it has a model)."""
     stem = file_stem(run)
     out = {f"{stem}.json": spec_json(run), f"{stem}-metrics.csv": metrics_csv(run, store)}
-    if run.has_model:
+    if run.has_model or _in_memory(run):
         out[f"{stem}.safetensors"] = weights(run, store)
         if (code := script(run)) is not None:
             out[f"{stem}.py"] = code.encode()
     return out
+
+
+def _in_memory(run: Run) -> bool:
+    from .record import unsaved_result
+
+    return unsaved_result(run.id) is not None and lesson_for(run.page) is not None
 
 
 def zip_bytes(run: Run, store: RunStore | None = None) -> bytes:

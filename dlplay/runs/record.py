@@ -15,10 +15,12 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ..jobs import CANCELLED, DONE, STOPPED, Job, get_scheduler
 from . import specs
 from .lesson import Lesson, Saved, lesson_for
-from .store import RUNNING, Run, RunStore, get_store
+from .store import RUNNING, Run, RunStore, get_store, store_problem
 
 FLUSH_S = 1.0
 
@@ -115,13 +117,20 @@ def start(lesson: Lesson, spec, *, workspace: str, session_id: str, settings: di
     def body(job: Job):
         store.update(run.id, state=RUNNING, started=time.time(), status="running")
         result = lesson.train(spec, job)
+        _results.put(run.id, result)  # kept in memory whatever happens to the store
         saved = lesson.save(result)
-        store.save_model(run.id, saved.tensors, saved.arrays, {"page": lesson.page, "run": run.id})
-        store.update(run.id, summary=saved.summary, headline=saved.headline)
-        _results.put(run.id, result)
+        try:
+            store.save_model(run.id, saved.tensors, saved.arrays, {"page": lesson.page, "run": run.id})
+            store.update(run.id, summary=saved.summary, headline=saved.headline)
+        except (OSError, SQLAlchemyError) as exc:
+            # Training finished: a full or read-only store must not throw the model away.
+            job.save_error = (f"This run trained, but the server could not store it "
+                              f"({store_problem(exc)}): it is here until you leave or reload the page — "
+                              f"download what you need now.")
+            traceback.print_exc()
         return result
 
-    job = get_scheduler().submit(body, session_id=session_id, name=lesson.title)
+    job = get_scheduler().submit(body, session_id=session_id, name=lesson.title, workspace=workspace)
     job.run_id = run.id
     job.on_finish(lambda j: _finished(store, run.id, j))
     RECORDER.watch(run.id, job, store)
@@ -140,7 +149,10 @@ def _finished(store: RunStore, run_id: int, job: Job) -> None:
         status = job.status if job.started is None else "stopped before the first step finished: nothing learned"
     else:
         state, status = "failed", job.error or "failed"
-    store.update(run_id, state=state, status=status, finished=job.finished or time.time())
+    try:
+        store.finish(run_id, state=state, status=status, finished=job.finished or time.time())
+    except (OSError, SQLAlchemyError):
+        traceback.print_exc()  # the page still shows the job's own state and result
 
 
 class _ResultCache:
@@ -195,5 +207,26 @@ def result_of(run: Run, store: RunStore | None = None):
     return result
 
 
+def unsaved_result(run_id: int):
+    """The result of a run of this process that trained but could not be stored, else None."""
+    job = RECORDER.job(run_id)
+    if job is None or not job.save_error or not job.has_result:
+        return None
+    return job.result
+
+
 def forget(run_id: int) -> None:
     _results.drop(run_id)
+
+
+def delete(run_id: int, workspace: str, store: RunStore | None = None) -> str | None:
+    """Delete a run of `workspace`, stopping its job first when it is still training:
+    "deleted", "stopping" (hidden now, removed by the job's end) or None (no such run)."""
+    store = store or get_store()
+    if store.get(run_id, workspace) is None:
+        return None
+    outcome = store.delete(run_id, workspace)
+    if outcome == "stopping" and (job := RECORDER.job(run_id)) is not None:
+        job.cancel()
+    forget(run_id)
+    return outcome

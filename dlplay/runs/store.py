@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import socket
 import threading
 import time
@@ -25,6 +26,9 @@ import sqlalchemy as sa
 
 QUEUED, RUNNING, DONE, STOPPED, FAILED, CANCELLED, INTERRUPTED = (
     "queued", "running", "done", "stopped", "failed", "cancelled", "interrupted")
+# Deleted while its job was still unwinding: hidden from everyone, removed by the job's end
+# (a job sees Stop only between steps, which may take seconds).
+DELETING = "deleting"
 ACTIVE = (QUEUED, RUNNING)
 HAS_RESULT = (DONE, STOPPED)
 
@@ -50,6 +54,9 @@ runs_table = sa.Table(
     sa.Column("started", sa.Float),
     sa.Column("finished", sa.Float),
     sa.Column("heartbeat", sa.Float),
+    # Ids are never reused (SQLite's AUTOINCREMENT; PostgreSQL sequences never go back): a
+    # job still unwinding after its run was deleted can then never write into a newer run.
+    sqlite_autoincrement=True,
 )
 metrics_table = sa.Table(
     "metrics", _meta,
@@ -57,6 +64,8 @@ metrics_table = sa.Table(
     sa.Column("seq", sa.Integer, primary_key=True),
     sa.Column("row", sa.Text, nullable=False),
 )
+
+MIN_FREE_MB = 200  # a model and its figures are a few MB to ~100 MB (the BiLSTM's weights: 33 MB)
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -154,6 +163,11 @@ class RunStore:
         self.url = url
         self.engine = _make_engine(url)
         _meta.create_all(self.engine)
+        if url.startswith("sqlite"):
+            try:
+                _ids_never_reused(self.engine)
+            except sa.exc.OperationalError:
+                pass  # a read-only store: nothing new is stored in it, so no id is handed out
         self._lock = threading.Lock()
 
     # --- runs -------------------------------------------------------------------------------
@@ -168,15 +182,42 @@ class RunStore:
             run_id = con.execute(runs_table.insert().values(**values)).inserted_primary_key[0]
         return self.get(run_id)
 
-    def update(self, run_id: int, **fields) -> None:
+    def update(self, run_id: int, **fields) -> bool:
+        """Write `fields` to the run; False if it is gone or being deleted (nothing written)."""
         for key in ("summary", "spec", "settings", "data_id"):
             if key in fields:
                 fields[key] = dumps(fields[key])
         with self.engine.begin() as con:
-            con.execute(runs_table.update().where(runs_table.c.id == run_id).values(**fields))
+            return bool(con.execute(runs_table.update().where(
+                (runs_table.c.id == run_id) & (runs_table.c.state != DELETING)).values(**fields)).rowcount)
+
+    def finish(self, run_id: int, **fields) -> None:
+        """A job's last write: its final state, or, for a run deleted while it unwound,
+        the removal that had waited for it."""
+        if not self.update(run_id, **fields):
+            self._purge(run_id)
+
+    def writable(self) -> str | None:
+        """Why runs can't be stored here now (read-only or full), in words without a path;
+        None if they can. Checked before training starts, so no finished model is lost."""
+        try:
+            with self.engine.begin() as con:  # a real write, rolled back: read-only databases refuse it
+                con.execute(runs_table.update().where(runs_table.c.id == -1).values(heartbeat=0.0))
+                con.rollback()
+        except sa.exc.SQLAlchemyError as exc:
+            return f"the run database can't be written ({store_problem(exc)})"
+        try:
+            _atomic_write(self.files / ".probe", b"x")
+            (self.files / ".probe").unlink()
+        except OSError as exc:
+            return f"the run files can't be written ({store_problem(exc)})"
+        free_mb = shutil.disk_usage(self.files).free / 2**20
+        if free_mb < MIN_FREE_MB:
+            return f"the server's disk is almost full ({free_mb:.0f} MB free)"
+        return None
 
     def get(self, run_id: int, workspace: str | None = None) -> Run | None:
-        query = runs_table.select().where(runs_table.c.id == int(run_id))
+        query = runs_table.select().where((runs_table.c.id == int(run_id)) & (runs_table.c.state != DELETING))
         if workspace is not None:
             query = query.where(runs_table.c.workspace == workspace)
         with self.engine.connect() as con:
@@ -185,7 +226,7 @@ class RunStore:
 
     def list(self, workspace: str, page: str | None = None, pages: list[str] | None = None) -> list[Run]:
         """The workspace's runs, newest first."""
-        query = runs_table.select().where(runs_table.c.workspace == workspace)
+        query = runs_table.select().where((runs_table.c.workspace == workspace) & (runs_table.c.state != DELETING))
         if page is not None:
             query = query.where(runs_table.c.page == page)
         if pages:
@@ -194,16 +235,36 @@ class RunStore:
             rows = con.execute(query.order_by(runs_table.c.id.desc())).all()
         return [Run.from_row(r) for r in rows]
 
-    def delete(self, run_id: int, workspace: str) -> bool:
+    def delete(self, run_id: int, workspace: str) -> str | None:
+        """Delete one of `workspace`'s runs: "deleted"; "stopping" for an active run, which
+        is hidden at once and removed when its job has ended (`finish`); None if there is
+        no such run. Whoever deletes an active run stops its job too."""
+        run = self.get(run_id, workspace)
+        if run is None:
+            return None
+        # Active in the database but its server has gone (killed): nothing is unwinding.
+        still_running = run.owner == OWNER or not _owner_gone(run.owner, run.heartbeat, OWNER.split(":")[0])
+        if run.is_active and still_running:
+            with self.engine.begin() as con:
+                hidden = con.execute(runs_table.update().where(
+                    (runs_table.c.id == run_id) & runs_table.c.state.in_(ACTIVE))
+                    .values(state=DELETING, status="deleted while active")).rowcount
+            if hidden:
+                return "stopping"
+        if self._purge(run_id, workspace):
+            return "deleted"
+        return None
+
+    def _purge(self, run_id: int, workspace: str | None = None) -> bool:
+        where = runs_table.c.id == run_id
+        if workspace is not None:
+            where &= runs_table.c.workspace == workspace
         with self.engine.begin() as con:
-            gone = con.execute(runs_table.delete().where(
-                (runs_table.c.id == run_id) & (runs_table.c.workspace == workspace))).rowcount
+            gone = con.execute(runs_table.delete().where(where)).rowcount
             if gone:
                 con.execute(metrics_table.delete().where(metrics_table.c.run_id == run_id))
         if gone:
-            for path in self.run_dir(run_id).glob("*"):
-                path.unlink(missing_ok=True)
-            self.run_dir(run_id).rmdir() if self.run_dir(run_id).exists() else None
+            shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
         return bool(gone)
 
     def mark_interrupted(self) -> int:
@@ -214,12 +275,20 @@ class RunStore:
             rows = con.execute(sa.select(runs_table.c.id, runs_table.c.owner, runs_table.c.heartbeat)
                                .where(runs_table.c.state.in_(ACTIVE))).all()
         dead = [r.id for r in rows if r.owner != OWNER and _owner_gone(r.owner, r.heartbeat, host)]
+        for run_id in self._orphans_being_deleted(host):
+            self._purge(run_id)
         if dead:
             with self.engine.begin() as con:
                 con.execute(runs_table.update().where(runs_table.c.id.in_(dead)).values(
                     state=INTERRUPTED, status="interrupted: the server stopped while this run was active",
                     finished=runs_table.c.heartbeat))
         return len(dead)
+
+    def _orphans_being_deleted(self, host: str) -> list[int]:
+        with self.engine.connect() as con:
+            rows = con.execute(sa.select(runs_table.c.id, runs_table.c.owner, runs_table.c.heartbeat)
+                               .where(runs_table.c.state == DELETING)).all()
+        return [r.id for r in rows if r.owner != OWNER and _owner_gone(r.owner, r.heartbeat, host)]
 
     def remove_stale_temp_files(self, older_than_s: float = 3600) -> int:
         """Temporary files of writers killed mid-write: never loaded, removed once surely
@@ -272,13 +341,16 @@ class RunStore:
         from safetensors.numpy import save as save_np
         from safetensors.torch import save as save_pt
 
+        if self.get(run_id) is None:
+            return  # deleted while training: its job writes nothing more
         meta = {k: str(v) for k, v in (metadata or {}).items()}
         weights = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
         _atomic_write(self.model_path(run_id), save_pt(weights, metadata=meta))
         if arrays:
             _atomic_write(self.arrays_path(run_id),
                           save_np({k: np.ascontiguousarray(v) for k, v in arrays.items()}))
-        self.update(run_id, has_model=True)
+        if not self.update(run_id, has_model=True):  # deleted meanwhile
+            shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
     def load_model(self, run_id: int) -> dict[str, Any]:
         from safetensors.torch import load_file
@@ -322,6 +394,42 @@ def _atomic_write(path: Path, payload: bytes) -> None:
         os.fsync(dir_fd)  # the rename itself survives a power cut
     finally:
         os.close(dir_fd)
+
+
+def store_problem(exc: BaseException) -> str:
+    """An error's gist without the paths and SQL a visitor must not see."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if "readonly" in text or "read-only" in text or "permission" in text:
+        return "read-only"
+    if "full" in text or "no space" in text or "quota" in text:
+        return "the disk is full"
+    return type(getattr(exc, "orig", None) or exc).__name__
+
+
+def _ids_never_reused(engine: sa.Engine) -> None:
+    """Stores made before ids were AUTOINCREMENT get the table rebuilt with it (the rows,
+    their ids and the metrics kept), so an id is never handed out twice."""
+    with engine.connect() as con:
+        ddl = con.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type='table' AND name='runs'").scalar() or ""
+    if "AUTOINCREMENT" in ddl.upper():
+        return
+    columns = ", ".join(c.name for c in runs_table.columns)
+    new_ddl = str(sa.schema.CreateTable(runs_table).compile(engine)).replace("CREATE TABLE runs", "CREATE TABLE runs_new", 1)
+    with engine.connect() as con:
+        con.exec_driver_sql("PRAGMA foreign_keys=OFF")  # else dropping the old table empties metrics
+        con.commit()
+        try:
+            con.exec_driver_sql("DROP TABLE IF EXISTS runs_new")  # left by a rebuild killed half-way
+            con.exec_driver_sql(new_ddl)
+            con.exec_driver_sql(f"INSERT INTO runs_new ({columns}) SELECT {columns} FROM runs")
+            con.exec_driver_sql("DROP TABLE runs")
+            con.exec_driver_sql("ALTER TABLE runs_new RENAME TO runs")
+            con.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_runs_workspace ON runs (workspace)")
+            con.commit()
+        finally:
+            con.rollback()
+            con.exec_driver_sql("PRAGMA foreign_keys=ON")
+            con.commit()
 
 
 def _owner_gone(owner: str, heartbeat: float | None, my_host: str) -> bool:
