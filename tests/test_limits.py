@@ -266,3 +266,52 @@ def test_the_same_pages_train_replaces_its_run_and_says_so(shared):
     job = job_of(at, "mlp")
     job.cancel()
     assert job.wait(30)
+
+
+def test_three_tabs_of_one_workspace_get_one_run_and_two_clear_refusals(apptest, shared):
+    """One visitor with three tabs (one browser: one workspace key, three sessions) presses
+    Train in each: one run trains, two tabs say which run is still training and where."""
+    key = "tAb7kQ2vN9xR4tB8wZ1cD5fG"
+    tabs = []
+    for page in ("pages/digit_classifier.py", "pages/generative/denoising.py", "pages/digit_classifier.py"):
+        at = apptest("app.py")
+        at.session_state["_dlplay_ws"] = key  # as the browser's cookie gives every tab
+        at.run()
+        tabs.append(at.switch_page(page).run())
+    tabs[0].number_input(key="mlp-epochs").set_value(10)
+    tabs[0].button(key="mlp-train").click().run()
+    job = job_of(tabs[0], "mlp")
+    assert job is not None and job.is_active and job.workspace == key
+    run_id = tabs[0].session_state["run:mlp"]
+    for at, train in ((tabs[1], "dn-train"), (tabs[2], "mlp-train")):
+        at.button(key=train).click().run()
+        assert not at.exception and job.is_active, "the test needs the first run still training"
+        warnings = " ".join(w.value for w in at.warning)
+        assert f"Run {run_id} on Digit classifier (MLP) (in another tab) is still training" in warnings, warnings
+    assert "run:dn" not in tabs[1].session_state and "run:mlp" not in tabs[2].session_state
+    active = [j for j in limits.active_jobs(job._scheduler) if j.workspace == key]
+    assert active == [job]
+    job.cancel()
+
+
+def test_tabs_pressing_train_at_the_same_moment_start_one_run(shared):
+    """The check and the start are one step: eight threads starting at once for one
+    workspace get exactly one job."""
+    sched, started, barrier = Scheduler(max_workers=2), [], threading.Barrier(8)
+
+    def tab(i):
+        barrier.wait()
+        with limits.START_LOCK:
+            if limits.refusal(None, sched, f"tab{i}", workspace="ws-one") is None:
+                started.append(sched.submit(lambda j: time.sleep(1), session_id=f"tab{i}", name="x",
+                                            workspace="ws-one"))
+
+    threads = [threading.Thread(target=tab, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    try:
+        assert len(started) == 1
+    finally:
+        sched.shutdown()

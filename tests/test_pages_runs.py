@@ -200,3 +200,34 @@ def test_exported_script_measures_what_the_page_measured(home, tmp_path, dataset
     assert json.loads((out / f"{export.file_stem(run)}.json").read_text())["spec"]["hidden"] == [64]
     header = (out / f"{export.file_stem(run)}-metrics.csv").read_text().splitlines()[0]
     assert "loss" in header.split(",")
+
+
+def test_a_read_only_store_refuses_train_in_plain_words(apptest, home, monkeypatch):
+    """A server whose run store can't be written says so when Train is pressed, before any
+    training (which it could not keep), with no path and no traceback."""
+    runs.get_store()  # the store exists; the server then opens it read-only
+    monkeypatch.setenv("DLPLAY_DB_URL", f"sqlite:///file:{home / 'runs.db'}?mode=ro&uri=true")
+    at = apptest("app.py").run()
+    at.switch_page("pages/digit_classifier.py").run()
+    at.selectbox(key="mlp-dataset").set_value("mnist5k").run()
+    at.button(key="mlp-train").click().run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "Training can't start: the run database can't be written (read-only)" in errors, errors
+    assert str(home) not in errors and "run:mlp" not in at.session_state
+
+
+def test_deleting_a_training_run_on_the_page_stops_it_then_removes_it(apptest, home):
+    spec = ClassifierSpec(dataset="mnist5k", train=TrainConfig(epochs=50))
+    run, job = runs.start(LESSON, spec, workspace="local", session_id="test", ds=data.load("mnist5k"))
+    at = apptest(PAGE).run()
+    at.multiselect(key="runs-chosen").set_value([run.id]).run()
+    assert job.is_active, "the test needs the run still training"
+    at.button(key="runs-delete").click().run()
+    assert not at.exception
+    assert any(f"Run {run.id} was still training: stopped, and removed" in i.value for i in at.info)
+    assert job.wait(30) and job.state in ("stopped", "cancelled")
+    assert runs.get_store().get(run.id) is None and not runs.get_store().run_dir(run.id).exists()
+    at.run()  # the page after the delete: no leftover selection, no error
+    assert not at.exception and any("No runs yet" in i.value for i in at.info)
+    assert runs.get_store().create(workspace="local", page="mlp", title="next", spec={}).id > run.id
