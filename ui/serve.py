@@ -16,10 +16,44 @@ from pathlib import Path
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
+# Imported by no page (tools, or only when configured: Ray).
+NOT_PAGES = ("dlplay.bench", "dlplay.loadtest", "dlplay.executors")
+# What pages reach for lazily: plotly imports pandas on first use of some figures.
+LIBRARIES = ("torch", "numpy", "pandas", "plotly.express", "plotly.graph_objects", "plotly.subplots", "altair",
+             "PIL.Image", "sklearn", "scipy.stats")
+
+
+def warm_imports() -> list[str]:
+    """Import every module the pages use, once, before the first visitor. A class arriving
+    together on a fresh server runs many page scripts at once, each importing what it needs
+    in its own thread; a module whose import chain comes back to itself is then handed
+    half-made to another thread (seen: Grid-world's `partially initialized module 'pandas'
+    has no attribute 'Series'`, from plotly's lazy import, in 3 of 6 such starts).
+    Returns the modules that failed to import (a missing optional library)."""
+    import importlib
+    import pkgutil
+
+    import dlplay
+    import ui
+
+    names = list(LIBRARIES)
+    for package in (dlplay, ui):
+        names += [m.name for m in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
+                  if not m.name.startswith(NOT_PAGES) and m.name != __name__]
+    failed = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - its page says what is missing when opened
+            failed.append(name)
+    return failed
+
+
 def main(argv: list[str]) -> None:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
+    warm_imports()
     PagesManager.uses_pages_directory = False  # read once, by the first session's PagesManager
     sys.argv = ["streamlit", "run", str(APP), *argv]
     cli.main()
