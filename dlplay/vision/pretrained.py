@@ -154,9 +154,28 @@ def check_hash(path: Path, filename: str) -> None:
             f"{match.group(1)}. The file was discarded; try again, or use dlplay's own body.")
 
 
+# A download that failed (no network, the mirror unreachable or missing the file) is not tried
+# again for this long: each try costs the learner up to the 15 s timeout, and the page offers
+# dlplay's own body meanwhile instead of promising a download on every Train.
+RETRY_AFTER_S = 600.0
+_failed: dict[tuple[str, str], tuple[float, str]] = {}  # (body, url) → (when, why)
+
+
+def download_failure(name: str) -> str | None:
+    """Why the last download of `name`'s weights from the current URL failed, if it did in the
+    last RETRY_AFTER_S seconds; None otherwise (never tried, succeeded, or long enough ago)."""
+    when, why = _failed.get((name, IMAGENET[name].url()), (0.0, None))
+    return why if time.monotonic() - when < RETRY_AFTER_S else None
+
+
+def forget_failures() -> None:
+    _failed.clear()
+
+
 def fetch_weights(name: str, progress: Progress | None = None) -> Path:
     """The ImageNet weights file: from the cache, else downloaded (with progress), checked and
-    cached. Raises WeightsUnavailable with a message a learner can act on."""
+    cached. Raises WeightsUnavailable with a message a learner can act on; a download that fails
+    is remembered (`download_failure`) so the page stops offering it for a while."""
     if (path := cached_weights(name)) is not None:
         return path
     body = IMAGENET[name]
@@ -169,8 +188,10 @@ def fetch_weights(name: str, progress: Progress | None = None) -> Path:
         data.download(body.url(), part, progress=progress, timeout=15.0)
     except OSError as exc:
         part.unlink(missing_ok=True)
-        raise WeightsUnavailable(f"{body.title}'s ImageNet weights could not be downloaded from {body.url()} "
-                                 f"({exc}).") from exc
+        why = f"{body.title}'s ImageNet weights could not be downloaded from {body.url()} ({exc})."
+        _failed[(name, body.url())] = (time.monotonic(), why)
+        raise WeightsUnavailable(why) from exc
+    _failed.pop((name, body.url()), None)
     check_hash(part, body.filename)
     part.replace(dest)
     return dest

@@ -243,7 +243,9 @@ def fresh_like(spec: TransferSpec, target_shape, n_classes: int) -> Net:
 
 def body_status(body: str, task: str) -> tuple[str, str]:
     """Before a run: (the body a run would use now, where it comes from in words). An ImageNet
-    body that is neither cached nor downloadable falls back to dlplay's own, and says why."""
+    body that is neither cached nor downloadable — downloads off (DLPLAY_OFFLINE), or a download
+    that failed a moment ago (`pretrained.download_failure`) — falls back to dlplay's own, and
+    says why, once: a run then trains the own body, and the page compares it with that."""
     t = TASKS[task]
     fallback = ""
     if task == "caltech101" and body not in pretrained.IMAGENET:
@@ -252,29 +254,37 @@ def body_status(body: str, task: str) -> tuple[str, str]:
         info = pretrained.IMAGENET[body]
         if (path := pretrained.cached_weights(body)) is not None:
             return body, f"ImageNet weights ({info.title}, torchvision's {info.filename}), cached at {path}."
-        if data.downloads_allowed():
+        failed = pretrained.download_failure(body) if data.downloads_allowed() else None
+        if data.downloads_allowed() and failed is None:
             return body, (f"ImageNet weights ({info.title}): downloaded from {info.url()} to "
                           f"{pretrained.weights_dir() / info.filename} ({info.megabytes:.0f} MB) when you press "
                           "Train, then cached.")
+        put = (f"{info.filename} is neither in dlplay's cache ({pretrained.weights_dir()}) nor in torch hub's "
+               f"checkpoints folder ({pretrained.hub_dir()})")
+        if failed:
+            why = (f"{info.title}'s ImageNet weights cannot be fetched: {failed} dlplay tries the download again in "
+                   f"{pretrained.RETRY_AFTER_S / 60:.0f} minutes; until then, or with {info.filename} put into "
+                   f"{pretrained.weights_dir()}")
+        else:
+            why = (f"Offline: downloads are off (DLPLAY_OFFLINE), so {info.title}'s ImageNet weights cannot be "
+                   f"fetched (put {info.filename} into {pretrained.weights_dir()} to use them)")
         if task == "caltech101":  # no own body to fall back on: nothing can train
-            return "", (f"{caltech.TITLE} needs {info.title}'s ImageNet weights, and they are not here: downloads "
-                        f"are off (DLPLAY_OFFLINE) and {info.filename} is neither in dlplay's cache "
-                        f"({pretrained.weights_dir()}) nor in torch hub's checkpoints folder "
-                        f"({pretrained.hub_dir()}). Put the file in one of them (from {info.url()}), or point "
+            return "", (f"{caltech.TITLE} needs {info.title}'s ImageNet weights, and they are not here: "
+                        + (f"the download failed ({failed}) " if failed else "downloads are off (DLPLAY_OFFLINE) ")
+                        + f"and {put}. Put the file in one of them (from {info.url()}), or point "
                         "DLPLAY_WEIGHTS_URL at a mirror that has it and allow downloads.")
-        fallback = (f"Offline: downloads are off (DLPLAY_OFFLINE) and {info.title}'s ImageNet weights are not "
-                    f"cached (put {info.filename} into {pretrained.weights_dir()} to use them) — ")
+        fallback = f"{why} — Train uses "
     ds = data.load(t.dataset)
     names = ", ".join(ds.classes[c] for c in t.source)
     what = f"dlplay's own body pretrained on {ds.title} classes {t.source[0]}–{t.source[-1]} ({names})"
     path = pretrained.own_path(t.dataset, t.source)
     if (meta := pretrained.own_cached(t.dataset, t.source)) is not None:
-        where = (f"cached at {path}, trained in {float(meta.get('seconds', 0)):.0f} s "
-                 f"({float(meta.get('source_acc', 0)):.1%} test accuracy on those classes).")
+        cached = (f"cached at {path}, trained in {float(meta.get('seconds', 0)):.0f} s "
+                  f"({float(meta.get('source_acc', 0)):.1%} test accuracy on those classes).")
     else:
-        where = (f"not made yet: the first run that needs it pretrains it ({pretrained.PRETRAIN_EPOCHS} epochs, about half a "
-                 f"minute on two cores) and caches it at {path}.")
-    return "own", f"{fallback}{what}, {where}"
+        cached = (f"not made yet: the first run that needs it pretrains it ({pretrained.PRETRAIN_EPOCHS} epochs, "
+                  f"about half a minute on two cores) and caches it at {path}.")
+    return "own", f"{fallback}{what}, {cached}"
 
 
 # --- frozen features, computed once -------------------------------------------------------------------

@@ -106,11 +106,28 @@ else:
 
 # --- the body: which, and where it comes from ----------------------------------------------------------
 st.subheader("The pretrained body")
+status_box = st.empty()  # said once, and said again in place when a download fails
+
+
+def use_own_body() -> None:
+    st.session_state[f"{KEY}-body"] = "own"
+
+
+def show_status(used: str, where: str, offer: bool = True) -> None:
+    with status_box.container():
+        if not used:  # Caltech 101 without ImageNet weights: nothing to train with
+            st.error(where, icon=":material/cloud_off:")
+        elif used != body:  # the ImageNet weights can't be had: dlplay's own body trains instead
+            st.warning(where, icon=":material/cloud_off:")
+            if offer:  # (drawn once a run: a failed download redraws the notice without it)
+                st.button("Choose dlplay's own body", key=f"{KEY}-use-own", on_click=use_own_body,
+                          icon=":material/deployed_code:")
+        else:
+            st.info(where, icon=":material/deployed_code:")
+
+
 used, where = body_status(body, task)
-if not used:  # Caltech 101 without ImageNet weights: nothing to train with
-    st.error(where, icon=":material/cloud_off:")
-else:
-    (st.warning if used != body else st.info)(where, icon=":material/deployed_code:")
+show_status(used, where)
 if body in pretrained.IMAGENET and used == body:
     st.caption("On a 2-core CPU an ImageNet body at 64×64 costs about 1–3 s per training step of 64 images "
                "(measured for ResNet18): the frozen strategy computes its features once and trains in seconds; "
@@ -127,19 +144,21 @@ if not strategies:
 # --- train: one run per strategy, one after another ------------------------------------------------------
 def fetch_body() -> str | None:
     """Download the ImageNet weights now, with a progress bar; the body to use after (None:
-    Caltech 101 without them, nothing to train)."""
+    Caltech 101 without them, nothing to train). A failed download is said once, in the body's
+    place above (it is not tried again on the next Train), and the settings the runs are compared
+    with name the body they really train."""
+    global used, where, base
     if used not in pretrained.IMAGENET or pretrained.cached_weights(used) is not None:
         return used
     bar = st.progress(0.0, text=f"downloading {pretrained.IMAGENET[used].title}'s ImageNet weights")
     try:
         pretrained.fetch_weights(used, progress=lambda f, msg: bar.progress(min(1.0, f), text=msg))
         return used
-    except pretrained.WeightsUnavailable as exc:
-        if on_caltech:
-            st.error(f"{exc} {caltech.TITLE} needs them: nothing was trained.", icon=":material/cloud_off:")
-            return None
-        st.warning(f"{exc} Using dlplay's own body instead.", icon=":material/cloud_off:")
-        return "own"
+    except pretrained.WeightsUnavailable:
+        used, where = body_status(body, task)  # now: the failure, and the own body (or, Caltech 101, nothing)
+        show_status(used, where, offer=False)
+        base = replace(base, body=used or body)
+        return used or None
     finally:
         bar.empty()
 

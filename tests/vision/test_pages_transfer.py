@@ -152,3 +152,62 @@ def test_caltech_101_a_frozen_mobilenet_run_from_the_page(apptest, tmp_path, mon
         notes = [c.value for c in at.caption if c.value.startswith("Body:")]
         assert notes and "ImageNet weights (MobileNetV2" in notes[0]
     caltech.clear_cache()
+
+
+def test_a_failed_download_is_said_once_and_the_own_body_s_runs_match_the_page(
+        apptest, tmp_path, monkeypatch, own_cifar_body):  # noqa: F811
+    """Issue 25: with no network the ResNet18 download failed, a warning flashed, the page kept promising
+    the download, every run said "Settings changed" and each Train tried again. Now the failure is said
+    once, in the body's place; the own body trains, the page compares with it, and Train doesn't retry."""
+    import socket
+
+    import torch
+
+    from dlplay.vision import pretrained
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here: the download is refused at once
+    monkeypatch.delenv("DLPLAY_OFFLINE", raising=False)
+    monkeypatch.setenv("DLPLAY_WEIGHTS_URL", f"http://127.0.0.1:{port}/models")
+    tries = []
+    real_download = data.download
+    monkeypatch.setattr(data, "download", lambda url, *a, **kw: tries.append(url) or real_download(url, *a, **kw))
+    hub = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    pretrained.forget_failures()
+    try:
+        at = apptest(PAGE).run()
+        at.selectbox(key="tl-body").set_value("resnet18")
+        at.multiselect(key="tl-strategies").set_value(["frozen"])
+        at.multiselect(key="tl-budgets").set_value([10])
+        at.select_slider(key="tl-steps").set_value(25).run()
+        assert any("when you press Train" in i.value for i in at.info), texts(at)
+        at.button(key="tl-train").click().run()
+        assert not at.exception, at.exception
+        assert len(tries) == 1
+        seq = at.session_state["tl-sequence"]
+        assert seq.specs[0].body == "own"
+        # Already in the run that pressed Train: the failure in the body's place, no "Settings changed".
+        assert not any("when you press Train" in t for t in texts(at).split("\n"))
+        assert any("cannot be fetched" in w.value for w in at.warning), texts(at)
+        assert not any("Settings changed" in i.value for i in at.info), texts(at)
+        assert seq.wait(180) and seq.jobs[0].state == "done", seq.jobs[0].error
+        at.run()
+        assert not at.exception, at.exception
+        warned = [w.value for w in at.warning if "cannot be fetched" in w.value]
+        assert len(warned) == 1 and "dlplay's own body pretrained on CIFAR-10 classes 0–4" in warned[0], texts(at)
+        assert "when you press Train" not in texts(at)
+        assert not any("Settings changed" in i.value for i in at.info), texts(at)
+        assert any(c.value.startswith("Body: dlplay's own body") for c in at.caption)
+        # Train again: no second try at the download, and still the page's own settings.
+        at.button(key="tl-train").click().run()
+        assert at.session_state["tl-sequence"].wait(180)
+        at.run()
+        assert len(tries) == 1 and not any("Settings changed" in i.value for i in at.info)
+        # The offer: choose the own body outright.
+        at.button(key="tl-use-own").click().run()
+        assert at.selectbox(key="tl-body").value == "own" and not at.warning
+    finally:
+        pretrained.forget_failures()
+        torch.hub.set_dir(hub)

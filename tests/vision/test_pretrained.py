@@ -122,3 +122,45 @@ def test_weights_already_in_torch_hub_are_used_without_a_download(mirror):
     target.parent.mkdir(parents=True)
     target.write_bytes(served.read_bytes())
     assert pretrained.fetch_weights("mobilenet_v2") == target and server.hits == []
+
+
+def test_a_failed_download_is_remembered_and_the_transfer_page_offers_the_own_body(tmp_path, monkeypatch):
+    """No network (here: a mirror nobody listens on): the download fails once, and for a while
+    `download_failure` says why, so the lesson stops promising a download on every Train."""
+    import socket
+
+    from dlplay import data
+    from dlplay.vision import transfer
+
+    with socket.socket() as s:  # a port nothing listens on: the connection is refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.delenv("DLPLAY_OFFLINE", raising=False)
+    monkeypatch.setenv("DLPLAY_WEIGHTS_URL", f"http://127.0.0.1:{port}/models")
+    monkeypatch.setenv("DLPLAY_CACHE_DIR", str(tmp_path / "cache"))
+    hub = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    pretrained.forget_failures()
+    try:
+        assert pretrained.download_failure("resnet18") is None
+        used, where = transfer.body_status("resnet18", "fashion_mnist")
+        assert used == "resnet18" and "when you press Train" in where
+        with pytest.raises(pretrained.WeightsUnavailable, match="could not be downloaded"):
+            pretrained.fetch_weights("resnet18")
+        assert f"127.0.0.1:{port}" in pretrained.download_failure("resnet18")
+        used, where = transfer.body_status("resnet18", "fashion_mnist")
+        assert used == "own" and "when you press Train" not in where
+        assert "ResNet18's ImageNet weights cannot be fetched" in where and "tries the download again in 10 minutes" in where
+        assert "dlplay's own body pretrained on Fashion-MNIST classes 0–4" in where
+        used, where = transfer.body_status("resnet18", "caltech101")
+        assert used == "" and "the download failed" in where
+        # Another mirror is another chance; so is a later time.
+        monkeypatch.setenv("DLPLAY_WEIGHTS_URL", f"http://127.0.0.1:{port}/other")
+        assert pretrained.download_failure("resnet18") is None
+        monkeypatch.setenv("DLPLAY_WEIGHTS_URL", f"http://127.0.0.1:{port}/models")
+        monkeypatch.setattr(pretrained, "RETRY_AFTER_S", 0.0)
+        assert pretrained.download_failure("resnet18") is None
+        assert data.downloads_allowed()
+    finally:
+        pretrained.forget_failures()
+        torch.hub.set_dir(hub)
