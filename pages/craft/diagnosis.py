@@ -155,8 +155,9 @@ def render(view) -> None:
 # --- the guess -------------------------------------------------------------------------------------------
 
 st.subheader("Your diagnosis")
+# Kept for the session like the settings (not in the address bar: a shared link shouldn't carry a guess).
 guess = st.radio("What is wrong with this setup?", guesses(), format_func=lambda n: CASES[n].title, index=None,
-                 key=f"{KEY}-guess")
+                 key=f"{KEY}-guess", persist_state="session")
 if st.button("Reveal", key=f"{KEY}-reveal", icon=":material/visibility:"):
     st.session_state[f"{KEY}-revealed"] = case
 revealed = st.session_state.get(f"{KEY}-revealed") == case

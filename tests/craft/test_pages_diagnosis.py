@@ -101,3 +101,17 @@ def test_a_diverged_run_is_a_result_not_an_error(apptest):
     assert any(f"Run {run_id}: the loss" in w.value and "at step" in w.value and "the symptom" in w.value
                for w in at.warning)
     assert f"Run {run_id} · weights per layer over the steps" in chart_titles(at)
+
+
+def test_the_guess_survives_a_visit_to_another_page(apptest):
+    """Issue 25: a guess made, the Runs page visited, and back: it said "No guess made"."""
+    at = apptest("app.py").run(timeout=120)
+    at.switch_page(PAGE).run(timeout=120)
+    at.radio(key=f"{KEY}-guess").set_value("zero_init").run(timeout=120)
+    at.switch_page("pages/runs.py").run(timeout=120)
+    at.switch_page(PAGE).run(timeout=120)
+    assert not at.exception
+    assert at.radio(key=f"{KEY}-guess").value == "zero_init"
+    at.button(key=f"{KEY}-reveal").click().run(timeout=120)
+    assert not any("No guess made" in i.value for i in at.info)
+    assert any("you guessed “Weights initialised to zero”" in w.value for w in at.warning)  # the case is lr_high
