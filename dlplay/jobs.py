@@ -72,6 +72,7 @@ class Job:
         self.run_id: int | None = None  # the stored run this job trains (dlplay.runs), if any
         self.workspace: str | None = None  # whose work it is: fair use counts per workspace, not per tab
         self.save_error: str | None = None  # trained, but the run store refused its model (kept in memory)
+        self._stopped_inside = False  # Stop already acted inside a step (`_stop_before_forward`)
 
     # --- written by the job's function -------------------------------------------
     def emit(self, kind: str, **data) -> Event:
@@ -187,6 +188,8 @@ class Job:
     # --- lifecycle, used by the scheduler ---------------------------------------
     def _run(self) -> None:
         self.state, self.started, self.status = RUNNING, time.time(), "running"
+        _running_here.job = self
+        _stop_inside_steps()
         try:
             self.check_cancelled()
             self.result = self.fn(self)
@@ -205,6 +208,8 @@ class Job:
             self._finish(FAILED, self.error)
 
     def _finish(self, state: str, status: str) -> None:
+        if getattr(_running_here, "job", None) is self:
+            _running_here.job = None
         self.state, self.status, self.finished = state, status, time.time()
         if state == DONE:
             self.progress = 1.0
@@ -216,6 +221,41 @@ class Job:
         if self._forget_when_done and self._scheduler is not None:
             self._scheduler._forget(self)  # its session is gone: freed before anyone hears of the end
         self._done.set()
+
+
+# --- Stop inside a training step ----------------------------------------------------------
+
+_running_here = threading.local()  # the job this worker thread is running
+_hook_lock = threading.Lock()
+_hooked = False
+
+
+def _stop_inside_steps() -> None:
+    """Stop acts inside a training step too, not only between steps: before each module's
+    forward pass while gradients are being recorded (a training forward; evaluation runs
+    without them, so a stopped run is still measured), once per Stop. The step is
+    abandoned before the optimizer moves, so the model kept is the last finished step's.
+    One process-wide PyTorch hook, costing a thread-local read per module call."""
+    global _hooked
+    torch = sys.modules.get("torch")
+    if _hooked or torch is None:
+        return
+    with _hook_lock:
+        if not _hooked:
+            torch.nn.modules.module.register_module_forward_pre_hook(_stop_before_forward)
+            _hooked = True
+
+
+def _stop_before_forward(module, args):
+    job = getattr(_running_here, "job", None)
+    if job is None or not job._cancel.is_set() or job._stopped_inside:
+        return None
+    import torch
+
+    if torch.is_grad_enabled():
+        job._stopped_inside = True
+        raise Cancelled()
+    return None
 
 
 class Scheduler:

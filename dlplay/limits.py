@@ -14,6 +14,15 @@ are no limits. The limits, read from the environment each time they are checked:
   with an estimate of when there will be room.
 
 A lesson says how much work a spec is with `Lesson.work(spec) -> Work`.
+
+On every machine, shared or not, a run must fit in memory: `Lesson.cost(spec)`
+(`dlplay.costs`) estimates its peak before it starts, and a run over
+`DLPLAY_MAX_RUN_MB` (default: the machine's memory, less 2 GB for the server, × 0.7,
+shared by the runs that may train at once) is refused naming what to lower — one
+visitor's largest settings once OOM-killed a class's server. On a shared server a
+training step may last at most `DLPLAY_MAX_STEP_S` seconds (default 4): Stop, a closed
+tab and the time limit act between steps (or inside a model's forward pass), so a
+minutes-long step would hold them all.
 """
 from __future__ import annotations
 
@@ -25,7 +34,9 @@ from dataclasses import dataclass
 
 from .jobs import CANCELLED, QUEUED, RUNNING, STOPPED, Job
 
-DEFAULTS = {"DLPLAY_MAX_WORK": 2_000_000, "DLPLAY_MAX_FITS": 400, "DLPLAY_MAX_JOB_S": 900, "DLPLAY_MAX_QUEUE": 24}
+DEFAULTS = {"DLPLAY_MAX_WORK": 2_000_000, "DLPLAY_MAX_FITS": 400, "DLPLAY_MAX_JOB_S": 900, "DLPLAY_MAX_QUEUE": 24,
+            "DLPLAY_MAX_STEP_S": 4}
+SERVER_MB = 2048  # the server itself: Python, torch, Streamlit, cached datasets
 
 
 def shared() -> bool:
@@ -47,7 +58,8 @@ class Limits:
     max_fits: int  # model fits per search
     max_job_s: float  # seconds of training per run
     max_queue: int  # runs waiting for a worker
-    per_session: int = 1  # active runs per browser session
+    per_session: int = 1  # active runs per visitor (workspace)
+    max_step_s: float = DEFAULTS["DLPLAY_MAX_STEP_S"]  # seconds one training step may take
 
     def cap(self, unit: str) -> int:
         return self.max_fits if unit == "fits" else self.max_work
@@ -58,7 +70,8 @@ def current() -> Limits | None:
     if not shared():
         return None
     return Limits(int(_env_number("DLPLAY_MAX_WORK")), int(_env_number("DLPLAY_MAX_FITS")),
-                  _env_number("DLPLAY_MAX_JOB_S"), int(_env_number("DLPLAY_MAX_QUEUE")))
+                  _env_number("DLPLAY_MAX_JOB_S"), int(_env_number("DLPLAY_MAX_QUEUE")),
+                  max_step_s=_env_number("DLPLAY_MAX_STEP_S"))
 
 
 # --- work ---------------------------------------------------------------------------------------
@@ -117,6 +130,40 @@ def over_budget(work: Work | None, limits: Limits) -> str | None:
     most = "one search may make at most" if work.unit == "fits" else "one run may train on at most"
     return (f"Too big for this shared server: {work.describe()}, and {most} {cap:,} {work.unit}. "
             f"The biggest setting allowed here: {work.biggest(cap)}.")
+
+
+# --- memory and step time ----------------------------------------------------------------------
+
+def max_run_mb() -> float:
+    """Memory one run may use: `DLPLAY_MAX_RUN_MB`, else the machine's share per concurrent run."""
+    from .costs import machine_mb
+
+    try:
+        given = float(os.environ.get("DLPLAY_MAX_RUN_MB", ""))
+        if math.isfinite(given) and given > 0:
+            return given
+    except ValueError:
+        pass
+    workers = int(os.environ.get("DLPLAY_MAX_JOBS", "0") or 0) or os.cpu_count() or 1
+    return max(256.0, (machine_mb() - SERVER_MB) * 0.7 / workers)
+
+
+def too_costly(cost, limits: Limits | None) -> str | None:
+    """Why a run of this `dlplay.costs.Cost` may not start: memory on any machine, a step's
+    time on a shared server (`limits`); None if it may."""
+    if cost is None:
+        return None
+    from .costs import gb
+
+    cap = max_run_mb()
+    if cost.peak_mb > cap:
+        return (f"Too big for this machine's memory: this setting needs {cost.describe()}, and one run may use at "
+                f"most {gb(cap)} here. Lower {cost.lower}.")
+    if limits is not None and (step := cost.step_s()) > limits.max_step_s:
+        return (f"Too slow for this shared server: one training step of this setting takes about {step:.0f} s "
+                f"here, and Stop (or closing the tab) waits for the step in progress; a step may take at most "
+                f"{limits.max_step_s:g} s. Lower {cost.lower}.")
+    return None
 
 
 # --- jobs ---------------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ results come from the run — its own spec, data and model — never from the wi
 """
 from __future__ import annotations
 
+import json
+import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import streamlit as st
@@ -17,6 +21,7 @@ from dlplay.jobs import Job, get_scheduler
 from dlplay.runs import specs
 from ui.workspace import shared_server, workspace  # noqa: F401 - re-exported: pages import them from here
 
+log = logging.getLogger(__name__)
 URL = "_url"  # in a run's settings: the page's settings as its address bar spelled them (bound widgets)
 
 
@@ -191,8 +196,11 @@ def store_refusal() -> str | None:
 
 
 def fair_use_refusal(lesson: runs.Lesson, spec, session: str, replacing: RunView | None = None) -> str | None:
-    """Why the shared server's limits refuse this run now; None if it may start (always
-    on a personal machine). Call under `limits.START_LOCK` with the start that follows."""
+    """Why this run may not start now: more memory than a run may have (any machine), or
+    the shared server's limits; None if it may. Call under `limits.START_LOCK` with the
+    start that follows."""
+    if refused := cost_refusal(lesson, spec):
+        return refused
     if limits.current() is None:
         return None
     try:
@@ -201,6 +209,43 @@ def fair_use_refusal(lesson: runs.Lesson, spec, session: str, replacing: RunView
         work = None
     return limits.refusal(work, get_scheduler(), session, replacing.job if replacing is not None else None,
                           workspace=workspace())
+
+
+def cost_refusal(lesson: runs.Lesson, spec) -> str | None:
+    """Why this run's estimated memory or step time is too much here; None if it fits."""
+    return limits.too_costly(estimate(lesson, spec), limits.current())
+
+
+_costs: OrderedDict = OrderedDict()
+_costs_lock = threading.Lock()
+
+
+def estimate(lesson: runs.Lesson, spec):
+    """The run's `dlplay.costs.Cost` (None if the lesson doesn't size its runs), kept for the
+    newest specs: pages redraw often, and sizing a big recurrent net takes a second or two."""
+    if lesson.cost is None:
+        return None
+    key = (lesson.page, json.dumps(specs.to_dict(spec), sort_keys=True, default=str))
+    with _costs_lock:
+        if key in _costs:
+            _costs.move_to_end(key)
+            return _costs[key]
+    try:
+        cost = lesson.cost(spec)
+    except Exception:  # noqa: BLE001 - a spec it can't size fails the run itself, with its message
+        log.exception("sizing %s", lesson.page)
+        cost = None
+    with _costs_lock:
+        _costs[key] = cost
+        while len(_costs) > 256:
+            _costs.popitem(last=False)
+    return cost
+
+
+def estimate_line(lesson: runs.Lesson, spec) -> None:
+    """The run's estimated memory and time, under its Train button."""
+    if (cost := estimate(lesson, spec)) is not None:
+        st.caption(f"⏱️ {cost.line()}")
 
 
 def _note_limit(job: Job, note: str) -> None:
@@ -281,6 +326,7 @@ def run_controls(key: str, lesson: runs.Lesson, spec, ds=None, *, label: str = "
     from ui.settings import setup_link
 
     train_stop_buttons(key, lambda: start_run(key, lesson, spec, ds), label=label, disabled=disabled)
+    estimate_line(lesson, spec)
     shown = current(key)
     if shown is not None:
         run_header(shown, spec if compare_as is None else compare_as(shown))

@@ -9,7 +9,7 @@ import streamlit as st
 from dlplay import limits, runs
 from dlplay.runs.sequence import Sequence
 from ui.live import session_id
-from ui.runs import fair_use_refusal, store_refusal, workspace
+from ui.runs import cost_refusal, fair_use_refusal, store_refusal, workspace
 
 
 def sequence_of(key: str) -> Sequence | None:
@@ -34,7 +34,10 @@ def sequence_controls(key: str, lesson: runs.Lesson, specs: list, *, label: str,
             st.error(problem, icon=":material/database:")
         else:
             with limits.START_LOCK:
-                if refused := fair_use_refusal(lesson, specs[0], sid):
+                # The work cap on the first spec, memory and step time on every one.
+                refused = fair_use_refusal(lesson, specs[0], sid) or next(
+                    (r for spec in specs[1:] if (r := cost_refusal(lesson, spec))), None)
+                if refused:
                     st.warning(refused, icon=":material/block:")
                 else:
                     def start_one(spec):

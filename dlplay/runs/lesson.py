@@ -37,6 +37,7 @@ class Lesson:
     script: Callable[[Any, Any], str] | None = None  # (spec, run) → a standalone PyTorch script
     curves: tuple[str, ...] = ("loss",)  # metric names the Runs page can overlay
     work: Callable[[Any], Any] | None = None  # spec → dlplay.limits.Work: how much it trains (shared servers cap it)
+    cost: Callable[[Any], Any] | None = None  # spec → dlplay.costs.Cost: its memory and step time, before it starts
 
     def spec_from(self, values: dict):
         return specs.from_dict(self.spec_type, values)

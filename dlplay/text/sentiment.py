@@ -199,3 +199,21 @@ LESSON = Lesson(page="sent", title="Sentiment: RNN to Transformer", path="pages/
                 load=load_result, brief=brief, curves=("loss", "val_acc"), work=work)
 
 __all__ = ["CORPORA", "LESSON", "SentimentResult", "SentimentSpec", "prepare", "table", "train_sentiment"]
+
+
+def cost(spec: SentimentSpec):
+    """Memory and step time of one batch of this network (`dlplay.costs`), before any data is read."""
+    from dataclasses import replace
+
+    from ..costs import torch_cost
+
+    net = replace(spec.net, packed=False)  # packing steps through the same cells: the same cost
+    return torch_cost(lambda n: models.build(net, spec.vocab_size + 4, 4, n or spec.max_len),
+                      lambda b, n: (torch.ones(b, n, dtype=torch.long), torch.full((b,), n)),
+                      batch=spec.train.batch_size, length=spec.max_len, per_step=net.kind not in ("bag", "transformer"),
+                      optimizer=spec.train.optimizer,
+                      lower="the batch size, the words read per review, the hidden or embedding size, or the layers"
+                      ).with_steps(work(spec).amount * (1 - spec.val_share) // spec.train.batch_size)
+
+
+LESSON.cost = cost
