@@ -32,6 +32,25 @@ REFERENCES = {
 }
 
 
+def nll_range(rows: list[dict], marks: list[float]) -> list[float] | None:
+    """The NLL chart's y-range: the published numbers and the baseline (`marks`), every validation
+    point, and the training curve's later half (after the first epoch for its means). An untrained
+    LSTM starts near 88·ln 2 ≈ 61 nats a frame, six times the baseline: on an axis up to there,
+    references a nat apart were 5 pixels apart. The first steps run off the top instead (hover reads them)."""
+    steps = [r for r in rows if r.get("split") == "train" and "loss" in r]
+    last = max((r["step"] for r in steps), default=0)
+    values = [*marks, *(r["loss"] for r in steps if r["step"] > last / 2)]
+    for r in rows:
+        if r.get("split") == "epoch":
+            values += [r.get("val_loss")] + ([r.get("train_loss")] if r.get("epoch", 1) > 1 else [])
+    values = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return None
+    lo, hi = min(values), max(values)
+    pad = 0.08 * (hi - lo) or 0.5
+    return [max(0.0, lo - pad), hi + pad]
+
+
 @dataclass
 class MusicSpec:
     dataset: str = "nottingham"

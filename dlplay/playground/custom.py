@@ -32,6 +32,7 @@ MIN_ROWS = 10
 MAX_CLASSES = 10  # shown
 MAX_TRAIN_CLASSES = 5  # trained: the playground's softmax network has up to 5 outputs
 MAX_BYTES = 5_000_000
+MAX_COLUMNS = 100  # x1, x2, label or value, and others ignored; pandas took 14 s and 150 MB for a 60 KB file of 30,000
 DOMAIN = 6.0  # the heatmap's half-width (dlplay.playground.sim.DOMAIN)
 FIT = 5.0  # rescaled data spans at most [-5, 5]: a margin inside the map
 SMALL = 0.5  # data with every |coordinate| below this is spread out too
@@ -222,6 +223,12 @@ def _frame(text: str):
 
     first = next((line for line in text.splitlines() if line.strip()), "")
     sep = max((",", ";", "\t"), key=first.count) if any(s in first for s in ",;\t") else ","
+    width = first.count(sep) + 1  # the header's columns (a separator inside quotes: counted as csv does)
+    if width > MAX_COLUMNS and '"' in first:
+        width = len(next(csv.reader([first], delimiter=sep)))
+    if width > MAX_COLUMNS:
+        raise DataError(f"The first line names {width:,} columns; the playground reads files of up to {MAX_COLUMNS} "
+                        "(x1, x2 and label or value; others are ignored). Keep those columns and save again.")
     _check_widths(text, sep)
     try:
         # Every cell as text, nothing guessed: the checks below say which cell is wrong.

@@ -1,5 +1,8 @@
 """Music with an LSTM: train on piano rolls, watch the validation NLL per frame against the
 published numbers, continue a test piece (or your own MIDI file) and listen."""
+import html
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -7,7 +10,7 @@ import streamlit as st
 from dlplay.data import DatasetUnavailable
 from dlplay.music import audio, rolls
 from dlplay.music.models import MODELS
-from dlplay.music.training import LESSON, REFERENCES, MusicSpec, continue_piece
+from dlplay.music.training import LESSON, REFERENCES, MusicSpec, continue_piece, nll_range
 from dlplay.viz import curves_figure
 from ui.live import finished_result, live
 from ui.runs import open_page, run_controls
@@ -16,6 +19,12 @@ from ui.settings import KEEP
 KEY = "music"
 TITLES = {k: v[0] for k, v in rolls.DATASETS.items()}
 NOTE_NAMES = ["C", "C♯", "D", "D♯", "E", "F", "F♯", "G", "G♯", "A", "A♯", "B"]
+
+
+def as_text(name: str) -> str:
+    """A visitor's file name for st.markdown/st.error: every ASCII punctuation mark escaped, so
+    `*x*`, `[a](url)`, `$x$` or `:red[x]` show as typed instead of as italics, a link, maths or colour."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", name)
 
 
 @st.cache_resource(show_spinner="Reading the piano rolls…")
@@ -97,9 +106,11 @@ def render(view) -> None:
     base = next((r["baseline"] for r in rows if "baseline" in r), None)
     if base is not None:
         fig.add_hline(y=base, line_dash="dot", line_color="grey", annotation_text=f"per-key baseline {base:.2f}")
-    for name, value in REFERENCES.get(run_spec.dataset, []):
+    refs = REFERENCES.get(run_spec.dataset, [])
+    for name, value in refs:
         fig.add_hline(y=value, line_dash="dash", line_color="green", annotation_text=f"{name}: {value}",
                       annotation_position="bottom right")
+    fig.update_yaxes(range=nll_range(rows, [v for _, v in refs] + ([base] if base is not None else [])))
     st.plotly_chart(fig, width="stretch", key=f"{KEY}-curve")
 
 
@@ -125,27 +136,28 @@ if result is not None:
                 icon=":material/stop_circle:")
 
     st.markdown("**Continue a piece.** Pick the temperature in the sidebar, or give your own MIDI file.")
-    upload = st.file_uploader("Your own MIDI file to continue (optional)", type=["mid", "midi"], key=f"{KEY}-upload")
+    upload = st.file_uploader(f"Your own MIDI file to continue (optional; up to {audio.MAX_SECONDS // 60} minutes, "
+                              f"{audio.MAX_BYTES // 1024} KB)", type=["mid", "midi"], key=f"{KEY}-upload",
+                              max_upload_size=1)
     gen_spec = MusicSpec(**{**r.spec.__dict__, "temperature": spec.temperature, "prime": spec.prime,
                             "length": spec.length, "piece": spec.piece})
-    source = None
+    source, label = None, ""  # what is continued, and its name as the chart title shows it
     if upload is not None:
         try:
-            source = audio.read_midi(upload.getvalue())
+            source, label = audio.read_midi(upload.getvalue()), html.escape(upload.name, quote=False)
             if source.sum() == 0 or len(source) < 2:
-                st.warning("That MIDI file has no notes on the piano's 88 keys; continuing a test piece instead.")
+                st.warning(f"{as_text(upload.name)} has no notes on the piano's 88 keys; continuing a test piece "
+                           "instead.")
                 source = None
         except audio.BadMidi as exc:
-            st.error(f"{upload.name}: {exc}. Continuing a test piece instead.")
+            st.error(f"{as_text(upload.name)}: {as_text(str(exc))} Continuing a test piece instead.")
     seed = st.session_state.get(f"{KEY}-draw", 0)
     if source is None and data is not None and r.spec.dataset == dataset:
-        source = data.test[spec.piece % len(data.test)]
+        source, label = data.test[spec.piece % len(data.test)], f"test piece {spec.piece % len(data.test)}"
     if source is not None:
         generated, original = continue_piece(r.model, source, gen_spec, seed=gen_spec.seed + seed)
-    else:
-        generated, original = r.generated, r.original
-    label = upload.name if upload is not None and source is not None and upload is not None else \
-        f"test piece {spec.piece % max(1, len(data.test) if data else 1)}"
+    else:  # the music on screen is not the run's: the continuation it made when it had trained
+        generated, original, label = r.generated, r.original, "the piece it continued when it had trained"
     c1, c2 = st.columns(2)
     c1.plotly_chart(roll_figure(generated, f"Run {shown.id} · continued ({label}, temperature "
                                            f"{gen_spec.temperature:g})", gen_spec.prime), width="stretch",
