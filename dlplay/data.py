@@ -22,8 +22,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from . import datafiles
+from . import datafiles, visible
 from .datafiles import BadData, find_file, read_idx  # noqa: F401 - the readers, as dlplay.data offers them
+from .limits import shared
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +54,31 @@ class Source:
     location: str
     note: str = ""
 
-    def describe(self) -> str:
+    def describe(self, full: bool = False) -> str:
+        """Where the data came from, as a visitor may read it: "data directory:
+        /home/me/.cache/dlplay/data/MNIST/raw" on a personal machine; on a shared server the
+        kind and the name only ("data directory · MNIST/raw"), since runs, exports and pages
+        carry this text to the browser. `full`: the path, for the server log."""
         label = {
             "data_dir": "data directory",
             "debian": "Debian package",
             "download": "downloaded to the data directory",
             "bundled": "bundled with a Python package",
         }[self.kind]
-        text = f"{label}: {self.location}"
-        return f"{text} — {self.note}" if self.note else text
+        if full or not shared():
+            text, note = f"{label}: {self.location}", self.note
+        else:
+            text, note = f"{label} · {self.name()}", visible.scrub(self.note)
+        return f"{text} — {note}" if note else text
+
+    def name(self) -> str:
+        """The source's name without a server path: "MNIST/raw" inside the data directory,
+        "fashion-mnist" for Debian's package, the module of a bundled one."""
+        if self.kind in ("data_dir", "download"):
+            return visible.relative(self.location)
+        if self.kind == "debian":
+            return Path(self.location).name
+        return visible.scrub(self.location)
 
 
 @dataclass
@@ -210,7 +227,7 @@ def _read_source(folder: Path, problems: list[str], **kwargs) -> dict | None:
         return read_idx_folder(folder, **kwargs)
     except BadData as exc:
         log.warning("dataset files unusable: %s", exc)
-        problems.extend(exc.problems)
+        problems.extend(visible.text(p) for p in exc.problems)  # a file outside the data directory: no path
         return None
 
 
@@ -221,7 +238,7 @@ def _mnist_like(name, title, folder_name, classes, tv_name, debian: Path | None,
         return _from_idx(name, title, classes, arrays, Source("data_dir", str(folder)))
     if debian is not None and (arrays := _read_source(debian, problems, fix=DEBIAN_FIX)) is not None:
         return _with_problems(_from_idx(name, title, classes, arrays, Source("debian", str(debian))),
-                              problems, f"using the copy in {debian} (Debian package) instead")
+                              problems, visible.text(f"using the copy in {debian} (Debian package) instead"))
     errors = []
     if downloads_allowed():
         import torchvision.datasets as tvd
@@ -241,15 +258,20 @@ def _mnist_like(name, title, folder_name, classes, tv_name, debian: Path | None,
         data.extra["fallback_note"] = _fallback_note(title, folder_name, folder, debian, data, errors, problems)
         data.extra["problems"] = problems
         return data
-    places = [str(folder)] + ([str(debian)] if debian else [])
-    raise DatasetUnavailable(
+    files = ", ".join(v + ".gz" for v in MNIST_FILES.values())
+    if shared():  # the visitor can't act on the server's folders: what goes where, for the teacher
+        fix = (f"It needs the four files {files} in {visible.in_data_dir(f'{folder_name}/raw')}"
+               + (" (or the Debian package dataset-fashion-mnist)" if debian else "") + f" — {visible.ASK}.")
+    else:
+        places = [str(folder)] + ([str(debian)] if debian else [])
+        fix = (f"Put the four files {files} into {folder}"
+               + (f" (or install the Debian package dataset-fashion-mnist, which fills {debian})" if debian else "")
+               + f", or set DLPLAY_DATA_DIR to a folder holding {folder_name}/raw/. Looked in: {', '.join(places)}.")
+    raise DatasetUnavailable(visible.text(
         "".join(f"{p}. " for p in problems)
-        + f"{title} is not available{' offline' if not downloads_allowed() else ''}. Put the four files "
-        f"{', '.join(v + '.gz' for v in MNIST_FILES.values())} into {folder}"
-        + (f" (or install the Debian package dataset-fashion-mnist, which fills {debian})" if debian else "")
-        + f", or set DLPLAY_DATA_DIR to a folder holding {folder_name}/raw/. Looked in: {', '.join(places)}."
+        + f"{title} is not available{' offline' if not downloads_allowed() else ''}. " + fix
         + (f" {errors[0]}." if errors else "")
-    )
+    ))
 
 
 def _with_problems(data: ImageData, problems: list[str], instead: str) -> ImageData:
@@ -261,16 +283,22 @@ def _with_problems(data: ImageData, problems: list[str], instead: str) -> ImageD
 
 
 def _fallback_note(title, folder_name, folder, debian, data, errors, problems=()) -> str:
-    """Where we looked, what to add, and that this is the same data as the bundled sample."""
-    looked = [f"{folder} (data directory)"] + ([f"{debian} (Debian package)"] if debian else [])
+    """Where we looked, what to add, and that this is the same data as the bundled sample
+    (on a shared server, places inside the data directory only: see `dlplay.visible`)."""
     files = ", ".join(v + ".gz" for v in MNIST_FILES.values())
-    return (f"{title} {'could not be used (see above)' if problems else 'not found'}; using the bundled sample "
-            f"instead ({data.source.location}: "
-            f"{len(data.x_train):,} training and {len(data.x_test):,} test images — the same data as "
-            f"\"{TITLES['mnist5k']}\"). Looked in {'; '.join(looked)}"
-            + (f"; {errors[0]}" if errors else "; downloads are off (DLPLAY_OFFLINE)" if not downloads_allowed() else "")
-            + f". To use all of {title}, put the four files {files} into {folder}, or set DLPLAY_DATA_DIR to a "
-            f"folder holding {folder_name}/raw/.")
+    if shared():
+        looked = [visible.in_data_dir(f"{folder_name}/raw")] + (["the Debian package"] if debian else [])
+        fix = f"the four files {files} go into {looked[0]} — {visible.ASK}"
+    else:
+        looked = [f"{folder} (data directory)"] + ([f"{debian} (Debian package)"] if debian else [])
+        fix = f"put the four files {files} into {folder}, or set DLPLAY_DATA_DIR to a folder holding {folder_name}/raw/"
+    return visible.text(
+        f"{title} {'could not be used (see above)' if problems else 'not found'}; using the bundled sample "
+        f"instead ({data.source.location}: "
+        f"{len(data.x_train):,} training and {len(data.x_test):,} test images — the same data as "
+        f"\"{TITLES['mnist5k']}\"). Looked in {'; '.join(looked)}"
+        + (f"; {errors[0]}" if errors else "; downloads are off (DLPLAY_OFFLINE)" if not downloads_allowed() else "")
+        + f". To use all of {title}, {fix}.")
 
 
 @functools.lru_cache(maxsize=1)
@@ -319,11 +347,12 @@ def _cifar10(progress) -> ImageData:
         except (OSError, tarfile.TarError):
             arrays = None
     if arrays is None:
-        raise DatasetUnavailable(
-            "".join(f"{p}. " for p in problems)
-            + f"CIFAR-10 is not available offline. Put the python batches (data_batch_1 … data_batch_5, "
-            f"test_batch, batches.meta from cifar-10-python.tar.gz) into {folder}, or set DLPLAY_DATA_DIR "
-            f"to a folder holding cifar-10-batches-py/.")
+        batches = ("the python batches (data_batch_1 … data_batch_5, test_batch, batches.meta from "
+                   "cifar-10-python.tar.gz)")
+        fix = (f"It needs {batches} in {visible.in_data_dir('cifar-10-batches-py')} — {visible.ASK}." if shared()
+               else f"Put {batches} into {folder}, or set DLPLAY_DATA_DIR to a folder holding cifar-10-batches-py/.")
+        raise DatasetUnavailable(visible.text("".join(f"{p}. " for p in problems)
+                                              + f"CIFAR-10 is not available offline. {fix}"))
     if arrays["n_batches"] < 5:
         source = Source(source.kind, source.location, f"{arrays['n_batches']} of 5 training batches present")
     data = _from_idx("cifar10", "CIFAR-10", CIFAR_CLASSES, arrays, source)
@@ -339,7 +368,7 @@ def _read_cifar(folder: Path, problems: list[str]) -> dict | None:
         return datafiles.read_cifar_folder(folder, data_dir())
     except BadData as exc:
         log.warning("dataset files unusable: %s", exc)
-        problems.extend(exc.problems)
+        problems.extend(visible.text(p) for p in exc.problems)  # a file outside the data directory: no path
         return None
 
 
@@ -383,6 +412,7 @@ def load(name: str, progress: Progress | None = None) -> ImageData:
     with _cache_lock:
         if key not in _cache or _cache[key][0] != files:
             data = LOADERS[name](progress)
+            log.info("dataset %s: %s", name, data.source.describe(full=True))  # the path: in the log only
             _cache[key] = (_fingerprint(name), data)  # after a download, the files as they are now
         return _cache[key][1]
 

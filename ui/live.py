@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from dlplay import data
+from dlplay import data, visible
 from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, STOPPED, Job, SessionHandle, get_scheduler
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def job_status(job) -> None:
     """Progress, queue position, and any error in words a learner can act on (a Job or
     a RunView)."""
     if (unsaved := getattr(getattr(job, "job", job), "save_error", None)) and not job.is_active:
-        st.warning(unsaved, icon=":material/save:")  # trained, kept in memory, not stored
+        st.warning(visible.text(unsaved), icon=":material/save:")  # trained, kept in memory, not stored
     if job.state == QUEUED:
         pos = job.queue_position()
         st.info(f"Waiting for a free worker — position {pos} in the queue." if pos else "Starting…")
@@ -120,7 +120,7 @@ def job_status(job) -> None:
     elif job.state == FAILED:
         from ui.runs import shared_server
 
-        st.error(job.error or "The run failed.")
+        st.error(visible.text(job.error) if job.error else "The run failed.")  # an OSError names its file
         if job.error_detail:
             _log_failure(job)
             if shared_server():  # a traceback names server paths: on a shared server it stays in the log
@@ -195,12 +195,12 @@ def load_dataset(name: str) -> data.ImageData:
     try:
         ds = _load_with_progress(name)
     except (data.DatasetUnavailable, KeyError) as exc:
-        st.error(str(exc).strip("'\""))
+        st.error(visible.text(str(exc).strip("'\"")))
         st.stop()
     problems = [f"**{p}.**" for p in ds.extra.get("problems", [])]
     if note := "\n\n".join(problems + [ds.extra.get("fallback_note", "")]).strip():
-        st.warning(note, icon=":material/warning:")
-    st.caption(f"📦 {ds.summary()}")
+        st.warning(visible.text(note), icon=":material/warning:")
+    st.caption(f"📦 {visible.text(ds.summary())}")
     return ds
 
 

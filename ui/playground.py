@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dlplay import limits
+from dlplay import limits, visible
 from dlplay.jobs import get_scheduler
 from dlplay.playground import Playground, PlaygroundState, datasets, export, features, lesson, render, sweep
 from dlplay.playground.custom import MIN_ROWS, CustomData, DataError, from_points, read_csv
@@ -130,7 +130,7 @@ def note(kind: str, text: str) -> None:
 
 def show_notices() -> None:
     for kind, text in ss.pop(f"{KEY}:notes", []):
-        getattr(st, kind)(text)
+        getattr(st, kind)(visible.text(text))  # a store's or a file's error may name a server path
 
 
 # --- your own data -------------------------------------------------------------------------------

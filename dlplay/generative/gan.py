@@ -134,7 +134,7 @@ def load_judge(dataset: str, job: Job | None = None) -> tuple[nn.Module, float]:
     # Write then rename, so no reader sees half a file; a name of its own per writer, since
     # two sessions (threads of one process) may train the same judge at once.
     tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
-    save_checkpoint(result.model, tmp, {"dataset": dataset, "source": ds.source.describe(),
+    save_checkpoint(result.model, tmp, {"dataset": dataset, "source": ds.source.describe(full=True),
                                         "n_train": len(ds.x_train), "test_acc": result.test_acc,
                                         "hidden": spec.hidden})
     os.replace(tmp, path)

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data import DatasetUnavailable, Progress, Source, cache_dir, data_dir, download, downloads_allowed
+from ..limits import shared
+from ..visible import ask, in_data_dir, text
 
 LOW, KEYS = 21, 88  # A0 … C8
 FOLDER = "polyphonic_music"
@@ -181,9 +183,10 @@ def load(name: str, progress: Progress | None = None) -> MusicData:
             reason = ""
     else:
         reason = "downloads are off (DLPLAY_OFFLINE)"
-    raise DatasetUnavailable(
-        f"{title} is not there: put {pkl} (or the TCN repository's {mat}) into {data_dir() / FOLDER}, or set "
-        f"DLPLAY_DATA_DIR to a folder holding {FOLDER}/{pkl}; {reason}. Bach chorales from music21 always work.")
+    fix = (f"put {pkl} (or the TCN repository's {mat}) into {in_data_dir(FOLDER)}{ask()}" if shared() else
+           f"put {pkl} (or the TCN repository's {mat}) into {data_dir() / FOLDER}, or set DLPLAY_DATA_DIR to a "
+           f"folder holding {FOLDER}/{pkl}")
+    raise DatasetUnavailable(text(f"{title} is not there: {fix}; {reason}. Bach chorales from music21 always work."))
 
 
 def fingerprint(data: MusicData) -> str:

@@ -12,6 +12,8 @@ import json
 import textwrap
 import zipfile
 
+from .. import visible
+from ..limits import shared
 from .lesson import lesson_for
 from .store import Run, RunStore, get_store
 
@@ -61,14 +63,20 @@ def file_stem(run: Run) -> str:
 
 
 def files(run: Run, store: RunStore | None = None) -> dict[str, bytes]:
-    """File name → content: everything a run exports (the weights only when it has a model)."""
+    """File name → content: everything a run exports (the weights only when it has a model).
+    A visitor downloads these: on a shared server no text file names a server path, not even
+    a run stored before its data source was recorded without one (`dlplay.visible`)."""
     stem = file_stem(run)
-    out = {f"{stem}.json": spec_json(run), f"{stem}-metrics.csv": metrics_csv(run, store)}
+    out = {f"{stem}.json": _visible(spec_json(run)), f"{stem}-metrics.csv": _visible(metrics_csv(run, store))}
     if run.has_model or _in_memory(run):
         out[f"{stem}.safetensors"] = weights(run, store)
         if (code := script(run)) is not None:
-            out[f"{stem}.py"] = code.encode()
+            out[f"{stem}.py"] = _visible(code.encode())
     return out
+
+
+def _visible(content: bytes) -> bytes:
+    return visible.text(content.decode()).encode() if shared() else content
 
 
 def _in_memory(run: Run) -> bool:
@@ -127,10 +135,13 @@ def read_idx(path):
 
 
 def data_location(run: Run) -> str:
-    """Where the run's data was read: "/…/MNIST/raw", or the bundled sample's loader."""
-    source = (run.data_id or {}).get("source", "")
-    location = source.split(": ", 1)[1] if ": " in source else source
-    return location.split(" — ")[0]
+    """Where the run's data was read: "/…/MNIST/raw", or the bundled sample's loader. On a
+    shared server the folder inside the data directory ("MNIST/raw"): the script looks for
+    it beside itself, or is given the folder."""
+    source = (run.data_id or {}).get("source", "")  # "kind: location — note" or "kind · name — note"
+    sep = " · " if " · " in source else ": "
+    location = source.split(sep, 1)[-1].split(" — ")[0]
+    return visible.relative(location) if shared() and location.startswith("/") else location
 
 
 def classifier_script(spec, run: Run) -> str:

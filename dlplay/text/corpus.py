@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import html
+import logging
 import re
 import tarfile
 import threading
@@ -19,6 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ..data import DatasetUnavailable, Progress, Source, data_dir, download, downloads_allowed
+from ..visible import ask, in_data_dir
+
+log = logging.getLogger(__name__)
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"  # torchtext's checksum of aclImdb_v1.tar.gz
@@ -141,9 +145,10 @@ def _imdb(progress: Progress | None) -> TextData:
             data = None
     if data is None:
         raise DatasetUnavailable(
-            f"IMDB reviews are not available offline. Put review files as {data_dir() / 'aclImdb'}/"
-            "{train,test}/{pos,neg}/<id>_<rating>.txt (any subset of aclImdb_v1.tar.gz; both splits need files), "
-            f"or the CSV form imdb_train.csv.gz and imdb_test.csv.gz into {data_dir() / 'imdb_csv'}.")
+            f"IMDB reviews are not available offline. Put review files as "
+            f"{in_data_dir('aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt')} (any subset of aclImdb_v1.tar.gz; "
+            f"both splits need files), or the CSV form imdb_train.csv.gz and imdb_test.csv.gz into "
+            f"{in_data_dir('imdb_csv')}{ask()}.")
     return data
 
 
@@ -152,7 +157,7 @@ def _imdb_csv(progress: Progress | None) -> TextData:
     if data is None:
         raise DatasetUnavailable(
             f"The IMDB CSV is not there: put imdb_train.csv.gz and imdb_test.csv.gz (columns review, sentiment "
-            f"positive/negative) into {data_dir() / 'imdb_csv'}, or use the aclImdb folder form.")
+            f"positive/negative) into {in_data_dir('imdb_csv')}, or use the aclImdb folder form{ask()}.")
     return data
 
 
@@ -174,7 +179,7 @@ def _uci(progress: Progress | None) -> TextData:
     if not texts:
         raise DatasetUnavailable(
             f"The UCI sentiment sentences are not there: put {', '.join(UCI_FILES)} (sentence<TAB>0 or 1 per line) "
-            f"into {folder}.")
+            f"into {in_data_dir(folder.name)}{ask()}.")
     # A fixed 80/20 split: the corpus ships as one set.
     order = np.random.default_rng(0).permutation(len(texts))
     cut = int(0.8 * len(texts))
@@ -196,7 +201,7 @@ def _ag_news(progress: Progress | None) -> TextData:
     folder = data_dir() / "ag_news_csv"
     if not (folder / "test.csv").is_file():
         raise DatasetUnavailable(f"AG News is not there: put test.csv (and train.csv if you have it) from "
-                                 f"ag_news_csv.tar.gz into {folder}.")
+                                 f"ag_news_csv.tar.gz into {in_data_dir(folder.name)}{ask()}.")
     xte, yte = _read_ag(folder / "test.csv")
     if (folder / "train.csv").is_file():
         xtr, ytr = _read_ag(folder / "train.csv")
@@ -241,6 +246,7 @@ def load(name: str, progress: Progress | None = None) -> TextData:
     with _lock:
         if key not in _cache or _cache[key][0] != _fingerprint(name):
             data = LOADERS[name](progress)
+            log.info("corpus %s: %s", name, data.source.describe(full=True))  # the path: in the log only
             _cache[key] = (_fingerprint(name), data)
         return _cache[key][1]
 

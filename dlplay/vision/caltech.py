@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .. import data
+from ..visible import ask, text, where
 
 TITLE = "Caltech 101"
 URL = "https://data.caltech.edu/records/mzrjq-6wc02"
@@ -45,7 +46,8 @@ class Caltech:
         if not self.skipped:
             return ""
         shown = "; ".join(self.skipped[:5]) + (f"; and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else "")
-        return f"{len(self.skipped)} image file(s) of {self.folder} could not be read and were skipped: {shown}"
+        return (f"{len(self.skipped)} image file(s) of {where(self.folder)} could not be read and were skipped: "
+                f"{text(shown)}")
 
 
 def find_folder() -> Path | None:
@@ -58,7 +60,7 @@ def find_folder() -> Path | None:
 def missing_message() -> str:
     return (f"{TITLE} is not in the data directory. Download `caltech-101.zip` from {URL}, extract "
             f"`101_ObjectCategories.tar.gz` from it, and put its `{IMAGES}` folder (one folder of .jpg images "
-            f"per class) at {data.data_dir() / FOLDERS[0] / IMAGES}.")
+            f"per class) at {where(data.data_dir() / FOLDERS[0] / IMAGES)}{ask()}.")
 
 
 def listing(folder: Path) -> dict[str, list[os.DirEntry]]:

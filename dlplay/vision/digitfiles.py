@@ -80,8 +80,9 @@ def write(root: Path | None = None, n_train: int = N_TRAIN, n_test: int = N_TEST
                 done += 1
                 if progress is not None and done % 500 == 0:
                     progress(done / total, f"writing digit images: {done:,} of {total:,}")
-        (tmp / "done.json").write_text(json.dumps({"source": ds.source.describe(), "train": len(splits["train"][0]),
-                                                   "test": len(splits["test"][0]), "target": "slant in degrees, atan(-mu11/mu02)"}))
+        (tmp / "done.json").write_text(json.dumps({"source": ds.source.describe(full=True),
+                                                   "train": len(splits["train"][0]), "test": len(splits["test"][0]),
+                                                   "target": "slant in degrees, atan(-mu11/mu02)"}))
         root.parent.mkdir(parents=True, exist_ok=True)
         try:
             tmp.rename(root)

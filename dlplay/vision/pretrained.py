@@ -33,6 +33,7 @@ from torch import nn
 
 from .. import data
 from ..jobs import Job
+from ..visible import where
 
 Progress = Callable[[float, str], None]
 
@@ -182,7 +183,7 @@ def fetch_weights(name: str, progress: Progress | None = None) -> Path:
     dest = weights_dir() / body.filename
     if not data.downloads_allowed():
         raise WeightsUnavailable(f"{body.title}'s ImageNet weights are not cached and downloads are off "
-                                 f"(DLPLAY_OFFLINE). Put {body.filename} into {weights_dir()} to use them.")
+                                 f"(DLPLAY_OFFLINE). Put {body.filename} into {where(weights_dir())} to use them.")
     part = dest.with_name(dest.name + ".download")
     try:
         data.download(body.url(), part, progress=progress, timeout=15.0)
@@ -285,7 +286,7 @@ def own_body(dataset: str, source: tuple[int, ...], job: Job | None = None,
         names = ", ".join(ds.classes[c] for c in source)
         what = f"pretraining dlplay's body on {ds.title} classes {source[0]}–{source[-1]} ({names})"
         if job is not None:
-            job.log(f"{what}: {len(x):,} images, {epochs} epochs — once, then it is cached at {path}")
+            job.log(f"{what}: {len(x):,} images, {epochs} epochs — once, then it is cached at {where(path)}")
             job.set_progress(0.0, what)
         torch.manual_seed(0)
         t0 = time.perf_counter()

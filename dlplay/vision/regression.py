@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import data
+from .. import data, visible
 from ..jobs import Cancelled, Job
+from ..limits import shared
 from ..runs.lesson import Lesson, Saved
 from ..train import LossWatch, TrainConfig, keep_on_stop, make_optimizer, make_schedule
 from . import digitfiles, lazyfiles
@@ -78,8 +79,9 @@ def source(spec: RegressionSpec, progress=None) -> Source:
     if spec.source == "utkface":
         folder, layout = utkface_folder(), "utkface"
         hint = (f"Put the UTKFace images (files named like 26_0_1_20170116174525125.jpg: age, gender, race, date) "
-                f"in {folder}/ — unpack the “Aligned&Cropped Faces” archive UTKFace.tar.gz there — or set "
-                "DLPLAY_DATA_DIR to the folder that holds UTKFace/.")
+                f"in {visible.where(folder)} — unpack the “Aligned&Cropped Faces” archive UTKFace.tar.gz there"
+                + (f"{visible.ask()}." if shared() else
+                   " — or set DLPLAY_DATA_DIR to the folder that holds UTKFace/."))
     else:
         folder, layout = Path(spec.folder).expanduser(), spec.layout
         example = lazyfiles.LAYOUTS[layout].example
@@ -87,11 +89,11 @@ def source(spec: RegressionSpec, progress=None) -> Source:
     if spec.source == "folder" and not spec.folder.strip():
         raise FolderMissing(f"No folder yet (no path given). {hint}")
     if not folder.is_dir():
-        raise FolderMissing(f"No folder at {folder}. {hint}")
+        raise FolderMissing(f"No folder at {visible.where(folder)}. {hint}")
     parts = (folder / "train", folder / "test") if (folder / "train").is_dir() and (folder / "test").is_dir() else (folder, None)
     train = lazyfiles.list_folder(parts[0], layout)
     if not train.paths:
-        raise FolderMissing(f"{parts[0]} holds no image file named by the {layout} layout. {hint}")
+        raise FolderMissing(f"{visible.where(parts[0])} holds no image file named by the {layout} layout. {hint}")
     test = lazyfiles.list_folder(parts[1], layout) if parts[1] is not None else None
     big = layout == "utkface"
     return Source(train, test, 64 if big else 28, 3 if big else 1, UNITS.get(layout, ""),

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import data
+from ..visible import where
 from ..jobs import Job
 from ..runs.lesson import Lesson, Saved
 from ..train import LossWatch, evaluate, index_batches, stop_pressed
@@ -217,10 +218,10 @@ def body_for(spec: TransferSpec, job: Job | None = None, n_classes: int = 5) -> 
         path = pretrained.cached_weights(spec.body)
         if path is None:
             raise pretrained.WeightsUnavailable(f"{info.title}'s ImageNet weights are not in the cache "
-                                                f"({pretrained.weights_dir()}).")
+                                                f"({where(pretrained.weights_dir())}).")
         net = pretrained.imagenet_net(spec.body, n_classes, spec.image_size, path)
         return Body(net, f"{info.filename}@{spec.image_size}",
-                    f"ImageNet weights ({info.title}, torchvision's {info.filename}), cached at {path}; images "
+                    f"ImageNet weights ({info.title}, torchvision's {info.filename}), cached at {where(path)}; images "
                     f"resized to {spec.image_size}×{spec.image_size} and normalised with ImageNet's mean and std")
     task = TASKS[spec.task]
     own = pretrained.own_body(task.dataset, task.source, job)
@@ -228,7 +229,7 @@ def body_for(spec: TransferSpec, job: Job | None = None, n_classes: int = 5) -> 
     names = ", ".join(ds.classes[c] for c in task.source)
     made = "pretrained in this run" if own.made_now else "read from the cache"
     note = (f"dlplay's own body, pretrained on {ds.title} classes {task.source[0]}–{task.source[-1]} ({names}; "
-            f"{own.source_acc:.1%} test accuracy there) in {own.seconds:.0f} s, {made}: {own.path}")
+            f"{own.source_acc:.1%} test accuracy there) in {own.seconds:.0f} s, {made}: {where(own.path)}")
     net = Net(own.net.body, nn.Linear(own.net.head.in_features, n_classes))
     return Body(net, f"{own.path}@{own.path.stat().st_mtime_ns}", note, own.seconds if own.made_now else 0.0)
 
@@ -253,21 +254,21 @@ def body_status(body: str, task: str) -> tuple[str, str]:
     if body in pretrained.IMAGENET:
         info = pretrained.IMAGENET[body]
         if (path := pretrained.cached_weights(body)) is not None:
-            return body, f"ImageNet weights ({info.title}, torchvision's {info.filename}), cached at {path}."
+            return body, f"ImageNet weights ({info.title}, torchvision's {info.filename}), cached at {where(path)}."
         failed = pretrained.download_failure(body) if data.downloads_allowed() else None
         if data.downloads_allowed() and failed is None:
             return body, (f"ImageNet weights ({info.title}): downloaded from {info.url()} to "
-                          f"{pretrained.weights_dir() / info.filename} ({info.megabytes:.0f} MB) when you press "
+                          f"{where(pretrained.weights_dir() / info.filename)} ({info.megabytes:.0f} MB) when you press "
                           "Train, then cached.")
-        put = (f"{info.filename} is neither in dlplay's cache ({pretrained.weights_dir()}) nor in torch hub's "
-               f"checkpoints folder ({pretrained.hub_dir()})")
+        put = (f"{info.filename} is neither in dlplay's cache ({where(pretrained.weights_dir())}) nor in torch hub's "
+               f"checkpoints folder ({where(pretrained.hub_dir())})")
         if failed:
             why = (f"{info.title}'s ImageNet weights cannot be fetched: {failed} dlplay tries the download again in "
                    f"{pretrained.RETRY_AFTER_S / 60:.0f} minutes; until then, or with {info.filename} put into "
-                   f"{pretrained.weights_dir()}")
+                   f"{where(pretrained.weights_dir())}")
         else:
             why = (f"Offline: downloads are off (DLPLAY_OFFLINE), so {info.title}'s ImageNet weights cannot be "
-                   f"fetched (put {info.filename} into {pretrained.weights_dir()} to use them)")
+                   f"fetched (put {info.filename} into {where(pretrained.weights_dir())} to use them)")
         if task == "caltech101":  # no own body to fall back on: nothing can train
             return "", (f"{caltech.TITLE} needs {info.title}'s ImageNet weights, and they are not here: "
                         + (f"the download failed ({failed}) " if failed else "downloads are off (DLPLAY_OFFLINE) ")
@@ -279,11 +280,11 @@ def body_status(body: str, task: str) -> tuple[str, str]:
     what = f"dlplay's own body pretrained on {ds.title} classes {t.source[0]}–{t.source[-1]} ({names})"
     path = pretrained.own_path(t.dataset, t.source)
     if (meta := pretrained.own_cached(t.dataset, t.source)) is not None:
-        cached = (f"cached at {path}, trained in {float(meta.get('seconds', 0)):.0f} s "
+        cached = (f"cached at {where(path)}, trained in {float(meta.get('seconds', 0)):.0f} s "
                   f"({float(meta.get('source_acc', 0)):.1%} test accuracy on those classes).")
     else:
         cached = (f"not made yet: the first run that needs it pretrains it ({pretrained.PRETRAIN_EPOCHS} epochs, "
-                  f"about half a minute on two cores) and caches it at {path}.")
+                  f"about half a minute on two cores) and caches it at {where(path)}.")
     return "own", f"{fallback}{what}, {cached}"
 
 

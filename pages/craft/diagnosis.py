@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from dlplay import visible
 from dlplay.craft.diagnosis import CASES, KINDS, LESSON, LOG10, DiagnosisSpec, graph_dot, guesses, mystery
 from dlplay.data import DatasetUnavailable, load
 from dlplay.viz import curves_figure
@@ -49,11 +50,11 @@ fixed_spec = replace(spec, fixed=True)
 try:
     ds = load("mnist")
     if note := ds.extra.get("fallback_note"):
-        st.warning(note, icon=":material/warning:")
+        st.warning(visible.text(note), icon=":material/warning:")
     st.caption(f"📦 {ds.summary()}")
     missing = False
 except DatasetUnavailable as exc:
-    st.error(str(exc))
+    st.error(visible.text(exc))
     missing = True
 
 st.subheader(mystery(case))

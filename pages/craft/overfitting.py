@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs
+from dlplay import runs, visible
 from dlplay.craft.overfit import DATASETS, LESSON, OverfitSpec, load_data, preset, regularisers
 from dlplay.data import DatasetUnavailable
 from dlplay.train import TrainConfig
@@ -77,7 +77,7 @@ try:
     st.caption(f"📦 {load_data(dataset).summary()}")
     missing = False
 except DatasetUnavailable as exc:
-    st.error(str(exc))
+    st.error(visible.text(exc))
     missing = True
 
 shown = run_controls(KEY, LESSON, spec, disabled=missing)

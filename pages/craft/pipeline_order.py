@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs
+from dlplay import runs, visible
 from dlplay.craft.pipeline import LESSON, ORDERS, PipelineSpec
 from dlplay.runs.compare import overlay_figure
 from ui.live import load_dataset
@@ -69,7 +69,7 @@ def show() -> None:
         if job.is_active:
             st.progress(job.progress, text=f"Run {s.run_ids[k]} · {ORDERS[s.specs[k].order]} · {job.status}")
         elif job.error:
-            st.error(f"Run {s.run_ids[k]}: {job.error}")
+            st.error(f"Run {s.run_ids[k]}: {visible.text(job.error)}")
     metrics = {r.id: (s.jobs[i].metrics() if i < len(s.jobs) else store.metrics(r.id)) for i, r in enumerate(stored)}
     if any(metrics.values()):
         fig = overlay_figure(stored, metrics, "val_acc", per="step")

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs
+from dlplay import runs, visible
 from dlplay.craft import space as space_
 from dlplay.craft.search import (DATASETS, LESSON, METHODS, VALIDATIONS, SearchSpec, best_so_far, brief, budget,
                                  trials_of)
@@ -230,7 +230,7 @@ def show_comparison() -> None:
         st.caption("Nothing compared yet.")
         return
     if s.error:
-        st.error(f"The comparison stopped: {s.error}")
+        st.error(f"The comparison stopped: {visible.text(s.error)}")
     for k, job in enumerate(s.jobs):
         if job.is_active:
             st.progress(job.progress, text=f"Run {s.run_ids[k]} · {METHODS[s.specs[k].method]} · {job.status}")

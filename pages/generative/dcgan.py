@@ -1,7 +1,7 @@
 """DCGAN: a generator and a discriminator trained against each other; watch it learn."""
 import streamlit as st
 
-from dlplay import data
+from dlplay import data, visible
 
 from dlplay.generative import gan
 from dlplay.models import count_parameters
@@ -53,7 +53,7 @@ st.markdown(f"**Generator: {count_parameters(g):,} parameters** — z ∈ ℝ{nz
 judge = gan.judge_path(ds)
 if not judge.is_file():
     st.caption(f"The judge classifier for {ds.title} isn't cached yet: the first run trains it "
-               f"({gan.JUDGE_TRAINING_TIME}) and saves it to `{judge}`.")
+               f"({gan.JUDGE_TRAINING_TIME}) and saves it to `{visible.text(judge)}`.")
 shown = run_controls(KEY, gan.LESSON, spec, ds)
 
 

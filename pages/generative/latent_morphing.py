@@ -1,7 +1,7 @@
 """Latent morphing: decode the straight line between two class centroids in latent space."""
 import streamlit as st
 
-from dlplay import data
+from dlplay import data, visible
 from dlplay.generative.autoencoders import loss_figure, run_data
 from dlplay.generative.morph import (LESSON, PRESETS, MorphSpec, build_morph_model, decoded_centroids, failure_note, gif_bytes,
                           morph)
@@ -69,7 +69,7 @@ if source == REUSE:
         st.warning(f"The data run {ae_view.id} trained on isn't available on the server now, so its class "
                    "centroids can't be computed. Train an autoencoder here instead.")
         st.stop()
-    using = mm.source
+    using = visible.text(mm.source)  # as stored: a run from before sources were told without paths has one
 else:
     ds = load_dataset(dataset)
     spec = MorphSpec(dataset=dataset, k=k, n_train=n_train, epochs=int(epochs), lr=lr)
@@ -77,7 +77,7 @@ else:
     live(KEY, render_live)
     mm = finished_result(KEY)
     if mm is not None:
-        using = f"{mm.source} of run {shown.id}, trained on this page"
+        using = f"{visible.text(mm.source)} of run {shown.id}, trained on this page"
         if note := failure_note(mm, run_spec(shown, LESSON).lr):
             st.warning(note, icon=":material/warning:")
 

@@ -4,6 +4,7 @@ import random
 
 import streamlit as st
 
+from dlplay import visible
 from dlplay.playground import Playground, datasets, features, render
 from dlplay.playground.sim import TICK_S, loss_text
 from dlplay.playground.state import CONTROLS, DROPOUTS, LEARNING_RATES, LR_SCHEDULES, MAX_LAYERS, MAX_NEURONS, REG_RATES
@@ -176,7 +177,7 @@ def live():
             _pause()
             st.rerun()  # the whole page, so Play shows again
     if sim.error:
-        st.error(sim.error)
+        st.error(visible.text(sim.error))
     elif sim.stopped:
         st.success(sim.stopped)
     b = sim.boundary(render.HEAT_DENSITY)

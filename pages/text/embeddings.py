@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs
+from dlplay import runs, visible
 from dlplay.data import DatasetUnavailable
 from dlplay.text import corpus
 from dlplay.text import embeddings as E
@@ -69,7 +69,7 @@ if not names:
     try:
         corpus.load("imdb_csv")
     except DatasetUnavailable as exc:
-        problem = str(exc)
+        problem = visible.text(exc)
     problem = problem or "No IMDB reviews are available here."
     st.error(problem, icon=":material/error:")
     spec = Word2VecSpec()

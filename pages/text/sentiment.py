@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs
+from dlplay import runs, visible
 from dlplay.data import DatasetUnavailable
 from dlplay.text import corpus, explain, models
 from dlplay.text.models import KINDS, POSITIONAL, RECURRENT, NetSpec
@@ -87,8 +87,8 @@ try:
         data = corpus.load(name)
     st.caption(f"**Source:** {data.summary()}")
 except DatasetUnavailable as exc:
-    problem = str(exc)
-    st.error(str(exc), icon=":material/folder_off:")
+    problem = visible.text(exc)
+    st.error(problem, icon=":material/folder_off:")
 if problem and data is not None:
     st.error(f"These settings can't build a network: {problem}.", icon=":material/error:")
 

@@ -4,6 +4,7 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
+from dlplay import visible
 from dlplay.data import DatasetUnavailable
 from dlplay.text import corpus as corpora
 from dlplay.text.seqae import LESSON, SeqAESpec
@@ -66,7 +67,7 @@ try:
     data = corpora.load(name)
     st.caption(f"📦 {data.summary()}")
 except DatasetUnavailable as exc:
-    problem = str(exc)
+    problem = visible.text(exc)
     st.error(problem, icon=":material/error:")
 
 spec = SeqAESpec(corpus=name, n_train=n_train, max_len=max_len, vocab_size=vocab_size, embed=embed, hidden=hidden,

@@ -1,7 +1,7 @@
 """Compare CNNs: train several architectures one after another and set them side by side."""
 import streamlit as st
 
-from dlplay import data, runs
+from dlplay import data, runs, visible
 from dlplay.runs.compare import overlay_figure
 from dlplay.runs import specs as run_specs
 from dlplay.vision.cnn import LESSON, CNNSpec
@@ -69,7 +69,7 @@ def show() -> None:
     stored = [store.get(i) for i in s.run_ids]
     stored = [r for r in stored if r is not None]
     if s.error:
-        st.error(f"The sequence stopped: {s.error}")
+        st.error(f"The sequence stopped: {visible.text(s.error)}")
     for job in s.jobs:
         if job.is_active:
             k = s.jobs.index(job)

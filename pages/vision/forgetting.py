@@ -1,7 +1,7 @@
 """Catastrophic forgetting: learn task A, then task B, and watch A fall; four remedies compared."""
 import streamlit as st
 
-from dlplay import runs
+from dlplay import runs, visible
 from dlplay.train import TrainConfig
 from dlplay.runs.sequence import Sequence
 from dlplay.vision.forgetting import (LESSON, MODELS, PAIRS, REMEDIES, TASK_NAMES, ForgetSpec, build, check,
@@ -145,7 +145,7 @@ def show_comparison() -> None:
     store = runs.get_store()
     stored = [run for run in (store.get(i) for i in s.run_ids) if run is not None]
     if s.error:
-        st.error(f"The comparison stopped: {s.error}")
+        st.error(f"The comparison stopped: {visible.text(s.error)}")
     for k, job in enumerate(s.jobs):
         if job.is_active:
             st.progress(job.progress, text=f"Run {s.run_ids[k]} · {remedy_label(s.specs[k])} · {job.status}")

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs
+from dlplay import runs, visible
 from dlplay.runs import specs as run_specs
 from dlplay.runs.compare import overlay_figure
 from dlplay.vision import lazyfiles
@@ -89,7 +89,7 @@ try:
     with st.spinner("Listing the folder (the first visit writes the digit images once)…"):
         src = listed(src_name, folder, layout, changed_at(base))
 except FolderMissing as exc:
-    problem, src = str(exc), None
+    problem, src = visible.text(exc), None
 if problem:
     st.error(problem, icon=":material/folder_off:")
 else:
@@ -97,14 +97,14 @@ else:
     if src_name == "digits":
         st.markdown(
             "**Source:** 12,000 real MNIST training digits and 2,000 test digits, written once as PNG files "
-            f"to `{src.train.folder.parent}`. **Target:** the stroke's **slant in degrees**, measured from "
+            f"to `{visible.text(src.train.folder.parent)}`. **Target:** the stroke's **slant in degrees**, measured from "
             "each image itself by its moments — with the ink's centre (x̄, ȳ), the shear −μ₁₁/μ₀₂ is how many "
             "pixels the stroke moves sideways per pixel of height, and atan of it is the angle from upright "
             "(positive leans right). **Why this target:** it is continuous, it can only be read from the "
             "picture, and it costs no labelling — like a face's age, it is written in the file name: "
             "`00042_7_+12.34.png` is image 42, a 7, leaning 12.34°.")
     else:
-        st.markdown(f"**Source:** `{src.train.folder}`. **Target:** {src.what}, read from each file name "
+        st.markdown(f"**Source:** `{visible.text(src.train.folder)}`. **Target:** {src.what}, read from each file name "
                     f"(layout “{src.layout.name}”, e.g. `{src.layout.example}`); images resized to "
                     f"{src.size}×{src.size} as they are read.")
     st.caption(f"{len(src.train.paths):,} training files" + (f", {len(src.test.paths):,} test files" if src.test
@@ -160,12 +160,12 @@ def show() -> None:
     stored = [r for r in (store.get(i) for i in ids) if r is not None]
     if s is not None:
         if s.error:
-            st.error(f"The runs stopped: {s.error}")
+            st.error(f"The runs stopped: {visible.text(s.error)}")
         for k, job in enumerate(s.jobs):
             if job.is_active:
                 st.progress(job.progress, text=f"Run {s.run_ids[k]} · {s.specs[k].labels} labels · {job.status}")
             elif job.error:
-                st.error(f"Run {s.run_ids[k]}: {job.error}")
+                st.error(f"Run {s.run_ids[k]}: {visible.text(job.error)}")
     if stored and not any(run_specs.same(sp, stored[0].spec) for sp in specs):
         st.info("Settings changed since these runs — press **Train** to apply them. Everything below is the "
                 "runs' own.", icon=":material/tune:")

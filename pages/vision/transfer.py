@@ -4,7 +4,7 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import data, runs
+from dlplay import data, runs, visible
 from dlplay.vision import caltech, pretrained
 from dlplay.runs.sequence import Sequence
 from dlplay.vision.transfer import (BODIES, BUDGETS, CALTECH_BUDGETS, LESSON, STRATEGIES, TASKS, InvalidSpec,
@@ -87,7 +87,7 @@ def caltech_data(spec: TransferSpec) -> tuple[data.ImageData | None, str | None]
         with st.spinner(f"Reading {caltech.TITLE}'s images (once) at {spec.image_size}×{spec.image_size}…"):
             return target_dataset(spec), None
     except (data.DatasetUnavailable, InvalidSpec) as exc:
-        return None, str(exc)
+        return None, visible.text(exc)
 
 
 data_problem = None
@@ -99,7 +99,7 @@ if on_caltech:
         st.error(data_problem, icon=":material/folder_off:")
     else:
         if problems := ds.extra.get("problems"):
-            st.warning("\n\n".join(f"**{p}.**" for p in problems), icon=":material/warning:")
+            st.warning(visible.text("\n\n".join(f"**{p}.**" for p in problems)), icon=":material/warning:")
         st.caption(f"📦 {ds.summary()}")
 else:
     ds = load_dataset(TASKS[task].dataset)
@@ -224,7 +224,7 @@ def show() -> None:
         if run is not None:
             views.append(RunView(run, runs.RECORDER.job(run_id)))
     if s is not None and s.error:
-        st.error(f"The comparison stopped: {s.error}")
+        st.error(f"The comparison stopped: {visible.text(s.error)}")
     for v in views:
         spec = LESSON.spec_from(v.run.spec)
         run_header(v, replace(base, strategy=spec.strategy))
@@ -233,11 +233,11 @@ def show() -> None:
             st.progress(v.progress, text=f"Run {v.id} · {STRATEGIES.get(spec.strategy)} · {v.status}")
             logs = v.job.logs() if v.job is not None else []
             if logs and logs[-1] != note:  # e.g. the own body being pretrained, the features being computed
-                st.caption(logs[-1])
+                st.caption(visible.text(logs[-1]))
         elif v.state == "failed":
-            st.error(v.error or "The run failed.")
+            st.error(visible.text(v.error) if v.error else "The run failed.")
         if note:
-            st.caption(f"Body: {note}")
+            st.caption(f"Body: {visible.text(note)}")
     if s is not None:
         waiting = [STRATEGIES[sp.strategy] for sp in s.specs[len(s.run_ids):]]
         if waiting and not s.stopped:
