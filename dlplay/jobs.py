@@ -73,6 +73,7 @@ class Job:
         self.workspace: str | None = None  # whose work it is: fair use counts per workspace, not per tab
         self.save_error: str | None = None  # trained, but the run store refused its model (kept in memory)
         self._stopped_inside = False  # Stop already acted inside a step (`_stop_before_forward`)
+        self.warnings: list[str] = []  # what the learner should know about a run that ended "fine"
 
     # --- written by the job's function -------------------------------------------
     def emit(self, kind: str, **data) -> Event:
@@ -92,6 +93,12 @@ class Job:
 
     def log(self, message: str) -> Event:
         return self.emit("log", message=message)
+
+    def warn(self, message: str) -> None:
+        """Something the learner must read about this run, shown with its result and kept
+        with the stored run (a validation loss that exploded while training looked calm)."""
+        self.warnings.append(message)
+        self.log(message)
 
     def set_progress(self, fraction: float, status: str | None = None) -> None:
         self.progress = min(1.0, max(0.0, float(fraction)))

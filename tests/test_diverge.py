@@ -5,6 +5,7 @@ baseline."""
 import math
 
 import pytest
+import torch
 
 from dlplay import data
 from dlplay.jobs import TrainingDiverged
@@ -190,3 +191,34 @@ def test_morphing_at_lr_10_says_the_autoencoder_is_worse_than_the_average_image(
     assert "reconstructs worse than answering the average image every time" in warning, warning
     assert f"test MSE {mm.test_mse:.4f} against {mm.mean_image_mse:.4f}" in warning
     assert "Lower the learning rate (now 10)" in warning
+
+
+def test_a_validation_loss_that_explodes_while_training_looks_calm_is_named_with_the_result():
+    """The CNN builder at learning rate 1 "finished" at 12.7 % with no hint: its training loss
+    stayed near 2.3 while the validation loss reached ~3,200. The watch reads validation too."""
+    from dlplay.jobs import Scheduler
+    from dlplay.train import TrainConfig, fit
+
+    class CalmInTrainingWildInEval(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 3)
+
+        def forward(self, x):
+            out = self.lin(x)
+            return out if self.training else out * 1e4  # eval-mode statistics gone wrong
+
+    torch.manual_seed(0)
+    x, y = torch.randn(256, 4), torch.randint(0, 3, (256,))
+    sched = Scheduler(max_workers=1)
+    try:
+        job = sched.submit(lambda j: fit(CalmInTrainingWildInEval(), (x, y), (x[:64], y[:64]),
+                                         TrainConfig(epochs=3, batch_size=32, lr=1.0, optimizer="sgd"), job=j),
+                           session_id="s", name="calm")
+        assert job.wait(60) and job.state == "done"
+        assert len(job.warnings) == 1, "said once"
+        assert job.warnings[0].startswith("The validation loss exploded to ") and "after epoch 1" in job.warnings[0]
+        assert "the learning rate (now 1) is probably too high" in job.warnings[0]
+        assert [r["epoch"] for r in job.metrics() if r.get("split") == "epoch"] == [1, 2, 3], "all is drawn"
+    finally:
+        sched.shutdown()

@@ -97,6 +97,9 @@ def train_stop_buttons(key: str, start: Callable[[], Any], label: str = "Train",
 def job_status(job) -> None:
     """Progress, queue position, and any error in words a learner can act on (a Job or
     a RunView)."""
+    if not job.is_active:
+        for warning in getattr(job, "warnings", ()):
+            st.warning(visible.text(warning), icon=":material/warning:")
     if (unsaved := getattr(getattr(job, "job", job), "save_error", None)) and not job.is_active:
         st.warning(visible.text(unsaved), icon=":material/save:")  # trained, kept in memory, not stored
     if job.state == QUEUED:

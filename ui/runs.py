@@ -98,6 +98,13 @@ class RunView:
         return self.job.progress if self.job is not None else (1.0 if self.run.state == runs.DONE else 0.0)
 
     @property
+    def warnings(self) -> list[str]:
+        if self.job is not None:
+            return self.job.warnings
+        status = self.run.status or ""
+        return [status.removeprefix(runs.record.WARNED)] if status.startswith(runs.record.WARNED) else []
+
+    @property
     def error(self) -> str | None:
         return self.job.error if self.job is not None else (self.run.status if self.run.state == runs.FAILED else None)
 

@@ -23,6 +23,7 @@ from .lesson import Lesson, Saved, lesson_for
 from .store import RUNNING, Run, RunStore, get_store, store_problem
 
 FLUSH_S = 1.0
+WARNED = "finished, but: "
 
 
 def describe_data(ds) -> tuple[str, dict]:
@@ -142,6 +143,8 @@ def _finished(store: RunStore, run_id: int, job: Job) -> None:
     RECORDER.unwatch(run_id)
     if job.state == DONE:
         state, status = "done", "finished"
+        if job.warnings:
+            status = WARNED + " ".join(job.warnings)  # the stored run keeps what the learner must read
     elif job.state == STOPPED:
         state, status = "stopped", job.stop_note or "stopped by user"
     elif job.state == CANCELLED:
