@@ -66,7 +66,7 @@ def test_own_data_becomes_the_dataset_and_trains(apptest):
     sim = _sim(at)
     assert len(sim.train_pts) + len(sim.test_pts) == 200 and sim.classes == 2
     assert _q(at, "dataset") == "custom" and _q(at, "numClasses") == "2"
-    assert "ring.csv (200 points, yours)" in "".join(m.value for m in at.markdown)
+    assert r"ring\.csv (200 points, yours)" in "".join(m.value for m in at.markdown)  # the name escaped
     before = _sim(at).test_loss
     for _ in range(5):
         at.button(key="pg-step").click().run()
