@@ -231,3 +231,24 @@ def test_deleting_a_training_run_on_the_page_stops_it_then_removes_it(apptest, h
     at.run()  # the page after the delete: no leftover selection, no error
     assert not at.exception and any("No runs yet" in i.value for i in at.info)
     assert runs.get_store().create(workspace="local", page="mlp", title="next", spec={}).id > run.id
+
+
+def test_runs_that_would_read_the_same_list_what_tells_them_apart():
+    from dlplay.runs import compare
+    from dlplay.runs.store import Run
+
+    def run(i, lr, seed=0, brief="784→64→10 · 1 epoch"):
+        return Run(i, "local", "mlp", "Digit classifier (MLP)", {"hidden": [64], "train": {"lr": lr, "seed": seed}},
+                   {}, "MNIST (60,000, data directory)", {}, brief, "done", "", "", {}, True, "", 0.0)
+
+    table = compare.table([run(1, 0.01), run(2, 0.1), run(3, 0.1, brief="784→32→10 · 1 epoch")])
+    assert list(table["settings"]) == ["784→64→10 · 1 epoch · lr 0.01", "784→64→10 · 1 epoch · lr 0.1",
+                                       "784→32→10 · 1 epoch"]
+
+
+def test_a_run_on_a_subset_is_labelled_with_what_it_trained_on():
+    from dlplay.runs.record import describe_data
+
+    ds = data.load("mnist5k")
+    assert f"; 2,000 of {len(ds.x_train):,} for training" in describe_data(ds, 2_000)[0]
+    assert describe_data(ds)[0] == describe_data(ds, len(ds.x_train))[0]

@@ -15,8 +15,10 @@ NOT_CURVES = {"step", "epoch", "split", "lr", "samples_per_s", "t"}
 
 
 def table(runs: list[Run]) -> pd.DataFrame:
-    """What the Runs page lists: page, dataset, key settings, headline, state, duration."""
+    """What the Runs page lists: page, dataset, key settings, headline, state, duration. Runs of
+    one page whose key settings read the same also list what tells them apart ("lr 0.01")."""
     rows = []
+    apart = differences(runs)
     for run in runs:
         duration = run.duration()
         rows.append({
@@ -25,13 +27,48 @@ def table(runs: list[Run]) -> pd.DataFrame:
             "result": run.headline or "—",
             # A stopped or failed run's status says it all ("stopped at epoch 7 of 15 (step 812)").
             "state": run.status if run.state in ("stopped", "failed") else run.state,
-            "settings": run.brief,
+            "settings": " · ".join(p for p in (run.brief, apart.get(run.id, "")) if p),
             "dataset": run.dataset,
             "duration": f"{duration:,.1f} s" if duration is not None else "—",
             "started": dt.datetime.fromtimestamp(run.created).strftime("%Y-%m-%d %H:%M"),
         })
     return pd.DataFrame(rows, columns=["run", "page", "result", "state", "settings", "dataset", "duration",
                                        "started"])
+
+
+def differences(runs: list[Run], most: int = 3) -> dict[int, str]:
+    """Run id → the settings that differ among runs of the same page and brief (two runs
+    that would otherwise read the same on the Runs page): "train.lr 0.01 · seed 2"."""
+    groups: dict[tuple, list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.page, run.brief, run.dataset), []).append(run)
+    out = {}
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        flat = [_flatten(r.spec) for r in group]
+        keys = sorted({k for f in flat for k in f if len({repr(g.get(k)) for g in flat}) > 1})
+        for run, f in zip(group, flat):
+            out[run.id] = " · ".join(f"{k.removeprefix('train.')} {_short(f.get(k))}" for k in keys[:most])
+    return out
+
+
+def _flatten(spec: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in spec.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "×".join(map(str, value)) or "none"
+    return str(value)
 
 
 def has_epochs(metrics: dict[int, list[dict]]) -> bool:

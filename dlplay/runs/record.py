@@ -26,14 +26,15 @@ FLUSH_S = 1.0
 WARNED = "finished, but: "
 
 
-def describe_data(ds) -> tuple[str, dict]:
+def describe_data(ds, used: int = 0) -> tuple[str, dict]:
     """("MNIST (60,000, data directory)", identity) for an `ImageData` (or a text corpus's
-    `TextData`: "IMDB reviews (2,500, data directory)")."""
+    `TextData`: "IMDB reviews (2,500, data directory)"); `used`: the training examples the run
+    takes when fewer than the dataset has ("MNIST (2,000 of 60,000, data directory)")."""
     kind = {"data_dir": "data directory", "debian": "Debian package", "download": "downloaded",
             "bundled": "bundled sample"}.get(ds.source.kind, ds.source.kind)
     n_train, n_test = (len(ds.x_train), len(ds.x_test)) if hasattr(ds, "x_train") else \
         (len(ds.train_texts), len(ds.test_texts))
-    n = f"{n_train:,}"
+    n = f"{used:,} of {n_train:,}" if 0 < used < n_train else f"{n_train:,}"
     # "MNIST (60,000, data directory)"; a title with its own brackets gets one pair.
     label = f"{ds.title[:-1]}; {n} for training, {kind})" if ds.title.endswith(")") else f"{ds.title} ({n}, {kind})"
     ident = {"name": ds.name, "source": ds.source.describe(), "kind": ds.source.kind,
@@ -111,7 +112,7 @@ def start(lesson: Lesson, spec, *, workspace: str, session_id: str, settings: di
           ds=None, store: RunStore | None = None) -> tuple[Run, Job]:
     """Create the run and submit its training; returns both."""
     store = store or get_store()
-    label, ident = describe_data(ds) if ds is not None else ("", {})
+    label, ident = describe_data(ds, _examples_used(spec)) if ds is not None else ("", {})
     run = store.create(workspace=workspace, page=lesson.page, title=lesson.title, spec=specs.to_dict(spec),
                        settings=settings, dataset=label, data_id=ident, brief=lesson.brief(spec))
 
@@ -136,6 +137,15 @@ def start(lesson: Lesson, spec, *, workspace: str, session_id: str, settings: di
     job.on_finish(lambda j: _finished(store, run.id, j))
     RECORDER.watch(run.id, job, store)
     return run, job
+
+
+def _examples_used(spec) -> int:
+    """The training examples a spec asks for when it takes a subset (0: all of them)."""
+    for name in ("n_train", "n_images", "n"):
+        value = getattr(spec, name, 0)
+        if isinstance(value, int) and value > 0:
+            return value
+    return 0
 
 
 def _finished(store: RunStore, run_id: int, job: Job) -> None:
