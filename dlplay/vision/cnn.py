@@ -123,6 +123,33 @@ def from_preset(name: str, dataset: str = "mnist", **changes) -> CNNSpec:
     return replace(spec, **changes) if changes else spec
 
 
+def preset_differences(spec: CNNSpec, preset: str) -> list[str]:
+    """The settings of `spec` that differ from `preset` as set up for `spec.dataset`, in words
+    ("8 epochs (now 2)"): what choosing the preset again would change. A dataset change keeps the
+    learner's settings; the page offers these instead of applying them unasked."""
+    want = from_preset(preset, spec.dataset)
+    t, w = spec.train, want.train
+    out = []
+    if spec.blocks != want.blocks:
+        out.append("its stack")
+    if spec.dense != want.dense:
+        out.append(f"dense head {', '.join(map(str, want.dense)) or 'none'}")
+    if spec.dropout != want.dropout:
+        out.append(f"head dropout {want.dropout:g}")
+    for name, label in (("optimizer", "optimizer"), ("schedule", "schedule"), ("lr", "learning rate"),
+                        ("l2", "weight decay"), ("batch_size", "batch size"), ("epochs", "epochs")):
+        if getattr(t, name) != getattr(w, name):
+            out.append(f"{label} {getattr(w, name):g} (now {getattr(t, name):g})" if name not in ("optimizer", "schedule")
+                       else f"{label} {getattr(w, name)} (now {getattr(t, name)})")
+    if spec.label_smoothing != want.label_smoothing:
+        out.append(f"label smoothing {want.label_smoothing:g} (now {spec.label_smoothing:g})")
+    if spec.augment != want.augment:
+        out.append(f"augmentation {'on' if want.augment else 'off'}")
+    if t.bf16 != w.bf16:
+        out.append(f"bfloat16 {'on' if w.bf16 else 'off'}")
+    return out
+
+
 # --- shapes, checks and the model ------------------------------------------------------------------
 
 def _plan(spec: CNNSpec) -> list[tuple[int, Block, bool]]:
@@ -454,6 +481,38 @@ def _loss(smoothing: float):
         return F.cross_entropy(logits, y, label_smoothing=smoothing if torch.is_grad_enabled() else 0.0)
 
     return loss
+
+
+def smoothed_target(smoothing: float, n_classes: int) -> float:
+    """What label smoothing teaches for the right class: 1 − s + s/K (0.91 for s = 0.1, 10 classes);
+    every other class gets s/K."""
+    return 1 - smoothing + smoothing / n_classes
+
+
+def smoothing_floor(smoothing: float, n_classes: int) -> float:
+    """The lowest training loss label smoothing allows: the cross-entropy against the smoothed
+    targets is at least their own entropy (reached only by predicting exactly those targets)."""
+    if not smoothing:
+        return 0.0
+    right, other = smoothed_target(smoothing, n_classes), smoothing / n_classes
+    return float(-(right * np.log(right) + (n_classes - 1) * other * np.log(other)))
+
+
+def smoothing_note(smoothing: float, n_classes: int, where: str = "curves") -> str | None:
+    """Why a run with label smoothing shows a training loss above its validation loss
+    (`where="curves"`) and a clear image classified at about 91 %, not 100 % (`where="prediction"`)."""
+    if not smoothing:
+        return None
+    right, other = smoothed_target(smoothing, n_classes), smoothing / n_classes
+    if where == "prediction":
+        return (f"Label smoothing {smoothing:g}: this model was trained towards {right:.0%} for the right class and "
+                f"{other:.0%} for every other one, never 100 % — so around {right:.0%} on a clear image is as sure as it "
+                "was taught to be, not doubt (on some images it goes a little above).")
+    return (f"Label smoothing {smoothing:g}: this run trains towards {right:.0%} on the right class and {other:.0%} on "
+            f"each other one, not 100 %. The **training** loss is measured against those targets and can't go below "
+            f"{smoothing_floor(smoothing, n_classes):.2f} (their own entropy); the **validation** loss is the plain "
+            "cross-entropy against the true class. So the training loss can sit above the validation loss without "
+            "telling anything about over- or underfitting — compare the accuracies instead.")
 
 
 def assess(model: nn.Module, history: History, ds: data.ImageData, spec: CNNSpec) -> CNNResult:

@@ -8,7 +8,7 @@ from dlplay.runs import specs
 from dlplay.train import OPTIMIZERS, SCHEDULES, TrainConfig
 from dlplay.viz import curves_figure, probability_figure, to_uint8
 from dlplay.vision.cnn import (DATASETS, KINDS, LESSON, PRESETS, Block, CNNSpec, check, classify, feature_maps,
-                               from_preset, layer_table)
+                               from_preset, layer_table, preset_differences, smoothing_note)
 from dlplay.vision.images import ImageRejected, filter_grid, is_blank, load_upload, maps_grid
 from dlplay.models.mlp import ACTIVATIONS
 from ui.live import finished_result, live, load_dataset, train_size_slider
@@ -89,11 +89,6 @@ def apply_preset() -> None:
     setup_widgets(from_preset(ss[f"{KEY}-preset"], ss.get(f"{KEY}-dataset", "mnist")))
 
 
-def dataset_changed() -> None:
-    if st.session_state.get(f"{KEY}-preset", "fast") == "fast":
-        apply_preset()  # the fast preset is tuned per dataset (epochs, augmentation)
-
-
 # --- page ---------------------------------------------------------------------------------------------
 
 before = st.session_state.get(f"run:{KEY}")
@@ -121,11 +116,12 @@ st.markdown(
 with st.sidebar:
     st.header("Data")
     dataset = st.selectbox("Dataset", list(DATASETS), format_func=lambda n: data.TITLES.get(n, n),
-                           key=f"{KEY}-dataset", on_change=dataset_changed, **KEEP)
+                           key=f"{KEY}-dataset", **KEEP)  # keeps the training settings: see preset_box
     st.session_state.setdefault(f"{KEY}-preset", "fast")
     preset = st.selectbox("Preset", list(PRESETS), key=f"{KEY}-preset", on_change=apply_preset, **KEEP,
                           help="Loads the preset's stack, dense head and training settings. “fast” is tuned "
                                "for a 2-core CPU; “simple” is the assignment's conv → pool → dense.")
+    preset_box = st.empty()  # what choosing the preset again would change (e.g. after a dataset change)
     n_train = train_size_slider("Training images", [2000, 5000, 10000, 20000, 0], 0, f"{KEY}-ntrain", dataset,
                                 help="Fewer images train faster; the validation images come out of these.")
     st.header("Training")
@@ -194,6 +190,12 @@ spec = CNNSpec(dataset=dataset, preset=name, blocks=blocks, dense=dense, dropout
                train=TrainConfig(optimizer=optimizer, lr=lr, schedule=schedule, l2=l2, batch_size=batch,
                                  epochs=int(epochs), bf16=bf16))
 problem = problem or ("The stack is empty: add a conv row." if not blocks else check(spec, ds.image_shape))
+if differs := preset_differences(spec, preset):
+    with preset_box.container():
+        st.caption(f"Your settings differ from “{preset}” as set up for {data.TITLES.get(dataset, dataset)}: "
+                   f"{', '.join(differs)}.")
+        st.button(f"Load “{preset}” for {data.TITLES.get(dataset, dataset)}", key=f"{KEY}-load-preset",
+                  on_click=apply_preset, icon=":material/restart_alt:")
 if not problem:
     st.session_state[f"{KEY}-built"] = specs.to_dict(spec)  # Compare CNNs offers the stack built here
 
@@ -240,6 +242,9 @@ def render(view) -> None:
     c1, c2 = st.columns(2)
     c1.plotly_chart(curves_figure(rows, "loss", "Loss"), width="stretch", key=f"{KEY}-loss")
     c2.plotly_chart(curves_figure(rows, "acc", "Accuracy"), width="stretch", key=f"{KEY}-acc")
+    run_spec = LESSON.spec_from(view.run.spec)  # the run's own smoothing, not the slider's
+    if note := smoothing_note(run_spec.label_smoothing, len(data.load(run_spec.dataset).classes)):
+        st.caption(note)
     if view.is_active:
         epochs_done = len([r for r in rows if r.get("split") == "epoch"])
         st.markdown("**The first layer's filters**, as they are now:")
@@ -311,6 +316,8 @@ if result is not None:
         with c2:
             st.markdown(f"**Prediction: {result.classes[int(np.argmax(probs))]}** ({probs.max():.0%})")
             st.plotly_chart(probability_figure(probs, result.classes), width="stretch", key=f"{KEY}-fm-probs")
+            if note := smoothing_note(result.spec.label_smoothing, len(result.classes), "prediction"):
+                st.caption(note)
         layers = [(n, m) for n, m in feature_maps(result.model, np.asarray(image)) if n.startswith(("conv", "pool"))]
         for j, (lname, maps) in enumerate(layers):
             label = (f"{lname}: {maps.shape[0]} maps of {maps.shape[1]}×{maps.shape[2]}"

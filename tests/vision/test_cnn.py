@@ -226,3 +226,25 @@ def test_stop_keeps_a_measured_model():
     assert len(result.filters) >= 1
     run = runs.get_store().get(run.id)
     assert run.has_model and run.state == "stopped", (run.state, run.status)
+
+
+def test_label_smoothing_targets_floor_and_notes():
+    """Issue 25: the fast preset's label smoothing 0.1 puts the training loss above the validation loss and a
+    clear 7 at about 90 %; the page explains both with these numbers."""
+    import torch.nn.functional as F
+
+    from dlplay.vision.cnn import smoothed_target, smoothing_floor, smoothing_note
+
+    assert smoothed_target(0.1, 10) == pytest.approx(0.91)
+    # The floor is the cross-entropy of predicting exactly the smoothed targets; any other prediction is higher.
+    targets = torch.full((1, 10), 0.01)
+    targets[0, 3] = 0.91
+    y = torch.tensor([3])
+    floor = F.cross_entropy(targets.log(), y, label_smoothing=0.1).item()
+    assert smoothing_floor(0.1, 10) == pytest.approx(floor, abs=1e-5) and floor == pytest.approx(0.50, abs=0.005)
+    for logits in (torch.randn(20, 10) * 5, torch.eye(10)[[3] * 20] * 50):
+        assert F.cross_entropy(logits, y.repeat(20), label_smoothing=0.1).item() >= floor - 1e-6
+    assert smoothing_note(0.0, 10) is None and smoothing_floor(0.0, 10) == 0.0
+    curves = smoothing_note(0.1, 10)
+    assert "91% on the right class" in curves and "can't go below 0.50" in curves
+    assert "trained towards 91% for the right class and 1% for every other one" in smoothing_note(0.1, 10, "prediction")

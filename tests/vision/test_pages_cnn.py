@@ -79,6 +79,11 @@ def test_training_gives_curves_report_filters_and_feature_maps_of_uploads(apptes
     acc = [m for m in at.metric if m.label == "Test accuracy"]
     assert acc and float(acc[0].value.rstrip("%")) >= 94.0, acc[0].value
     assert "10,000" in acc[0].help, "measured on MNIST's test set"
+    # The fast preset's label smoothing is explained where the curves show it (issue 25), and it is true:
+    # the training loss never goes below the floor the caption gives, the validation loss does.
+    assert any("Label smoothing 0.1" in c.value and "can't go below 0.50" in c.value for c in at.caption)
+    epochs = [r for r in job.result.history.rows if r.get("split") == "epoch"]
+    assert all(r["train_loss"] >= 0.50 for r in epochs) and epochs[-1]["val_loss"] < epochs[-1]["train_loss"]
     run = run_of(at, "cnn")
     assert run.spec["blocks"][0]["filters"] == PRESETS["fast"][0].filters and run.spec["n_train"] == 5000
     result = job.result
@@ -104,6 +109,7 @@ def test_training_gives_curves_report_filters_and_feature_maps_of_uploads(apptes
         ("mnist-test-7.png", (EXAMPLES / "mnist-test-7.png").read_bytes(), "image/png")).run()
     assert not at.exception and not at.error
     assert any(m.value.startswith("**Prediction: 7**") for m in at.markdown)
+    assert any("trained towards 91% for the right class" in c.value for c in at.caption), "why not 100 %"
     at.file_uploader(key="cnn-upload").set_value(
         ("digit-3-on-paper.jpg", (EXAMPLES / "digit-3-on-paper.jpg").read_bytes(), "image/jpeg")).run()
     assert not at.error and any(m.value.startswith("**Prediction: ") for m in at.markdown)
@@ -170,3 +176,26 @@ def test_compare_offers_the_stack_built_on_the_cnn_builder(apptest):
     at.multiselect(key="cnncmp-setups").set_value(["simple", "my stack (CNN builder)"]).run()
     setups_text = " ".join(m.value for m in at.markdown)
     assert "**fast**: conv 16 3×3" in setups_text and "dense 48 → 10 classes" in setups_text, setups_text
+
+
+def test_a_dataset_change_keeps_the_training_settings_and_offers_the_preset(apptest):
+    """Issue 25: changing the dataset silently reset the learning rate and the rest to the fast preset."""
+    at = apptest(PAGE).run()
+    at.select_slider(key="cnn-lr").set_value(1e-2)
+    at.number_input(key="cnn-epochs").set_value(3).run()
+    assert any("differ from “fast” as set up for MNIST: learning rate 0.004 (now 0.01), epochs 2 (now 3)" in c.value
+               for c in at.caption), [c.value for c in at.caption]
+    at.selectbox(key="cnn-dataset").set_value("fashion_mnist").run()
+    assert not at.exception
+    assert at.select_slider(key="cnn-lr").value == 1e-2 and at.number_input(key="cnn-epochs").value == 3
+    assert at.selectbox(key="cnn-opt").value == "adamw" and at.selectbox(key="cnn-preset").value == "fast"
+    assert list(at.dataframe[0].value["kind"]) == [b.kind for b in PRESETS["fast"]]
+    differ = [c.value for c in at.caption if "Your settings differ from “fast” as set up for Fashion-MNIST" in c.value]
+    assert differ and "learning rate 0.004 (now 0.01)" in differ[0] and "epochs 8 (now 3)" in differ[0], differ
+    # Asked for: the preset as tuned for this dataset.
+    at.button(key="cnn-load-preset").click().run()
+    assert at.select_slider(key="cnn-lr").value == 4e-3 and at.number_input(key="cnn-epochs").value == 8
+    assert not any("Your settings differ" in c.value for c in at.caption)
+    # A preset chosen explicitly still loads its settings.
+    at.selectbox(key="cnn-preset").set_value("simple").run()
+    assert at.select_slider(key="cnn-lr").value == 1e-3 and at.selectbox(key="cnn-sched").value == "constant"
