@@ -56,7 +56,7 @@ def settings_snapshot(prefix: str) -> dict[str, Any]:
 def restore_settings(run: runs.Run) -> None:
     """The run's settings back into its page's widgets (drawn after this)."""
     for name, value in run.settings.items():
-        if name == URL:
+        if name.startswith("_"):  # the URL's spelling, a sequence's record: not widgets
             continue
         try:
             st.session_state[name] = value
@@ -279,6 +279,9 @@ def open_page(key: str) -> None:
 def reopen(run: runs.Run) -> None:
     """From the Runs page: switch to the run's page with its settings and results."""
     lesson = runs.lesson_for(run.page)
+    if (seq := run.settings.get("_sequence")) and seq.get("page"):  # one of several trained together
+        st.session_state["_dlplay_reopen_sequence"] = {"key": seq["key"], "id": seq["id"]}
+        st.switch_page(seq["page"])
     st.session_state["_dlplay_reopen"] = {"page": run.page, "run": run.id}
     # Bound widgets write the URL only when the user changes them, and st.query_params
     # refuses bound keys: the run's settings reach the address bar through the switch.

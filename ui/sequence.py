@@ -2,6 +2,7 @@
 Compare CNNs, the forgetting remedies, exact vs rounded labels, the transfer strategies."""
 from __future__ import annotations
 
+import uuid
 from typing import Any, Callable
 
 import streamlit as st
@@ -12,9 +13,61 @@ from ui.live import session_id
 from ui.runs import cost_refusal, fair_use_refusal, store_refusal, workspace
 
 
+SEQ = "_sequence"  # in each run's settings: the sequence it belongs to (id, page, place, every spec)
+REOPEN = "_dlplay_reopen_sequence"
+
+
 def sequence_of(key: str) -> Sequence | None:
-    """The page's sequence of runs, once one was started this session."""
-    return st.session_state.get(f"{key}-sequence")
+    """The page's sequence of runs: the one started or reopened in this session, else the
+    workspace's newest sequence of this page (after a reload, or a restart): a sequence is
+    stored with its runs and comes back as a whole."""
+    request = st.session_state.get(REOPEN)
+    if request and request.get("key") == key:
+        st.session_state.pop(REOPEN)
+        if (seq := stored_sequence(key, request["id"])) is not None:
+            st.session_state[f"{key}-sequence"] = seq
+            st.session_state.pop(f"run:{key}", None)
+    if f"{key}-sequence" not in st.session_state:
+        st.session_state[f"{key}-sequence"] = stored_sequence(key)
+    return st.session_state[f"{key}-sequence"]
+
+
+def stored_sequence(key: str, seq_id: str | None = None) -> Sequence | None:
+    """A finished (or interrupted) sequence of this page from the store, as a `Sequence` whose
+    runs are read back from the store; the newest one, or the one with `seq_id`."""
+    mine = [r for r in runs.get_store().list(workspace()) if (r.settings.get(SEQ) or {}).get("key") == key]
+    if seq_id is None and mine:
+        seq_id = mine[0].settings[SEQ]["id"]
+    members = sorted((r for r in mine if r.settings[SEQ]["id"] == seq_id), key=lambda r: r.settings[SEQ]["i"])
+    if not members:
+        return None
+    lesson = runs.lesson_for(members[0].page)
+    specs = [lesson.spec_from(d) for d in members[0].settings[SEQ]["specs"]]
+    return Sequence.restored(specs, [r.id for r in members])
+
+
+def tag(settings: dict | None, key: str, seq_id: str, i: int, specs: list) -> dict:
+    """A run's settings with its place in the sequence (so the sequence can be stored and reopened)."""
+    from dlplay.runs import specs as spec_codec
+
+    page = _page_path()
+    return {**(settings or {}), SEQ: {"key": key, "id": seq_id, "i": i, "page": page,
+                                      "specs": [spec_codec.to_dict(s) for s in specs]}}
+
+
+def _page_path() -> str | None:
+    """The page script running now, relative to the app ("pages/vision/compare.py")."""
+    try:
+        from pathlib import Path
+
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        manager = ctx.pages_manager
+        path = Path(manager.get_pages()[manager.current_page_script_hash]["script_path"])
+        return str(path.relative_to(Path(manager.main_script_path).parent))
+    except Exception:  # noqa: BLE001 - without it, a run reopens on its lesson's page alone
+        return None
 
 
 def sequence_controls(key: str, lesson: runs.Lesson, specs: list, *, label: str, buttons: str | None = None,
@@ -40,12 +93,15 @@ def sequence_controls(key: str, lesson: runs.Lesson, specs: list, *, label: str,
                 if refused:
                     st.warning(refused, icon=":material/block:")
                 else:
+                    todo = prepare(list(specs)) if prepare is not None else list(specs)
+                    seq_id, place = uuid.uuid4().hex[:12], iter(range(len(todo)))
+
                     def start_one(spec):
                         data = ds(spec) if callable(ds) else ds
-                        run, job = runs.start(lesson, spec, workspace=ws, session_id=sid, settings=settings, ds=data)
+                        run, job = runs.start(lesson, spec, workspace=ws, session_id=sid, ds=data,
+                                              settings=tag(settings, key, seq_id, next(place), todo))
                         return run.id, job
 
-                    todo = prepare(list(specs)) if prepare is not None else list(specs)
                     if todo:  # prepare() said why nothing can train (e.g. a download failed)
                         seq = st.session_state[f"{key}-sequence"] = Sequence(todo, start_one).start()
                     if todo and replaces_run:

@@ -23,7 +23,16 @@ class Sequence:
         self.jobs: list[Job] = []
         self.stopped = False
         self.error: str | None = None
+        self.restored_from_store = False
         self._lock = threading.RLock()
+
+    @classmethod
+    def restored(cls, specs: list, run_ids: list[int]) -> "Sequence":
+        """A stored sequence read back: its runs are in the store, none is trained from here."""
+        seq = cls(specs, start_one=_trained_elsewhere)
+        seq.run_ids, seq.stopped = list(run_ids), len(run_ids) < len(specs)
+        seq.restored_from_store = True
+        return seq
 
     def start(self) -> "Sequence":
         self._next()
@@ -54,6 +63,8 @@ class Sequence:
 
     @property
     def is_active(self) -> bool:
+        if self.restored_from_store:
+            return False
         with self._lock:
             if self.jobs and self.jobs[-1].is_active:
                 return True
@@ -69,3 +80,7 @@ class Sequence:
                 job.wait(max(0.0, min(1.0, deadline - time.time())))
             time.sleep(0.05)
         return not self.is_active
+
+
+def _trained_elsewhere(spec):
+    raise RuntimeError("a stored sequence trains nothing more")
