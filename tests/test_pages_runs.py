@@ -252,3 +252,30 @@ def test_a_run_on_a_subset_is_labelled_with_what_it_trained_on():
     ds = data.load("mnist5k")
     assert f"; 2,000 of {len(ds.x_train):,} for training" in describe_data(ds, 2_000)[0]
     assert describe_data(ds)[0] == describe_data(ds, len(ds.x_train))[0]
+
+
+def test_a_reload_shows_the_last_run_of_the_setup_in_the_address_bar(apptest, home):
+    from tests.conftest import job_of
+
+    at = apptest("app.py").run()
+    at.switch_page("pages/digit_classifier.py").run()
+    at.selectbox(key="mlp-dataset").set_value("mnist5k")
+    at.number_input(key="mlp-epochs").set_value(1).run()
+    at.button(key="mlp-train").click().run()
+    assert job_of(at, "mlp").wait(120)
+    run_id = at.session_state["run:mlp"]
+    address = {k: at.query_params[k] for k in at.query_params if k.startswith("mlp-")}
+
+    reloaded = apptest("app.py")  # a new session with the same address
+    for k, v in address.items():
+        reloaded.query_params[k] = v
+    reloaded.run()
+    reloaded.switch_page("pages/digit_classifier.py").run()
+    assert not reloaded.exception and reloaded.session_state["run:mlp"] == run_id
+    assert any(m.label == "Test accuracy" for m in reloaded.metric), "its results are shown again"
+
+    other = apptest("app.py").run()  # another setup: its own page, no one else's run
+    other.query_params["mlp-epochs"] = "7"
+    other.run()
+    other.switch_page("pages/digit_classifier.py").run()
+    assert "run:mlp" not in other.session_state

@@ -265,6 +265,7 @@ def open_page(key: str) -> None:
     """Call first on a page, before its widgets: a run reopened from the Runs page
     brings its settings back into the widgets and becomes the page's run."""
     adopt_orphan(key)  # a reloaded tab takes over the run its old tab left training
+    adopt_last(key)  # …or shows the last run of the setup in its address bar
     request = st.session_state.get("_dlplay_reopen")
     if not request or request.get("page") != key:
         return
@@ -324,6 +325,24 @@ def adopt_orphan(key: str) -> None:
         restore_settings(run)
         st.session_state[f"run:{key}"] = run.id
         return
+
+
+def adopt_last(key: str) -> None:
+    """Once per session, a page with no run of its own shows the workspace's newest finished
+    run of this page trained with the settings in its address bar: a reload (or a bookmark of
+    the setup) brings back what was trained, not an empty page. A run of a sequence is shown
+    by its sequence (`ui.sequence`)."""
+    ss = st.session_state
+    if f"run:{key}" in ss or ss.get("_dlplay_reopen") or ss.get(f"_last-shown:{key}"):
+        return
+    ss[f"_last-shown:{key}"] = True
+    address = {k: st.query_params.get_all(k) for k in st.query_params if k.startswith(f"{key}-")}
+    for run in runs.get_store().list(workspace(), page=key):
+        if run.is_active or run.settings.get("_sequence"):
+            continue
+        if (run.settings.get(URL) or {}) == address:
+            ss[f"run:{key}"] = run.id
+            return
 
 
 def run_controls(key: str, lesson: runs.Lesson, spec, ds=None, *, label: str = "Train",
