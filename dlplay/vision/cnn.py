@@ -275,9 +275,10 @@ def layer_table(spec: CNNSpec, image_shape: tuple[int, int, int], n_classes: int
     """One row per layer: output shape, parameters by the formula, torchinfo's count."""
     from torchinfo import summary
 
-    model = build(spec, image_shape, n_classes)
+    with torch.device("meta"):  # shapes and counts only: a 50,000-unit head costs no memory to show
+        model = build(spec, image_shape, n_classes)
     info = summary(model, input_size=(1, *image_shape), verbose=0, col_names=("output_size", "num_params"),
-                   device="cpu")
+                   device="meta")
     by_name = {layer.var_name: layer for layer in info.summary_list if layer.is_leaf_layer}
     rows, shape = [], tuple(image_shape)
     for lname, layer in model.named_children():
@@ -463,6 +464,8 @@ def train_cnn(spec: CNNSpec, job: Job | None = None) -> CNNResult:
     history = fit(model, (x_tr, y_tr), (x_val, y_val), spec.train, job=job, loss_fn=loss_fn, callbacks=(cb,),
                   transform=transform)
     seconds = time.perf_counter() - t0
+    if job:
+        job.set_progress(job.progress, f"testing on {len(ds.x_test):,} images…")  # minutes for a big CNN
     result = assess(model, history, ds, spec)
     result.filters = cb.filters
     result.epoch_seconds = float(np.mean(cb.times)) if cb.times else 0.0
@@ -684,6 +687,20 @@ if __name__ == "__main__":
 '''
 
 
+IMAGE_SHAPES = {"cifar10": (3, 32, 32)}  # the rest: 28 × 28 grey digits or clothes
+
+
+def cost(spec: CNNSpec):
+    """Memory and step time of one batch (`dlplay.costs`), sized without building the network."""
+    from ..costs import torch_cost
+
+    shape = IMAGE_SHAPES.get(spec.dataset, (1, 28, 28))
+    steps = spec.train.epochs * -(-(spec.n_train or 55_000) // spec.train.batch_size)
+    return torch_cost(lambda n: build(spec, shape, 10), lambda b, n: (torch.zeros(b, *shape),),
+                      batch=spec.train.batch_size, optimizer=spec.train.optimizer,
+                      lower="the dense head's units, the filters per convolution or the batch size").with_steps(steps)
+
+
 LESSON = Lesson(page="cnn", title="CNN builder", path="pages/vision/cnn.py", spec_type=CNNSpec,
                 train=lambda spec, job: train_cnn(spec, job), save=save_result, load=load_result, brief=brief,
-                script=_script, curves=("loss", "acc"), work=work)
+                script=_script, curves=("loss", "acc"), work=work, cost=cost)

@@ -13,7 +13,7 @@ from dlplay.vision.images import ImageRejected, filter_grid, is_blank, load_uplo
 from dlplay.models.mlp import ACTIVATIONS
 from ui.live import finished_result, live, load_dataset, train_size_slider
 from ui.reports import test_set_report
-from ui.runs import open_page, run_controls
+from ui.runs import cost_refusal, open_page, run_controls
 from ui.query import drop
 from ui.settings import KEEP
 
@@ -190,6 +190,7 @@ spec = CNNSpec(dataset=dataset, preset=name, blocks=blocks, dense=dense, dropout
                train=TrainConfig(optimizer=optimizer, lr=lr, schedule=schedule, l2=l2, batch_size=batch,
                                  epochs=int(epochs), bf16=bf16))
 problem = problem or ("The stack is empty: add a conv row." if not blocks else check(spec, ds.image_shape))
+problem = problem or cost_refusal(LESSON, spec)  # sized before anything is built, even for the table below
 if differs := preset_differences(spec, preset):
     with preset_box.container():
         st.caption(f"Your settings differ from “{preset}” as set up for {data.TITLES.get(dataset, dataset)}: "
