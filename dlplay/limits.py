@@ -37,6 +37,7 @@ from .jobs import CANCELLED, QUEUED, RUNNING, STOPPED, Job
 DEFAULTS = {"DLPLAY_MAX_WORK": 2_000_000, "DLPLAY_MAX_FITS": 400, "DLPLAY_MAX_JOB_S": 900, "DLPLAY_MAX_QUEUE": 24,
             "DLPLAY_MAX_STEP_S": 4}
 SERVER_MB = 2048  # the server itself: Python, torch, Streamlit, cached datasets
+TIME_MARGIN = 3.0  # a run's estimated time may be this many times the time cap before it is refused
 
 
 def shared() -> bool:
@@ -153,16 +154,23 @@ def too_costly(cost, limits: Limits | None) -> str | None:
     time on a shared server (`limits`); None if it may."""
     if cost is None:
         return None
+    from .costs import duration as long_duration
     from .costs import gb
 
     cap = max_run_mb()
     if cost.peak_mb > cap:
         return (f"Too big for this machine's memory: this setting needs {cost.describe()}, and one run may use at "
                 f"most {gb(cap)} here. Lower {cost.lower}.")
-    if limits is not None and (step := cost.step_s()) > limits.max_step_s:
+    if limits is None:
+        return None
+    if (step := cost.step_s()) > limits.max_step_s:
         return (f"Too slow for this shared server: one training step of this setting takes about {step:.0f} s "
                 f"here, and Stop (or closing the tab) waits for the step in progress; a step may take at most "
                 f"{limits.max_step_s:g} s. Lower {cost.lower}.")
+    # The estimate errs long (up to 2.7× measured): only a run sure to overrun the cap is refused.
+    if cost.steps and (total := step * cost.steps) > TIME_MARGIN * limits.max_job_s:
+        return (f"Too long for this shared server: this setting would train for about {long_duration(total)} here, and "
+                f"a run is stopped after {duration(limits.max_job_s)}. Lower {cost.lower}, or the epochs.")
     return None
 
 

@@ -134,3 +134,17 @@ def test_stop_acts_inside_a_long_training_step_and_keeps_the_last_finished_step(
             assert model(x[:4]).shape == (4, 512)
     finally:
         sched.shutdown()
+
+
+def test_a_run_sure_to_overrun_the_time_cap_is_refused_on_a_shared_server(monkeypatch):
+    monkeypatch.setenv("DLPLAY_GFLOPS", "10")
+    costs.machine_flops.cache_clear()
+    monkeypatch.setattr(costs, "machine_flops", lambda: 10e9)
+    shared = limits.Limits(10**9, 10**9, 900, 24, max_step_s=4)
+    step = costs.Cost(1, 1, 1, step_flops=10e9)  # one second a step at 10 GFLOP/s
+    assert limits.too_costly(step.with_steps(2_000), shared) is None, "within the margin: the cap stops it"
+    message = limits.too_costly(step.with_steps(50_000), shared)
+    assert message == ("Too long for this shared server: this setting would train for about 13.9 h here, and a run "
+                       "is stopped after 15 min. Lower the model's size or the batch size, or the epochs.")
+    assert limits.too_costly(step.with_steps(50_000), None) is None
+    assert step.with_steps(600).line() == "About 43 MB of memory; 1.0 s a step, ≈ 10 min for 600 steps on this machine."
