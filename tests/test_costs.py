@@ -148,3 +148,37 @@ def test_a_run_sure_to_overrun_the_time_cap_is_refused_on_a_shared_server(monkey
                        "is stopped after 15 min. Lower the model's size or the batch size, or the epochs.")
     assert limits.too_costly(step.with_steps(50_000), None) is None
     assert step.with_steps(600).line() == "About 43 MB of memory; 1.0 s a step, ≈ 10 min for 600 steps on this machine."
+
+
+def largest_accepted_sentiment(shared: limits.Limits) -> SentimentSpec:
+    """The biggest setting of the page this server accepts: the page's largest network over its
+    longest reviews with the largest batch accepted, else smaller networks and shorter reviews."""
+    for kind, size, layers, words in (("bilstm", 256, 4, 800), ("bilstm", 256, 2, 800), ("lstm", 256, 2, 800),
+                                      ("lstm", 128, 2, 800), ("lstm", 128, 1, 400), ("lstm", 64, 1, 200)):
+        for batch in (256, 128, 64, 32, 16):
+            spec = sentiment(kind, size, layers, words, batch)
+            spec.corpus, spec.n_train, spec.n_test, spec.train.epochs = "imdb", 1000, 200, 1
+            if limits.too_costly(sentiment_cost(spec), shared) is None:
+                return spec
+    raise AssertionError("no sentiment setting is accepted")
+
+
+@pytest.mark.slow
+def test_stop_at_the_largest_accepted_sentiment_setting_acts_within_5_s(monkeypatch):
+    from dlplay.runs import record
+    from dlplay.text.sentiment import LESSON
+
+    monkeypatch.setenv("DLPLAY_HOME", str(ROOT / "screenshots" / "stop-largest-home"))
+    shared = limits.Limits(10**9, 10**9, 900, 24, max_step_s=4)
+    spec = largest_accepted_sentiment(shared)
+    run, job = record.start(LESSON, spec, workspace="ws", session_id="s-stop")
+    assert job.wait_for_events(0, timeout=300, kind="metric"), job.status
+    time.sleep(1.0)  # somewhere inside a step
+    pressed = time.perf_counter()
+    job.cancel()
+    while job.is_active and not job.status.startswith("testing") and time.perf_counter() - pressed < 30:
+        time.sleep(0.02)  # until training has stopped: then the kept model is measured
+    waited = time.perf_counter() - pressed
+    assert waited < 5.0, f"Stop took {waited:.1f} s at {spec.net.kind} {spec.net.hidden}×{spec.net.layers}, " \
+                         f"{spec.max_len} words, batch {spec.train.batch_size}"
+    assert job.wait(120) and job.state in ("stopped", "cancelled")
