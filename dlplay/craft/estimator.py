@@ -42,7 +42,8 @@ class TrialJob:
     search reports whole trials."""
 
     def __init__(self, job, progress: Callable[[float, str | None], None]):
-        self.job, self.progress = job, progress
+        self.job, self.report = job, progress
+        self.progress = 0.0  # as a Job's: `fit` reads it to keep the bar where it is while it measures
 
     def check_cancelled(self) -> None:
         if self.job is not None:
@@ -52,7 +53,8 @@ class TrialJob:
         raise Cancelled()  # a stopped trial ends the search; the search keeps what it has
 
     def set_progress(self, fraction: float, status: str | None = None) -> None:
-        self.progress(fraction, status)
+        self.progress = fraction
+        self.report(fraction, status)
 
     def metric(self, **row) -> None:
         pass
