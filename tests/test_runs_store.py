@@ -548,3 +548,16 @@ def test_a_store_that_fails_at_the_end_keeps_the_trained_model_in_memory(store, 
 
     assert torch.equal(load(files[f"{export.file_stem(stored)}.safetensors"])["w"], job.result["w"]), \
         "downloadable from memory"
+
+
+def test_a_read_only_store_with_runs_left_active_still_opens_and_lists(tmp_path, monkeypatch):
+    from dlplay.runs import store as store_mod
+
+    writable = RunStore(tmp_path)
+    run = new_run(writable)
+    writable.update(run.id, owner="gone-host:1:dead", heartbeat=0.0, state="running")  # a server that died
+    monkeypatch.setenv("DLPLAY_HOME", str(tmp_path))
+    monkeypatch.setenv("DLPLAY_DB_URL", f"sqlite:///file:{tmp_path / 'runs.db'}?mode=ro&uri=true")
+    monkeypatch.setattr(store_mod, "_store", None)
+    store = get_store()  # marking it interrupted would write: the store opens anyway
+    assert [r.id for r in store.list("ws")] == [run.id] and store.writable() is not None

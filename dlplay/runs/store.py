@@ -463,6 +463,9 @@ def get_store() -> RunStore:
         if _store is None or (str(_store.root), os.environ.get("DLPLAY_DB_URL")) != want \
                 or _store.url != (want[1] or f"sqlite:///{home() / 'runs.db'}"):
             _store = RunStore()
-            _store.mark_interrupted()
-            _store.remove_stale_temp_files()
+            try:
+                _store.mark_interrupted()
+                _store.remove_stale_temp_files()
+            except (sa.exc.OperationalError, OSError):
+                pass  # a read-only store still lists its runs; Train says it can't keep new ones
         return _store
