@@ -567,9 +567,22 @@ def work(spec: DiagnosisSpec):
     return Work(spec.epochs, "epoch", spec.n_train, "training images")
 
 
+def cost(spec: DiagnosisSpec):
+    """Memory and step time of one batch (`dlplay.costs`) with the case's optimizer, and the run's
+    copy of its training images."""
+    from ..costs import MB, torch_cost
+
+    setup = setup_of(spec)  # not `build`: it seeds the process's generator, which runs may be drawing from
+    return torch_cost(lambda n: Net(setup, 784, spec.hidden, 10), lambda b, n: (torch.zeros(b, 784),),
+                      batch=spec.batch_size, optimizer=setup.optimizer,
+                      lower="the units per hidden layer, the batch size or the training images",
+                      data_mb=spec.n_train * 784 * 4 / MB
+                      ).with_steps(spec.epochs * max(1, spec.n_train // spec.batch_size))
+
+
 LESSON = Lesson(page="diag", title="Training diagnosis", path="pages/craft/diagnosis.py", spec_type=DiagnosisSpec,
                 train=lambda spec, job: train_diagnosis(spec, job), save=save_result, load=load_result,
-                brief=brief, curves=("loss", "acc"), work=work)
+                brief=brief, curves=("loss", "acc"), work=work, cost=cost)
 
 __all__ = ["BASE", "CASES", "LESSON", "LOG10", "Case", "DiagnosisResult", "DiagnosisSpec", "Net",
            "Probe", "Setup", "Snapshot", "graph_dot", "histogram", "guesses", "load_result", "mystery", "save_result",

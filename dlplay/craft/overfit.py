@@ -220,6 +220,21 @@ def work(spec: OverfitSpec):
     return Work(spec.train.epochs, "epoch", spec.n_train, "training examples")
 
 
+def cost(spec: OverfitSpec):
+    """Memory and step time of one batch (`dlplay.costs`), and the features the run holds: AG News
+    as dense TF-IDF rows (training, validation and every test article), MNIST as pixel copies."""
+    from ..costs import MB, torch_cost
+
+    text = spec.dataset == "ag_news"
+    width, classes = (spec.max_features, 4) if text else (784, 10)
+    rows = spec.n_train + N_VAL + (len(load_data(spec.dataset).test_texts) if text else 0)
+    return torch_cost(lambda n: build(spec, width, classes), lambda b, n: (torch.zeros(b, width),),
+                      batch=spec.train.batch_size, optimizer=spec.train.optimizer,
+                      lower="the hidden layers, the TF-IDF features or the training examples",
+                      data_mb=rows * width * 4 / MB
+                      ).with_steps(spec.train.epochs * -(-spec.n_train // spec.train.batch_size))
+
+
 LESSON = Lesson(page="overfit", title="Overfitting lab", path="pages/craft/overfitting.py", spec_type=OverfitSpec,
                 train=lambda spec, job: train_overfit(spec, job), save=save_result, load=load_result, brief=brief,
-                curves=("loss", "acc"), work=work)
+                curves=("loss", "acc"), work=work, cost=cost)

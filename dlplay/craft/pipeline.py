@@ -201,9 +201,23 @@ def work(spec: PipelineSpec):
     return Work(spec.epochs, "epoch", spec.n_train, "training images")
 
 
+def cost(spec: PipelineSpec):
+    """Memory and step time of one batch (`dlplay.costs`), and the run's sorted copy of its images."""
+    from .. import data
+    from ..costs import MB, torch_cost
+
+    ds = data.load(spec.dataset)  # loaded by the page
+    shape = ds.image_shape
+    return torch_cost(lambda n: MLP(math.prod(shape), (128,), ds.n_classes, dropout=0.0),
+                      lambda b, n: (torch.zeros(b, *shape),),
+                      batch=spec.batch_size, optimizer="adam", lower="the batch size or the training images",
+                      data_mb=spec.n_train * math.prod(shape) * 4 / MB
+                      ).with_steps(spec.epochs * -(-spec.n_train // spec.batch_size))
+
+
 LESSON = Lesson(page="pipe", title="Shuffle, batch, repeat", path="pages/craft/pipeline_order.py",
                 spec_type=PipelineSpec, train=lambda spec, job: train_pipeline(spec, job), save=save_result,
-                load=load_result, brief=brief, curves=("loss", "val_acc"), work=work)
+                load=load_result, brief=brief, curves=("loss", "val_acc"), work=work, cost=cost)
 
 __all__ = ["LESSON", "ORDERS", "PipelineSpec", "batch", "batches_for", "label_counts", "repeat", "shuffle",
            "train_pipeline"]

@@ -509,6 +509,21 @@ if __name__ == "__main__":
 '''
 
 
+def cost(spec: AESpec):
+    """Memory and step time of one batch (`dlplay.costs`) of the biggest model trained (they train
+    one after another; the SVD is fitted, not trained), and the run's copy of a training subset."""
+    from ..costs import MB, torch_cost
+
+    shape = data.load(spec.dataset).image_shape  # loaded by the page, and by `work`
+    batch, w = spec.train.batch_size, work(spec)
+    subset = w.size * int(np.prod(shape)) * 4 / MB if spec.n_train else 0.0  # the run's own copy of its images
+    costs = [torch_cost(lambda n, name=name: build(name, spec.k, torch.zeros(shape)),
+                        lambda b, n: (torch.zeros(b, *shape),), batch=batch, optimizer=spec.train.optimizer,
+                        lower="the latent size k or the training images", data_mb=subset)
+             for name in spec.models if name != "svd"]
+    return max(costs, key=lambda c: c.peak_mb).with_steps(-(-w.amount // batch)) if costs else None
+
+
 LESSON = Lesson(page="ae", title="Autoencoders vs SVD", path="pages/generative/autoencoders.py", spec_type=AESpec,
                 train=lambda spec, job: train_autoencoders(spec, job), save=save_result, load=load_result,
-                brief=brief, script=ae_script, curves=("loss", "val_loss"), work=work)
+                brief=brief, script=ae_script, curves=("loss", "val_loss"), work=work, cost=cost)

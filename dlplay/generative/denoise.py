@@ -296,6 +296,22 @@ NOISE = Noise({spec.noise.kind!r}, {spec.noise.level!r})
 {TEST_SET_LOADER}{SCRIPT_MAIN}'''
 
 
+def cost(spec: DenoiseSpec):
+    """Memory and step time of one batch (`dlplay.costs`) of the denoising AE — the plain one, the
+    same network on clean images, trains before it and costs no more — and the images the run copies."""
+    import math
+
+    from ..costs import MB, torch_cost
+
+    shape = data.load(spec.dataset).image_shape  # loaded by the page, and by `work`
+    batch, w = spec.train.batch_size, work(spec)
+    pixels = math.prod(shape) * 4 / MB
+    held = (w.size if spec.n_train else 0) * pixels + spec.n_val * pixels  # its own images, the noisy validation ones
+    return torch_cost(lambda n: DenoisingAE(DeepAE(spec.k, torch.zeros(shape)), spec.noise),
+                      lambda b, n: (torch.zeros(b, *shape),), batch=batch, optimizer=spec.train.optimizer,
+                      lower="the latent size k or the training images", data_mb=held).with_steps(-(-w.amount // batch))
+
+
 LESSON = Lesson(page="dn", title="Denoising autoencoders", path="pages/generative/denoising.py", spec_type=DenoiseSpec,
                 train=lambda spec, job: train_denoisers(spec, job), save=save_result, load=load_result,
-                brief=brief, script=dn_script, curves=("loss", "val_loss"), work=work)
+                brief=brief, script=dn_script, curves=("loss", "val_loss"), work=work, cost=cost)

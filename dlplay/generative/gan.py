@@ -476,6 +476,32 @@ def work(spec: GANSpec):
     return Work(spec.epochs, "epoch", training_images(spec.dataset, spec.n_train), "training images")
 
 
+class _Round(nn.Module):
+    """One round of the game as one pass, for sizing it: D on real images and on G's fakes, whose
+    graph through G stays held until G's own step (as `train_step` holds it)."""
+
+    def __init__(self, g: Generator, d: Discriminator):
+        super().__init__()
+        self.g, self.d = g, d
+
+    def forward(self, z: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.d(self.g(z)), self.d(real)])
+
+
+def cost(spec: GANSpec):
+    """Memory and step time of one round (`dlplay.costs`): both players, each with its Adam, and the
+    images the run holds (rescaled to [-1, 1]: its own copy)."""
+    from ..costs import MB, torch_cost
+
+    shape, w = data.load(spec.dataset).image_shape, work(spec)  # loaded by the page, and by `work`
+    # Not `spec.build`: it seeds the process's generator, which runs may be drawing from.
+    return torch_cost(lambda n: _Round(Generator(spec.nz, spec.width, shape[0]),
+                                       Discriminator(spec.width, shape[0])),
+                      lambda b, n: (torch.zeros(b, spec.nz), torch.zeros(b, *shape)), batch=spec.batch_size,
+                      optimizer="adam", lower="the width (feature maps), the batch size or the training images",
+                      data_mb=w.size * math.prod(shape) * 4 / MB).with_steps(-(-w.amount // spec.batch_size))
+
+
 LESSON = Lesson(page="gan", title="DCGAN", path="pages/generative/dcgan.py", spec_type=GANSpec,
                 train=lambda spec, job: train_gan(spec, job), save=save_result, load=load_result, brief=brief,
-                script=script, curves=("d_loss", "g_loss", "score"), work=work)
+                script=script, curves=("d_loss", "g_loss", "score"), work=work, cost=cost)

@@ -204,6 +204,14 @@ if __name__ == "__main__":
 '''
 
 
+def cost(spec: MorphSpec):
+    """The deep AE's cost (`dlplay.costs`), as the Autoencoders page sizes it."""
+    from .autoencoders import cost as ae_cost
+
+    return ae_cost(AESpec(dataset=spec.dataset, k=spec.k, n_train=spec.n_train, models=("deep",),
+                          train=TrainConfig(lr=spec.lr, epochs=spec.epochs, schedule="cosine")))
+
+
 LESSON = Lesson(page="morph", title="Latent morphing", path="pages/generative/latent_morphing.py", spec_type=MorphSpec,
                 train=lambda spec, job: train_morph_model(spec, job), save=save_result, load=load_result,
-                brief=brief, script=morph_script, curves=("loss", "val_loss"), work=work)
+                brief=brief, script=morph_script, curves=("loss", "val_loss"), work=work, cost=cost)

@@ -492,6 +492,23 @@ def work(spec: VAESpec):
     return Work(spec.epochs, "epoch", training_images(spec.dataset, spec.n_train, spec.n_val), "training images")
 
 
+def cost(spec: VAESpec):
+    """Memory and step time of one batch (`dlplay.costs`), its loss included."""
+    from ..costs import torch_cost
+
+    shape = data.load(spec.dataset).image_shape  # loaded by the page, and by `work`
+
+    def loss(out):
+        logits, mu, logvar = out
+        recon, kl = vae_loss(torch.zeros_like(logits), logits, mu, logvar)
+        return recon + spec.beta * kl
+
+    return torch_cost(lambda n: VAE(spec.latent_dim, spec.hidden, shape), lambda b, n: (torch.zeros(b, *shape),),
+                      batch=spec.batch_size, optimizer="adam", loss=loss,
+                      lower="the hidden layers, the latent size or the batch size"
+                      ).with_steps(-(-work(spec).amount // spec.batch_size))
+
+
 LESSON = Lesson(page="vae", title="Variational autoencoder", path="pages/generative/vae.py", spec_type=VAESpec,
                 train=lambda spec, job: train_vae(spec, job), save=save_result, load=load_result, brief=brief,
-                script=script, curves=("recon", "kl", "elbo"), work=work)
+                script=script, curves=("recon", "kl", "elbo"), work=work, cost=cost)

@@ -238,6 +238,34 @@ def work(spec: MusicSpec):
     return Work(spec.epochs, "epoch", frames.get(spec.dataset, 100_000) // spec.window, "training windows")
 
 
+class _Step(torch.nn.Module):
+    """A training step's forward pass and loss as one module, for sizing it: the hands model's
+    loss holds a tensor per note drawn, as large as its outputs."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.device(x.device):  # the loss makes tensors of its own: beside x's (the meta device)
+            out, _ = self.model(shifted(x))
+            return self.model.nll(out, x).mean()
+
+
+def cost(spec: MusicSpec):
+    """Memory and step time of one batch of windows (`dlplay.costs`, probed on short windows and
+    extrapolated per frame), and the epoch's windows the run cuts from its pieces."""
+    from ..costs import MB, torch_cost
+
+    w = work(spec)
+    return torch_cost(lambda n: _Step(build(spec.model, spec.hidden, spec.layers, spec.dropout)),
+                      lambda b, n: (torch.zeros(b, n, rolls.KEYS),), batch=spec.batch_size, length=spec.window,
+                      per_step=True, optimizer="adam",
+                      lower="the LSTM units, the LSTM layers, the frames per training window or the batch size",
+                      data_mb=w.size * spec.window * rolls.KEYS * 4 / MB
+                      ).with_steps(spec.epochs * -(-w.size // spec.batch_size))
+
+
 LESSON = Lesson(page="music", title="Music with an LSTM", path="pages/music/lstm_music.py", spec_type=MusicSpec,
                 train=lambda spec, job: train_music(spec, job), save=save_result, load=load_result, brief=brief,
-                curves=("loss",), work=work)
+                curves=("loss",), work=work, cost=cost)

@@ -571,3 +571,27 @@ def work(spec: ForgetSpec):
 LESSON = Lesson(page="forget", title="Catastrophic forgetting", path="pages/vision/forgetting.py",
                 spec_type=ForgetSpec, train=lambda spec, job: train_forgetting(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("acc_a", "acc_b"), work=work)
+
+
+FISHER_CHUNK = 100  # images `fisher_diagonal` takes a gradient of at once
+
+
+def cost(spec: ForgetSpec):
+    """Memory and step time of one batch of task B (`dlplay.costs`) — rehearsal joins as many buffered
+    images to it, EWC keeps A's weights and their Fisher information beside the model, after taking a
+    gradient per image for `FISHER_CHUNK` images at once — and both tasks' images."""
+    from ..costs import MB, torch_cost
+
+    batch, images = spec.train.batch_size, images_per_task(spec)
+    joined = batch + (min(batch, spec.buffer) if spec.remedy == "rehearsal" else 0)
+    step = torch_cost(lambda n: build(spec), lambda b, n: (torch.zeros(b, 1, 28, 28),), batch=joined,
+                      optimizer=spec.train.optimizer, lower="the training images per task",
+                      data_mb=(2 * images + 10_000) * 28 * 28 * 4 / MB  # A's and B's, and the test images
+                      ).with_steps((spec.epochs_a + spec.epochs_b) * -(-images // batch))
+    if spec.remedy != "ewc":
+        return step
+    return replace(step, training_mb=step.training_mb + 2 * step.weights_mb,
+                   activations_mb=max(step.activations_mb, FISHER_CHUNK * step.weights_mb))
+
+
+LESSON.cost = cost

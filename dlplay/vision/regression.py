@@ -331,3 +331,25 @@ def pair(spec: RegressionSpec) -> list[RegressionSpec]:
 LESSON = Lesson(page="imgreg", title="Image regression from files", path="pages/vision/image_regression.py",
                 spec_type=RegressionSpec, train=lambda spec, job: train_regression(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "val_mae"), work=work)
+
+
+WORKER_MB = 20.0  # a reader process's own memory: 15-18 MB (forkserver workers, 128 digits a batch, 2 ahead)
+
+
+def cost(spec: RegressionSpec):
+    """Memory and step time of one batch (`dlplay.costs`), sized without listing the folder, and
+    what reading costs: every image decoded (in memory) or the worker processes reading ahead."""
+    from ..costs import MB, torch_cost
+
+    big = spec.source == "utkface" or (spec.source == "folder" and spec.layout == "utkface")
+    shape = (3, 64, 64) if big else (1, 28, 28)  # as `source` resizes them
+    cfg, n = spec.train, work(spec).size
+    held = n * math.prod(shape) * 4 / MB if spec.in_memory else spec.workers * WORKER_MB
+    lower = ("the training images, or read them from their files instead of holding them" if spec.in_memory
+             else "the worker processes or the training images")
+    return torch_cost(lambda k: Regressor(shape, 0.0, 1.0), lambda b, k: (torch.zeros(b, *shape),),
+                      batch=cfg.batch_size, optimizer=cfg.optimizer, lower=lower, data_mb=held
+                      ).with_steps(cfg.epochs * -(-n // cfg.batch_size))
+
+
+LESSON.cost = cost

@@ -559,3 +559,81 @@ def finding(results: dict[str, list[dict]]) -> str | None:
 LESSON = Lesson(page="tl", title="Transfer learning", path="pages/vision/transfer.py", spec_type=TransferSpec,
                 train=lambda spec, job: train_transfer(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=("loss", "acc"), work=work)
+
+
+FEATURE_BATCH = 256  # `embed`'s batch: the frozen body's features are computed this many images at a time
+
+
+def cost(spec: TransferSpec):
+    """Memory and step time of one step (`dlplay.costs`) of the spec's strategy, every model built on
+    the meta device (ImageNet bodies without their weights): from scratch and fine-tuning train the
+    whole network — fine-tuning a copy of the body, the pretrained one held beside it — frozen trains
+    the head on features computed once, `FEATURE_BATCH` images at a time; dlplay's own body not
+    cached yet is pretrained first (batches of 128: its memory may be the run's peak, its steps are
+    not counted). Data: the labelled pool and the test images."""
+    import math
+    from dataclasses import replace
+
+    from ..costs import MB, torch_cost
+
+    shape = image_shape(spec)
+    n_classes = 101 if spec.task == "caltech101" else len(TASKS[spec.task].target)
+
+    def net(classes: int = n_classes) -> Net:
+        if spec.body in pretrained.IMAGENET:
+            return pretrained.imagenet_net(spec.body, classes, spec.image_size)
+        return pretrained.own_net(shape, classes)
+
+    images = (max(spec.budgets, default=0) * n_classes + spec.n_test) * math.prod(shape) * 4 / MB
+    lower = "the labelled images per class"
+    if spec.body in pretrained.IMAGENET:
+        lower = "the image size for the ImageNet body" + ("" if spec.strategy == "frozen" else
+                                                          ", or train the frozen strategy alone")
+    inputs = lambda b, n: (torch.zeros(b, *shape),)  # noqa: E731
+    if spec.strategy == "frozen":
+        with torch.device("meta"):
+            body = net()
+        width = body.head.in_features
+        step = torch_cost(lambda n: nn.Linear(width, n_classes), lambda b, n: (torch.zeros(b, width),),
+                          batch=spec.batch_size, optimizer="adamw", lower=lower,
+                          data_mb=images + (max(spec.budgets, default=0) * n_classes + spec.n_test) * width * 4 / MB)
+        body_mb = sum(p.numel() * p.element_size() for p in body.parameters()) / MB
+        step = replace(step, weights_mb=step.weights_mb + body_mb,
+                       activations_mb=max(step.activations_mb, _forward_mb(body.body, shape, FEATURE_BATCH)))
+    else:
+        step = torch_cost(lambda n: net(), inputs, batch=spec.batch_size, optimizer="adamw", lower=lower,
+                          data_mb=images)
+        if spec.strategy == "finetune":
+            step = replace(step, weights_mb=2 * step.weights_mb)
+    steps = spec.steps * len(set(spec.budgets))
+    task = TASKS[spec.task]
+    if spec.strategy != "scratch" and spec.body == "own" and pretrained.own_cached(task.dataset, task.source) is None:
+        pretraining = torch_cost(lambda n: net(len(task.source)), inputs, batch=128, optimizer="adamw", lower=lower,
+                                 data_mb=images + pretrained.PRETRAIN_IMAGES * math.prod(shape) * 4 / MB)
+        if pretraining.peak_mb > step.peak_mb:  # its memory, and the time of the steps the learner set
+            step = replace(pretraining, step_flops=step.step_flops)
+    return step.with_steps(steps)
+
+
+def _forward_mb(body: nn.Module, shape: tuple[int, int, int], batch: int) -> float:
+    """The activations a forward pass without gradients holds at once, in MB: each layer's input and
+    output, and a residual branch's input beside them — taken as 3 × the largest layer output."""
+    from ..costs import MB
+
+    largest = [0]
+
+    def hook(module, inputs, output):
+        if isinstance(output, torch.Tensor):
+            largest[0] = max(largest[0], output.numel() * output.element_size())
+
+    handles = [m.register_forward_hook(hook) for m in body.modules() if not list(m.children())]
+    try:
+        with torch.device("meta"), torch.no_grad():
+            body(torch.zeros(batch, *shape))
+    finally:
+        for h in handles:
+            h.remove()
+    return 3 * largest[0] / MB
+
+
+LESSON.cost = cost
