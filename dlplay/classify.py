@@ -81,6 +81,8 @@ def train_classifier(spec: ClassifierSpec, job: Job | None = None) -> Classifier
         job.log(f"{count_parameters(model):,} trainable parameters; "
                 f"{len(x_tr):,} training / {len(x_val):,} validation images")
     history = fit(model, (x_tr, y_tr), (x_val, y_val), spec.train, job=job)
+    if job:
+        job.set_progress(job.progress, f"testing on {len(ds.x_test):,} images…")
     return assess(model, history, ds)
 
 
@@ -145,6 +147,20 @@ def _script(spec: ClassifierSpec, run) -> str:
     return classifier_script(spec, run)
 
 
+def cost(spec: ClassifierSpec):
+    """Memory and step time of one batch (`dlplay.costs`): the network `spec.build` makes (without its
+    seeding), on the meta device; the dataset, which the page has loaded, gives its shapes and counts."""
+    from .costs import torch_cost
+
+    ds, batch = data.load(spec.dataset), spec.train.batch_size
+    shape = ds.image_shape
+    return torch_cost(lambda n: MLP(int(np.prod(shape)), spec.hidden, ds.n_classes, spec.activation, spec.dropout),
+                      lambda b, n: (torch.zeros(b, *shape),), batch=batch, optimizer=spec.train.optimizer,
+                      lower="the units in each layer, the hidden layers or the batch size"
+                      ).with_steps(-(-work(spec).amount // batch))
+
+
 LESSON = Lesson(page="mlp", title="Digit classifier (MLP)", path="pages/digit_classifier.py",
                 spec_type=ClassifierSpec, train=lambda spec, job: train_classifier(spec, job),
-                save=save_result, load=load_result, brief=brief, script=_script, curves=("loss", "acc"), work=work)
+                save=save_result, load=load_result, brief=brief, script=_script, curves=("loss", "acc"), work=work,
+                cost=cost)

@@ -687,9 +687,6 @@ if __name__ == "__main__":
 '''
 
 
-IMAGE_SHAPES = {"cifar10": (3, 32, 32)}  # the rest: 28 × 28 grey digits or clothes
-
-
 def cost(spec: CNNSpec):
     """Memory and step time of one batch (`dlplay.costs`), sized without building the network."""
     from ..costs import torch_cost
