@@ -239,8 +239,8 @@ def estimate(lesson: runs.Lesson, spec):
             return _costs[key]
     try:
         cost = lesson.cost(spec)
-    except Exception:  # noqa: BLE001 - a spec it can't size fails the run itself, with its message
-        log.exception("sizing %s", lesson.page)
+    except Exception as exc:  # noqa: BLE001 - a spec it can't size (its data missing) fails the run itself, with its message
+        log.info("no estimate for a %s run: %s: %s", lesson.page, type(exc).__name__, exc)
         cost = None
     with _costs_lock:
         _costs[key] = cost
