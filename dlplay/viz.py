@@ -4,8 +4,32 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 COLORS = {"train": "#e4572e", "val": "#2e86ab", "test": "#3bb273"}
+
+# --- every chart's title clear of Plotly's toolbar ------------------------------------------------------
+# Plotly's toolbar (the modebar: zoom, pan, download…) floats over a chart's top right corner whenever the
+# pointer is on the chart, and Streamlit left-aligns titles on the same top band: a title that reaches the
+# right (a half-width chart's "Run 7 · labels rounded to 10° · test MAE 1.96°") had its end hidden. Every
+# figure's title is therefore drawn below the toolbar's band, and its top margin grows to fit (automargin),
+# whatever margin the figure asks for. A template, so it holds for every figure the app makes — the pages'
+# own, dlplay's, Streamlit's theme on top — without each one repeating it.
+TOOLBAR_PX = 30  # the toolbar's 22-px buttons with their padding, from the chart's top edge
+
+pio.templates["dlplay"] = go.layout.Template(layout=dict(
+    title=dict(yref="container", y=1, yanchor="top", pad=dict(t=TOOLBAR_PX), automargin=True)))
+
+
+def use_template() -> None:
+    """Figures made from now on take the dlplay template over the current default ("streamlit" once
+    Streamlit is imported, which sets its own; "plotly" otherwise). Called on import."""
+    default = pio.templates.default or "plotly"
+    if "dlplay" not in default.split("+"):
+        pio.templates.default = f"{default}+dlplay"
+
+
+use_template()
 
 
 def to_uint8(img) -> np.ndarray:
@@ -50,6 +74,20 @@ def curves_figure(rows: list[dict], metric: str = "loss", title: str | None = No
                                 line=dict(color=COLORS[split], width=2.5))
     fig.update_layout(title=title or metric, height=320, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis_title=x, legend=dict(orientation="h", y=-0.25))
+    if not fig.data:
+        empty_axes(fig, metric)
+    return fig
+
+
+def empty_axes(fig: go.Figure, metric: str = "") -> go.Figure:
+    """Axes that say "nothing yet" for a chart with no data: Plotly's own empty axes run from −1 to 6 and
+    −1 to 4, an accuracy axis with ticks at −100 % and 400 %. An accuracy (or any share) gets 0–100 %,
+    anything else 0–1 with no numbers; the x axis starts at 0."""
+    share = metric in ("acc", "accuracy") or metric.endswith("_acc")
+    fig.update_xaxes(range=[0, 1], showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[0, 1], showticklabels=share, tickformat=".0%" if share else None, zeroline=False)
+    fig.add_annotation(text="nothing trained yet", x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font=dict(color="#9aa5b1"))
     return fig
 
 

@@ -9,7 +9,14 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from dlplay import viz
+
 KEEP = dict(persist_state="session", bind="query-params")
+
+# Every page's charts: dlplay's Plotly template (titles below the toolbar, `dlplay.viz`) on top of the
+# default Streamlit set when it was imported — here, where every settings page comes after Streamlit,
+# whatever imported dlplay.viz first.
+viz.use_template()
 
 
 def ranges_restored(*keys: str) -> None:

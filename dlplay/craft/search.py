@@ -388,6 +388,50 @@ def best_so_far(scores: list[float | None]) -> list[float]:
     return out
 
 
+def varied(trials: list[dict], spec: SearchSpec) -> tuple[list[space_.Param], list[str]]:
+    """(the settings that took more than one value among the scored trials, the others in words:
+    "hidden layers 1"). A fixed setting drawn as an axis of the parallel coordinates has one value
+    and a range Plotly makes up around it: meaningless ticks, and a line through one point."""
+    scored = [t for t in trials if t["reached"] is not None]
+    moved, fixed = [], []
+    for p in space_.space(spec):
+        values = {t[p.name] for t in scored}
+        if len(values) > 1:
+            moved.append(p)
+        elif values:
+            fixed.append(f"{p.label} {next(iter(values)):g}")
+    return moved, fixed
+
+
+def parallel_figure(run_id: int, trials: list[dict], spec: SearchSpec):
+    """Every scored trial as a line through its settings and its score (pruned ones: the score they
+    reached), one axis per setting that varied; log-scaled settings on log₁₀ axes. The axes' names
+    sit above the plot, below the title: the top margin holds both."""
+    import plotly.graph_objects as go
+
+    scored = [t for t in trials if t["reached"] is not None]
+    dims = []
+    for p in varied(trials, spec)[0]:
+        values = [t[p.name] for t in scored]
+        ticks = sorted(set(values))
+        if p.scale in ("int_log", "pow2"):  # whole numbers on a log axis: ticked at the values tried
+            dims.append(dict(label=f"{p.label} (log scale)", values=np.log10(values), tickvals=np.log10(ticks),
+                             ticktext=[f"{v:g}" for v in ticks]))
+        elif p.scale == "log" and min(values) > 0:
+            dims.append(dict(label=f"log₁₀ {p.label}", values=np.log10(values)))
+        elif p.scale == "int":
+            dims.append(dict(label=p.label, values=values, tickvals=ticks))
+        else:
+            dims.append(dict(label=p.label, values=values))
+    dims.append(dict(label="val accuracy", values=[t["reached"] for t in scored], range=[0, 1]))
+    fig = go.Figure(go.Parcoords(line=dict(color=[t["reached"] for t in scored], colorscale="Viridis",
+                                           showscale=True, cmin=0, cmax=1), dimensions=dims,
+                                 labelside="top", labelfont=dict(size=12)))
+    fig.update_layout(title=f"Run {run_id} · every trial's settings and score (pruned: the score it reached)",
+                      height=420, margin=dict(l=60, r=60, t=110, b=30))
+    return fig
+
+
 LESSON = Lesson(page="search", title="Hyperparameter search", path="pages/craft/search.py", spec_type=SearchSpec,
                 train=lambda spec, job: run_search(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=(), work=work)

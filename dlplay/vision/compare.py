@@ -9,10 +9,13 @@ Adam with a one-cycle learning rate.
 """
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import replace
 from typing import Callable
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from .cnn import BN, PRESETS, CNNSpec, build, from_preset, n_parameters
 
@@ -112,4 +115,35 @@ def finding(df: pd.DataFrame) -> str | None:
     return " ".join(parts)
 
 
-__all__ = ["CHOICES", "deeper_fixed", "finding", "n_params", "setups", "table"]
+LEGEND_ROW_PX = 22  # one row of a horizontal legend
+
+
+def curves_figure(runs: list, metrics: dict[int, list[dict]], metric: str) -> go.Figure:
+    """The runs' curves overlaid (`dlplay.runs.compare.overlay_figure`) with a legend that fits a
+    half-width column: one entry per run, named by its setup ("run 12 · simple") — its validation
+    (solid) and training (dotted) lines share it, and the title says which is which. The full names
+    ("run 12 · simple · conv 32 · 2 epochs · validation"), two per run, wrapped into more rows than
+    the chart's bottom margin held: the legend was cut off. The chart grows by the rows it needs."""
+    from ..runs.compare import overlay_figure
+
+    fig = overlay_figure(runs, metrics, metric)
+    setup = {r.id: (r.spec or {}).get("preset") or r.brief or r.title for r in runs}
+    shown = set()
+    for trace in fig.data:
+        m = re.match(r"run (\d+)", trace.name or "")
+        if m is None:
+            continue
+        run_id = int(m.group(1))
+        trace.legendgroup = f"run {run_id}"
+        trace.name = f"run {run_id} · {setup.get(run_id, '')}".rstrip(" ·")
+        trace.showlegend = run_id not in shown
+        shown.add(run_id)
+    rows = math.ceil(len(shown) / 2)  # two short names a row in a half-width column
+    what = {"acc": "accuracy", "loss": "loss"}.get(metric, metric)
+    fig.update_layout(title=f"{what}: validation (solid), training (dotted)", height=380 + LEGEND_ROW_PX * rows,
+                      margin=dict(l=10, r=10, t=40, b=50 + LEGEND_ROW_PX * rows),
+                      legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left"))
+    return fig
+
+
+__all__ = ["CHOICES", "curves_figure", "deeper_fixed", "finding", "n_params", "setups", "table"]

@@ -194,9 +194,12 @@ def augment(x: torch.Tensor, generator: torch.Generator | None = None, translate
 
 # --- pictures of what a network holds ---------------------------------------------------------
 
-def _grid(tiles: list[np.ndarray], ncols: int, pad: int = 2) -> np.ndarray:
-    """Equally sized uint8 tiles (H, W) or (H, W, 3) in a grid on a light background."""
+def _grid(tiles: list[np.ndarray], ncols: int, pad: int | None = None) -> np.ndarray:
+    """Equally sized uint8 tiles (H, W) or (H, W, 3) in a grid on a light background, a gap of an
+    eighth of a tile between them (at least 2 px): 2 px between 48-px filters, once the picture
+    was scaled to the page, read as no gap at all — neighbouring filters ran into each other."""
     h, w = tiles[0].shape[:2]
+    pad = max(2, h // 8) if pad is None else pad
     rows = -(-len(tiles) // ncols)
     out = np.full((rows * (h + pad) + pad, ncols * (w + pad) + pad) + tiles[0].shape[2:], 235, np.uint8)
     for i, t in enumerate(tiles):

@@ -114,7 +114,7 @@ for r in runs.get_store().list(workspace(), page=KEY):
                   "val acc": s["val_acc"], "gap": s["gap"], "loss gap": s["loss_gap"], "test acc": s["test_acc"],
                   "zeros share": s["zero_share"], "best epoch": str(s["best_epoch"] or "last")})
 if table:
-    st.dataframe(pd.DataFrame(table), hide_index=True, column_config={
+    st.dataframe(pd.DataFrame(table), hide_index=True, placeholder="", column_config={
         c: st.column_config.NumberColumn(format="percent") for c in
         ("train acc", "val acc", "gap", "test acc", "zeros share")})
 else:

@@ -84,7 +84,7 @@ def show() -> None:
                      "test accuracy": r.test_acc if r else None,
                      "most predicted class": (f"{r.classes[int(np.argmax(r.test_pred_share))]} "
                                               f"({r.test_pred_share.max():.0%} of test images)") if r else None})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"{KEY}-table",
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"{KEY}-table", placeholder="",
                  column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
     for run, r in zip(stored, results):
         if r is not None:

@@ -1,8 +1,5 @@
 """Hyperparameter search: grid, random and Optuna over an MLP, scored on validation data,
 the best retrained and tested once."""
-import math
-
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -10,7 +7,7 @@ import streamlit as st
 from dlplay import runs, visible
 from dlplay.craft import space as space_
 from dlplay.craft.search import (DATASETS, LESSON, METHODS, VALIDATIONS, SearchSpec, best_so_far, brief, budget,
-                                 trials_of)
+                                 parallel_figure, trials_of, varied)
 from dlplay.runs.sequence import Sequence
 from ui.live import finished_result, live, load_dataset
 from ui.runs import open_page, run_controls, settings_snapshot, workspace
@@ -118,23 +115,6 @@ def score_figure(run_id: int, trials: list[dict]) -> go.Figure:
     return fig
 
 
-def parallel_figure(run_id: int, trials: list[dict], spec_: SearchSpec) -> go.Figure:
-    scored = [t for t in trials if t["reached"] is not None]
-    dims = []
-    for p in space_.space(spec_):
-        values = [t[p.name] for t in scored]
-        if p.scale in ("log", "int_log", "pow2") and min(values, default=1) > 0:
-            dims.append(dict(label=f"log₁₀ {p.label}", values=np.log10(values)))
-        else:
-            dims.append(dict(label=p.label, values=values))
-    dims.append(dict(label="val accuracy", values=[t["reached"] for t in scored], range=[0, 1]))
-    fig = go.Figure(go.Parcoords(line=dict(color=[t["reached"] for t in scored], colorscale="Viridis",
-                                           showscale=True, cmin=0, cmax=1), dimensions=dims))
-    fig.update_layout(title=f"Run {run_id} · every trial's settings and score (pruned: the score it reached)",
-                      height=380, margin=dict(l=60, r=40, t=70, b=20))
-    return fig
-
-
 def curves_figure(run_id: int, rows: list[dict], trials: list[dict], kfold: bool) -> go.Figure:
     state = {t["trial"]: t["state"] for t in trials}
     fig = go.Figure()
@@ -161,7 +141,8 @@ def render(view) -> None:
     if not trials:
         st.caption("The first trial's score appears here when it ends.")
         return
-    st.dataframe(trials_table(trials), hide_index=True, width="stretch", key=f"{KEY}-trials-table", column_config={
+    st.dataframe(trials_table(trials), hide_index=True, width="stretch", key=f"{KEY}-trials-table", placeholder="",
+                 column_config={
         "val accuracy": st.column_config.NumberColumn(format="percent"),
         "± (folds)": st.column_config.NumberColumn(format="percent"),
         "reached": st.column_config.NumberColumn(format="percent", help="Pruned trials: the last score reported"),
@@ -174,6 +155,8 @@ def render(view) -> None:
     c2.plotly_chart(curves_figure(view.id, rows, trials, run_spec.validation == "kfold"), width="stretch",
                     key=f"{KEY}-curves")
     st.plotly_chart(parallel_figure(view.id, trials, run_spec), width="stretch", key=f"{KEY}-parallel")
+    if fixed := varied(trials, run_spec)[1]:
+        st.caption(f"Not drawn, the same in every trial: {', '.join(fixed)}.")
 
 
 live(KEY, render)
@@ -237,7 +220,7 @@ def show_comparison() -> None:
     store = runs.get_store()
     stored = [run for run in (store.get(i) for i in s.run_ids) if run is not None]
     pct = st.column_config.NumberColumn(format="percent")
-    st.dataframe(searches_table(stored), hide_index=True, width="stretch", key=f"{KEY}-cmp-table",
+    st.dataframe(searches_table(stored), hide_index=True, width="stretch", key=f"{KEY}-cmp-table", placeholder="",
                  column_config={"best val": pct, "test (once)": pct, "seconds": st.column_config.NumberColumn(format="%.1f")})
     if not s.is_active and st.session_state.get(f"{KEY}-cmp-shown") != id(s):
         st.session_state[f"{KEY}-cmp-shown"] = id(s)
@@ -249,7 +232,8 @@ st.fragment(show_comparison, run_every=1.0 if active else None)()
 st.subheader("Every search of this page")
 finished = [run for run in runs.get_store().list(workspace(), page=KEY) if (run.summary or {}).get("trials")]
 if finished:
-    st.dataframe(searches_table(finished), hide_index=True, width="stretch", key=f"{KEY}-all", column_config={
+    st.dataframe(searches_table(finished), hide_index=True, width="stretch", key=f"{KEY}-all", placeholder="",
+                 column_config={
         "best val": st.column_config.NumberColumn(format="percent"),
         "test (once)": st.column_config.NumberColumn(format="percent"),
         "seconds": st.column_config.NumberColumn(format="%.1f")})

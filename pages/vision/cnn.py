@@ -160,7 +160,7 @@ if editor_key not in ss:
     ss[f"{KEY}-stack-base"] = list(ss[f"{KEY}-stack"])  # what a fresh editor is drawn from
 edited = st.data_editor(
     pd.DataFrame(ss[f"{KEY}-stack-base"], columns=COLUMNS), key=editor_key, num_rows="dynamic", hide_index=True,
-    width="stretch",
+    width="stretch", placeholder="",  # cells a kind doesn't use stay blank, not "None"
     column_config={
         "kind": st.column_config.SelectboxColumn("kind", options=list(KINDS), required=True),
         "filters": st.column_config.NumberColumn("filters", min_value=1, max_value=512, step=1,

@@ -2,11 +2,10 @@
 import streamlit as st
 
 from dlplay import data, runs, visible
-from dlplay.runs.compare import overlay_figure
 from dlplay.runs import specs as run_specs
 from dlplay.vision.cnn import LESSON, CNNSpec
 from dlplay.runs.sequence import Sequence
-from dlplay.vision.compare import CHOICES, finding, setups, table
+from dlplay.vision.compare import CHOICES, curves_figure, finding, setups, table
 from ui.live import load_dataset, train_size_slider
 from ui.runs import shared_server
 from ui.sequence import sequence_controls, sequence_of
@@ -77,15 +76,15 @@ def show() -> None:
     if s.stopped and not s.is_active:
         st.info("Stopped: the setups not started yet were skipped.", icon=":material/stop_circle:")
     df = table(stored, s.specs)
-    st.dataframe(df, hide_index=True, width="stretch", key=f"{KEY}-table",
+    st.dataframe(df, hide_index=True, width="stretch", key=f"{KEY}-table", placeholder="",
                  column_config={"best val. acc.": st.column_config.NumberColumn(format="percent"),
                                 "test acc.": st.column_config.NumberColumn(format="percent"),
                                 "parameters": st.column_config.NumberColumn(format="localized")})
     metrics = {r.id: (s.jobs[i].metrics() if i < len(s.jobs) else store.metrics(r.id)) for i, r in enumerate(stored)}
     if stored and any(metrics.values()):
         c1, c2 = st.columns(2)
-        c1.plotly_chart(overlay_figure(stored, metrics, "acc"), width="stretch", key=f"{KEY}-acc")
-        c2.plotly_chart(overlay_figure(stored, metrics, "loss"), width="stretch", key=f"{KEY}-loss")
+        c1.plotly_chart(curves_figure(stored, metrics, "acc"), width="stretch", key=f"{KEY}-acc")
+        c2.plotly_chart(curves_figure(stored, metrics, "loss"), width="stretch", key=f"{KEY}-loss")
     if text := finding(df):
         st.success(text, icon=":material/lightbulb:")
     if not s.is_active and st.session_state.get(f"{KEY}-shown") != id(s):

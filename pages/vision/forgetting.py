@@ -156,7 +156,7 @@ def show_comparison() -> None:
                f"{f'{first.n_train:,}' if first.n_train else 'all'} images per task · {first.epochs_a} + "
                f"{first.epochs_b} epochs · learning rate {first.train.lr:g}.")
     pct = st.column_config.NumberColumn(format="percent")
-    st.dataframe(table(stored, s.specs), hide_index=True, width="stretch", key=f"{KEY}-table",
+    st.dataframe(table(stored, s.specs), hide_index=True, width="stretch", key=f"{KEY}-table", placeholder="",
                  column_config={"A after A": pct, "A after B": pct, "B after B": pct})
     metrics = {run.id: (s.jobs[i].metrics() if i < len(s.jobs) else store.metrics(run.id))
                for i, run in enumerate(stored)}

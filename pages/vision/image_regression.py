@@ -176,7 +176,7 @@ def show() -> None:
         c1, c2 = st.columns(2)
         c1.plotly_chart(overlay_figure(stored, metrics, "loss"), width="stretch", key=f"{KEY}-loss")
         c2.plotly_chart(overlay_figure(stored, metrics, "val_mae"), width="stretch", key=f"{KEY}-valmae")
-    st.dataframe(table(stored, results), hide_index=True, width="stretch", key=f"{KEY}-table",
+    st.dataframe(table(stored, results), hide_index=True, width="stretch", key=f"{KEY}-table", placeholder="",
                  column_config={c: st.column_config.NumberColumn(format="%.2f")
                                 for c in ("test MAE (exact labels)", "MAE predicting the mean")})
     done = [(run, r) for run, r in zip(stored, results) if r is not None]

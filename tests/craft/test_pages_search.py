@@ -1,4 +1,6 @@
 """AppTests of the page "Hyperparameter search"."""
+import json
+
 from tests.conftest import chart_titles, job_of, page_texts
 
 PAGE = "pages/craft/search.py"
@@ -89,3 +91,9 @@ def test_a_search_reopened_from_the_runs_page_comes_back_with_its_ranges(apptest
     assert any(f"run {run_id}" in m.value for m in again.markdown)
     assert not any("Settings changed" in i.value for i in again.info), "the widgets hold the run's settings"
     assert len(again.dataframe[0].value) == 2, "its two trials"
+    assert again.dataframe[0].proto.HasField("placeholder") and again.dataframe[0].proto.placeholder == "", \
+        "a pruned trial's empty score is blank, not the text None"
+    par = next(json.loads(c.proto.spec) for c in again.get("plotly_chart") if "every trial's settings" in c.proto.spec)
+    labels = [d["label"] for d in par["data"][0]["dimensions"]]
+    assert "hidden layers" not in labels and "dropout" not in labels and "batch size" not in labels, labels
+    assert any("Not drawn, the same in every trial: hidden layers 1, dropout 0" in c.value for c in again.caption)

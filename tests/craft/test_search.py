@@ -145,3 +145,23 @@ def test_the_sealed_test_set_refuses_a_second_look():
     sealed.score(est)
     with pytest.raises(RuntimeError, match="used once already"):
         sealed.score(est)
+
+
+def test_parallel_coordinates_draw_only_the_settings_that_varied():
+    """Issue 25: fixed settings (two equal ends) were drawn as axes with made-up ranges, and the axis names
+    collided with the title."""
+    from dlplay.craft.search import SearchSpec, parallel_figure, varied
+
+    spec = SearchSpec(depth=(1, 1), weight_decay=(0.0, 0.0), batch_size=(64, 64))
+    trials = [dict(trial=i, lr=lr, width=w, depth=1, dropout=d, weight_decay=0.0, batch_size=64, reached=acc)
+              for i, (lr, w, d, acc) in enumerate([(1e-3, 64, 0.1, 0.9), (1e-2, 256, 0.1, 0.8),
+                                                   (3e-4, 32, 0.1, 0.7), (0.3, 512, 0.1, None)], 1)]
+    moved, fixed = varied(trials, spec)
+    assert [p.name for p in moved] == ["lr", "width"]
+    assert fixed == ["hidden layers 1", "dropout 0.1", "weight decay 0", "batch size 64"], "dropout: one value tried"
+    fig = parallel_figure(3, trials, spec)
+    dims = fig.data[0].dimensions
+    assert [d.label for d in dims] == ["log₁₀ learning rate", "width (log scale)", "val accuracy"]
+    assert list(dims[1].ticktext) == ["32", "64", "256"], "ticked at the widths tried (the unscored 512 left out)"
+    assert len(dims[0].values) == 3, "the trial with no score is not drawn"
+    assert fig.layout.margin.t >= 100, "room for the title and, below it, the axis names"

@@ -151,3 +151,20 @@ def test_augment_flips_and_shifts_within_bounds():
     t0 = time.perf_counter()
     augment(torch.rand(512, 3, 32, 32), gen)
     assert time.perf_counter() - t0 < 1.0  # ~10 ms alone; generous on a shared 2-core machine
+
+
+def test_filters_and_maps_are_drawn_with_a_visible_gap_between_them():
+    """Issue 25: first-layer filters were drawn edge to edge (2 px between 48-px tiles)."""
+    import numpy as np
+
+    from dlplay.vision.images import filter_grid, maps_grid
+
+    rng = np.random.default_rng(0)
+    grid = filter_grid(rng.normal(size=(4, 1, 3, 3)))  # 4 tiles of 48 px in a row
+    assert grid.shape == (48 + 2 * 6, 4 * 48 + 5 * 6)
+    background = grid == 235
+    gaps = [c for c in range(grid.shape[1]) if background[:, c].all()]
+    assert len(gaps) == 5 * 6, "a 6-px gap before, between and after the tiles"
+    assert all(background[r].all() for r in (0, 5, grid.shape[0] - 1))
+    maps = maps_grid(rng.random((3, 28, 28)))  # 28 → 56 px tiles, 7-px gaps
+    assert maps.shape == (56 + 2 * 7, 3 * 56 + 4 * 7)

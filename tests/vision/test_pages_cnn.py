@@ -1,4 +1,6 @@
 """AppTests of the pages "CNN builder" and "Compare CNNs"."""
+import json
+
 import pytest
 
 from dlplay import data
@@ -143,6 +145,8 @@ def test_compare_trains_setups_one_after_another_and_tables_them(apptest):
     assert list(df["parameters"]) == [54410, 34826]  # by formula: (9+1)·32 + (5408+1)·10; keras-io says 34,826
     assert (df["s / epoch"] > 0).all() and (df["test acc."] > 0.1).all() and (df["best val. acc."] > 0.1).all()
     assert len(at.get("plotly_chart")) == 2, "accuracy and loss, overlaid"
+    legend = [t["name"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"] if t.get("showlegend", True)]
+    assert legend == [f"run {seq.run_ids[0]} · simple", f"run {seq.run_ids[1]} · Keras mnist_convnet"]
     from dlplay.runs import get_store
 
     assert all(get_store().get(i).page == "cnn" for i in seq.run_ids), "each a run of the CNN builder"
@@ -181,6 +185,8 @@ def test_compare_offers_the_stack_built_on_the_cnn_builder(apptest):
 def test_a_dataset_change_keeps_the_training_settings_and_offers_the_preset(apptest):
     """Issue 25: changing the dataset silently reset the learning rate and the rest to the fast preset."""
     at = apptest(PAGE).run()
+    assert at.dataframe[0].proto.HasField("placeholder") and at.dataframe[0].proto.placeholder == "", \
+        "the stack's unused cells are blank, not the text None"
     at.select_slider(key="cnn-lr").set_value(1e-2)
     at.number_input(key="cnn-epochs").set_value(3).run()
     assert any("differ from “fast” as set up for MNIST: learning rate 0.004 (now 0.01), epochs 2 (now 3)" in c.value
