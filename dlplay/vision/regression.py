@@ -86,6 +86,9 @@ def source(spec: RegressionSpec, progress=None) -> Source:
         folder, layout = Path(spec.folder).expanduser(), spec.layout
         example = lazyfiles.LAYOUTS[layout].example
         hint = f"Type the path of a folder of image files named like {example} (or with train/ and test/ inside)."
+    if spec.source == "folder" and shared():  # a visitor must not list (or train on) the server's files
+        raise FolderMissing("A folder of your own can't be read on this shared server: choose the digits or "
+                            "UTKFace, or run dlplay on your own machine to train on your folder.")
     if spec.source == "folder" and not spec.folder.strip():
         raise FolderMissing(f"No folder yet (no path given). {hint}")
     if not folder.is_dir():

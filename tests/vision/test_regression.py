@@ -136,3 +136,12 @@ def test_a_utkface_folder_trains_as_it_is(tmp_path, monkeypatch):
     assert result.image_shape == (3, 64, 64) and result.unit == "years" and result.what == "age in years"
     assert len(result.true) == 6 and set(result.true.astype(int)) <= set(ages.tolist())
     assert result.odd_names == ["39_1_20170116174525125.jpg.chip.jpg"] and not result.bad_files
+
+
+def test_a_folder_of_the_servers_files_is_never_read_on_a_shared_server(monkeypatch, tmp_path):
+    from dlplay.vision.regression import FolderMissing, RegressionSpec, source
+
+    (tmp_path / "3_12.png").write_bytes(b"")
+    monkeypatch.setenv("DLPLAY_SHARED", "1")
+    with pytest.raises(FolderMissing, match="can't be read on this shared server"):
+        source(RegressionSpec(source="folder", folder=str(tmp_path)))
