@@ -24,10 +24,14 @@ GIF_STEPS = 400  # an episode's GIF holds its first steps, one frame each
 ss = st.session_state
 
 
+BOARD = st.components.v2.component("dlplay.gridboard", css=figures.BOARD_CSS, js=figures.BOARD_JS,
+                                   isolate_styles=False)
+
+
 def reset_layout() -> None:
     """A new world: its own grid in the editor."""
-    ss[f"{KEY}-text"] = worlds.builtin(ss[f"{KEY}-world"]).text()
-    ss[f"{KEY}:edits"] = ss.get(f"{KEY}:edits", 0) + 1
+    ss[f"{KEY}-text"] = ss[f"{KEY}:layout"] = worlds.builtin(ss[f"{KEY}-world"]).text()
+    ss.pop(f"{KEY}:note", None)
 
 
 def live_world():
@@ -38,7 +42,8 @@ def live_world():
 
 def send_edit(rows: tuple[str, ...]) -> bool:
     """An edit goes to the running agent's world too; refused there (no path, another size) it is
-    not made at all, and the page says why."""
+    not made at all, and the page says why — until the next edit."""
+    ss.pop(f"{KEY}:note", None)
     world = live_world()
     if world is not None and world.editable:
         if refused := world.edit(rows):
@@ -48,22 +53,29 @@ def send_edit(rows: tuple[str, ...]) -> bool:
 
 
 def cell_clicked() -> None:
-    """The board's selection callback: the clicked cell gets the chosen tool."""
-    event = ss.get(f"{KEY}-grid-{ss.get(f'{KEY}:edits', 0)}")
-    points = event.selection.points if event is not None else []
-    rows, _ = worlds.validate(ss.get(f"{KEY}-text", ""))
-    if not points or rows is None:
+    """The board's callback: the pressed cell gets the chosen tool, on the newest layout."""
+    cell = (ss.get(f"{KEY}-board") or {}).get("cell")
+    rows, _ = worlds.validate(ss.get(f"{KEY}:layout", ss.get(f"{KEY}-text", "")))
+    if not isinstance(cell, dict) or rows is None:
         return
-    r, c = int(round(points[0]["y"])), int(round(points[0]["x"]))
-    new = worlds.apply_tool(rows, r, c, ss.get(f"{KEY}-tool", "wall"))
+    new = worlds.apply_tool(rows, int(cell["r"]), int(cell["c"]), ss.get(f"{KEY}-tool", "wall"))
     if new != rows and send_edit(new):
-        ss[f"{KEY}-text"] = "\n".join(new)
-    ss[f"{KEY}:edits"] = ss.get(f"{KEY}:edits", 0) + 1  # a new chart key: the next click starts clean
+        ss[f"{KEY}-text"] = ss[f"{KEY}:layout"] = "\n".join(new)
     ss[f"{KEY}:clicked"] = True
 
 
 def text_edited() -> None:
-    rows, found = worlds.validate(ss.get(f"{KEY}-text", ""))
+    """The layout box's callback. A browser sends every widget's value with each request, so a box
+    not yet redrawn since a click changed the layout sends the text it still shows: that echo
+    would undo the click (and a click while the agent learns is drawn by the live part alone,
+    which leaves the box as it was until the page's next full redraw). Only a text that differs
+    from what the box was last drawn with is an edit."""
+    text = ss.get(f"{KEY}-text", "")
+    if text == ss.get(f"{KEY}:shown") and ss.get(f"{KEY}:layout", text) != text:
+        ss[f"{KEY}-text"] = ss[f"{KEY}:layout"]  # the echo: the layout stays as the clicks left it
+        return
+    ss[f"{KEY}:layout"] = text
+    rows, found = worlds.validate(text)
     if rows is not None and not found:
         send_edit(rows)
 
@@ -117,7 +129,7 @@ if f"{KEY}-text" not in ss:
     ss[f"{KEY}-text"] = own.text()
 if is_gym:
     ss[f"{KEY}-text"] = own.text()
-text = ss[f"{KEY}-text"]
+text = ss[f"{KEY}:layout"] = ss[f"{KEY}-text"]  # a run reopened from the Runs page sets the box: it wins
 rows, found = worlds.validate(text)
 rewards = worlds.Rewards(float(step_reward), float(goal_reward), float(pit_reward))
 spec = RLSpec(world=world_name, layout="" if rows == own.rows else (text if rows is None else "\n".join(rows)),
@@ -164,13 +176,13 @@ def board(view) -> None:
     title = (f"Run {view.id} · values V(s) = max Q and the greedy policy — click a cell to edit" if view is not None
              else "The world — click a cell to edit it")
     wind = world.wind if world is not None else None
-    key = f"{KEY}-grid-{ss.get(f'{KEY}:edits', 0)}"
     left, right = st.columns([3, 1])
-    left.plotly_chart(figures.board(rows, q, path, title, wind), key=key, on_select=cell_clicked,
-                      selection_mode="points", width="content", config={"displayModeBar": False})
+    with left:
+        BOARD(data={"html": figures.board_svg(rows, q, path, title, wind), "editable": not is_gym}, key=f"{KEY}-board",
+              on_cell_change=cell_clicked)
     with right:
         st.radio("A click places", list(TOOLS), format_func=TOOLS.get, key=f"{KEY}-tool", disabled=is_gym)
-        if note := ss.pop(f"{KEY}:note", None):
+        if note := ss.get(f"{KEY}:note"):  # until the next edit: the live part redraws twice a second
             st.warning(note, icon=":material/block:")
         shortest = world.shortest() if world is not None else None
         if q is None:
@@ -200,8 +212,8 @@ st.plotly_chart(figures.schedule(shown.id if shown is not None else None, run_sp
                 key=f"{KEY}-schedule-fig")
 with st.expander("The layout as text", expanded=bool(found)):
     st.caption("# wall · S start · G goal · P pit · . free. Edits here reach a running agent too.")
-    st.text_area("Layout", key=f"{KEY}-text", height=200, on_change=text_edited, disabled=is_gym,
-                 persist_state="session")
+    ss[f"{KEY}:shown"] = st.text_area("Layout", key=f"{KEY}-text", height=200, on_change=text_edited,
+                                      disabled=is_gym, persist_state="session")
 if shown is None:
     board(None)
 live(KEY, render)

@@ -15,18 +15,23 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LOAD_MS = 90_000
 BOARD = "click a cell to edit"
 # The board's greedy path (as cells) and where a cell's centre is on the screen, read from Plotly.
+# The board's greedy path (as cells) and where a cell's centre is on the screen, read from its SVG.
 READ_PATH = """(title) => {
-  const t = p => String((p.layout && p.layout.title && p.layout.title.text) || '');
-  const el = [...document.querySelectorAll('.js-plotly-plot')].find(p => t(p).includes(title));
-  if (!el) return null;
-  const path = el.data.find(d => d.name === 'greedy path');
-  return path ? path.x.map((x, i) => [path.y[i], x]) : [];
+  const svg = [...document.querySelectorAll('svg.rl-board')].find(s => s.textContent.includes(title));
+  if (!svg) return null;
+  const line = svg.querySelector('.rl-path'), cell = svg.querySelector('.rl-cell');
+  if (!line) return [];
+  const size = +cell.getAttribute('width'), top = +cell.getAttribute('y');
+  return line.getAttribute('points').trim().split(' ').map(p => p.split(',').map(Number))
+    .map(([x, y]) => [Math.floor((y - top) / size), Math.floor(x / size)]);
 }"""
 CELL_XY = """([title, r, c]) => {
-  const t = p => String((p.layout && p.layout.title && p.layout.title.text) || '');
-  const el = [...document.querySelectorAll('.js-plotly-plot')].find(p => t(p).includes(title));
-  const fl = el._fullLayout, box = el.getBoundingClientRect();
-  return [box.left + fl.xaxis._offset + fl.xaxis.d2p(c), box.top + fl.yaxis._offset + fl.yaxis.d2p(r)];
+  const svg = [...document.querySelectorAll('svg.rl-board')].find(s => s.textContent.includes(title));
+  const cell = svg && svg.querySelector(`.rl-cell[data-r="${r}"][data-c="${c}"]`);
+  if (!cell) return null;
+  cell.scrollIntoView({block: 'center'});
+  const box = cell.getBoundingClientRect();
+  return [box.left + box.width / 2, box.top + box.height / 2];
 }"""
 SHORTCUT = (2, 5)  # the corridor cell every 12-step path goes through
 

@@ -12,12 +12,20 @@ if KEY not in REGISTRY:  # until the app's registry names the lesson
 BLOCKED = "S.#.\n..#.\n..#G"
 
 
+def board(at) -> str:
+    """The click-to-edit board's SVG (a components-v2 widget)."""
+    import json
+
+    return "".join(json.loads(c.proto.json)["html"] for c in at.get("bidi_component") if c.proto.json)
+
+
 def test_defaults_show_the_windy_world_and_its_schedule(apptest):
     at = apptest(PAGE).run()
     assert not at.exception and not at.error
     assert at.selectbox(key=f"{KEY}-world").value == "windy" and at.radio(key=f"{KEY}-method").value == "sarsa"
     titles = chart_titles(at)
-    assert titles == ["Exploration over the episodes: constant ε", "The world — click a cell to edit it"], titles
+    assert titles == ["Exploration over the episodes: constant ε"], titles
+    assert "The world — click a cell to edit it" in board(at) and board(at).count("class='rl-cell'") == 7 * 10
     assert "Shortest path from S to G: **15** steps." in page_texts(at)
     assert at.select_slider(key=f"{KEY}-explore-end").disabled
     at.selectbox(key=f"{KEY}-schedule").set_value("exponential").run()
@@ -53,7 +61,8 @@ def test_a_cliff_run_draws_its_values_curves_and_plays_an_episode_back(apptest):
     run_id = at.session_state[f"run:{KEY}"]
     titles = chart_titles(at)
     assert all(t.startswith(f"Run {run_id} · ") for t in titles), titles
-    assert any("greedy policy" in t for t in titles) and any("steps per episode" in t for t in titles)
+    assert f"Run {run_id} · values V(s) = max Q and the greedy policy" in board(at)
+    assert "class='rl-path'" in board(at) and any("steps per episode" in t for t in titles)
     assert "Greedy path: **13 steps** from S to G (shortest: 13)." in page_texts(at)
     assert at.number_input(key=f"{KEY}-episode").value == 500
     assert at.get("download_button")[0].label == "Download the GIF"
@@ -107,3 +116,35 @@ def test_gymnasiums_frozen_lake_trains_and_cannot_be_edited(apptest):
     at.run()
     assert not at.exception and not at.error
     assert "Greedy path: **6 steps** from S to G (shortest: 6)." in page_texts(at)
+
+
+def test_a_refusals_reason_stays_until_the_next_edit(apptest):
+    """The reason was popped by the live part's first redraw and gone half a second later (issue 25)."""
+    at = apptest(PAGE).run()
+    at.session_state[f"{KEY}:note"] = "Not sent to the running agent: There is no path from S to G."
+    for _ in range(3):  # the page and its live part redraw: the reason stays
+        at.run()
+        assert [w.value for w in at.warning] == ["Not sent to the running agent: There is no path from S to G."]
+    rows = at.text_area(key=f"{KEY}-text").value.splitlines()
+    rows[0] = rows[0][:3] + "#" + rows[0][4:]
+    at.text_area(key=f"{KEY}-text").input("\n".join(rows)).run()  # the next edit
+    assert not at.exception and not at.warning
+
+
+def test_steps_per_episode_axis_comes_from_the_data():
+    """A log axis put the shortest-path line at 10^18 (plotly reads shapes on a log axis as log10)
+    and showed ticks up to 10^20 (issue 25)."""
+    import math
+
+    from dlplay.rl import figures
+
+    lengths = [9000, 4000, 600, 200] + [18 + i % 3 for i in range(200)]
+    rows = [{"split": "episode", "episode": i + 1, "ret": -n, "length": n} for i, n in enumerate(lengths)]
+    _, steps = figures.curves(1, rows, 18)
+    axis = steps.layout.yaxis
+    assert axis.type == "log" and axis.range[0] < math.log10(18) and math.log10(9000) < axis.range[1] < 4.2
+    line = [s for s in steps.layout.shapes if s.y0 == s.y1][0]
+    assert line.y0 == math.log10(18) and steps.layout.annotations[0].y == math.log10(18)
+    _, steps = figures.curves(1, rows[4:], 18)  # no long episode: a linear axis from 0
+    assert steps.layout.yaxis.type == "linear" and steps.layout.yaxis.range[0] == 0
+    assert 20 < steps.layout.yaxis.range[1] < 30 and steps.layout.shapes[0].y0 == 18
