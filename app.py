@@ -11,6 +11,10 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 import streamlit as st  # noqa: E402
 import torch  # noqa: E402,F401  - imported at start so the first Train click doesn't pay for it
 
+from dlplay import viz  # noqa: E402
+
+viz.use_template()  # every page's charts: titles below Plotly's toolbar (Streamlit resets the default)
+
 st.set_page_config(page_title="dlplay — learn deep learning by training", page_icon="🧠", layout="wide")
 
 # One section per part of the course; each page is one topic.

@@ -432,6 +432,23 @@ def parallel_figure(run_id: int, trials: list[dict], spec: SearchSpec):
     return fig
 
 
+TEST_IMAGES = 10_000  # MNIST's and Fashion-MNIST's test split, sealed in the pool
+
+
+def cost(spec: SearchSpec):
+    """Memory and step time of one batch of the biggest trial the space allows (`dlplay.costs`): the
+    widest, deepest network at the largest batch; and the pool, one fold's copy of it and the test set."""
+    from ..costs import MB, torch_cost
+
+    biggest = MLPNet(width=spec.width[1], depth=spec.depth[1], dropout=spec.dropout[1], norm=(0.0, 1.0))
+    batch = int(spec.batch_size[1])
+    return torch_cost(lambda n: biggest.build(784, 10), lambda b, n: (torch.zeros(b, 784),), batch=batch,
+                      optimizer="adam",
+                      lower="the upper end of the units per hidden layer, hidden layers or batch size searched",
+                      data_mb=(2 * spec.n_examples + TEST_IMAGES) * 784 * 4 / MB
+                      ).with_steps(work(spec).amount // batch)
+
+
 LESSON = Lesson(page="search", title="Hyperparameter search", path="pages/craft/search.py", spec_type=SearchSpec,
                 train=lambda spec, job: run_search(spec, job), save=save_result, load=load_result, brief=brief,
-                curves=(), work=work)
+                curves=(), work=work, cost=cost)

