@@ -84,23 +84,31 @@ def clean(text: str) -> str:
 
 # --- IMDB ------------------------------------------------------------------------------------
 
-def _imdb_folder_split(folder: Path) -> tuple[list[str], list[int]]:
-    texts, labels = [], []
+READ_CHUNK = 2500  # reviews read between two progress reports (and Stop checks) while a corpus is read
+
+
+def _imdb_folder_split(folder: Path, progress: Progress | None = None, what: str = "reviews"
+                       ) -> tuple[list[str], list[int]]:
+    texts, labels, found = [], [], []
     for label, name in enumerate(("neg", "pos")):
         # Sorted by review id so every machine reads the same order.
         files = sorted((folder / name).glob("*.txt"), key=lambda p: (int(p.stem.split("_")[0]) if
                                                                     p.stem.split("_")[0].isdigit() else 0, p.name))
-        for path in files:
-            try:
-                texts.append(clean(path.read_text(encoding="utf-8", errors="replace")))
-                labels.append(label)
-            except OSError:
-                continue  # an unreadable file is left out; the counts shown say how many were read
+        found += [(path, label) for path in files]
+    for i, (path, label) in enumerate(found):
+        if progress is not None and i % READ_CHUNK == 0:
+            progress(0.0, f"reading {len(found):,} {what}: {i / len(found):.0%}")
+        try:
+            texts.append(clean(path.read_text(encoding="utf-8", errors="replace")))
+            labels.append(label)
+        except OSError:
+            continue  # an unreadable file is left out; the counts shown say how many were read
     return texts, labels
 
 
-def _imdb_from_folder(root: Path) -> TextData | None:
-    splits = {s: _imdb_folder_split(root / s) for s in ("train", "test")}
+def _imdb_from_folder(root: Path, progress: Progress | None = None) -> TextData | None:
+    splits = {s: _imdb_folder_split(root / s, progress, what) for s, what in (("train", "training reviews"),
+                                                                                ("test", "test reviews"))}
     if not splits["train"][0] or not splits["test"][0]:
         return None
     (xtr, ytr), (xte, yte) = splits["train"], splits["test"]
@@ -109,17 +117,23 @@ def _imdb_from_folder(root: Path) -> TextData | None:
                     SENTIMENT, Source("data_dir", str(root), note))
 
 
-def _read_imdb_csv(path: Path) -> tuple[list[str], list[int]]:
+def _read_imdb_csv(path: Path, progress: Progress | None = None, what: str = "reviews") -> tuple[list[str], list[int]]:
+    texts, labels = [], []
     with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [clean(r["review"]) for r in rows], [int(r["sentiment"] == "positive") for r in rows]
+        for row in csv.DictReader(f):
+            if progress is not None and len(texts) % READ_CHUNK == 0:
+                progress(0.0, f"reading the {what}: {len(texts):,} so far")
+            texts.append(clean(row["review"]))
+            labels.append(int(row["sentiment"] == "positive"))
+    return texts, labels
 
 
-def _imdb_from_csv(folder: Path) -> TextData | None:
+def _imdb_from_csv(folder: Path, progress: Progress | None = None) -> TextData | None:
     train, test = folder / "imdb_train.csv.gz", folder / "imdb_test.csv.gz"
     if not (train.is_file() and test.is_file()):
         return None
-    (xtr, ytr), (xte, yte) = _read_imdb_csv(train), _read_imdb_csv(test)
+    (xtr, ytr), (xte, yte) = _read_imdb_csv(train, progress, "training reviews"), _read_imdb_csv(test, progress,
+                                                                                                 "test reviews")
     return TextData("imdb_csv", "IMDB reviews", xtr, np.array(ytr, np.int64), xte, np.array(yte, np.int64),
                     SENTIMENT, Source("data_dir", str(folder), f"{len(xtr):,} + {len(xte):,} reviews as CSV"))
 
@@ -137,7 +151,7 @@ def _imdb_download(progress: Progress | None) -> TextData | None:
 
 
 def _imdb(progress: Progress | None) -> TextData:
-    data = _imdb_from_folder(data_dir() / "aclImdb")
+    data = _imdb_from_folder(data_dir() / "aclImdb", progress)
     if data is None and downloads_allowed():
         try:
             data = _imdb_download(progress)
@@ -153,7 +167,7 @@ def _imdb(progress: Progress | None) -> TextData:
 
 
 def _imdb_csv(progress: Progress | None) -> TextData:
-    data = _imdb_from_csv(data_dir() / "imdb_csv")
+    data = _imdb_from_csv(data_dir() / "imdb_csv", progress)
     if data is None:
         raise DatasetUnavailable(
             f"The IMDB CSV is not there: put imdb_train.csv.gz and imdb_test.csv.gz (columns review, sentiment "
@@ -239,7 +253,8 @@ def _fingerprint(name: str) -> tuple:
 
 
 def load(name: str, progress: Progress | None = None) -> TextData:
-    """The corpus `name` (see LOADERS), cached per process (sessions share it; treat it as read-only)."""
+    """The corpus `name` (see LOADERS), cached per process (sessions share it; treat it as read-only).
+    While it is read, `progress(fraction, message)` hears how far (it may raise to stop: a job's Stop)."""
     if name not in LOADERS:
         raise KeyError(f"unknown corpus {name!r}; choose from {', '.join(LOADERS)}")
     key = (name, str(data_dir()), downloads_allowed())

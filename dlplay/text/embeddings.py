@@ -293,7 +293,8 @@ def sentiment_embedding(texts: list[str], labels, vocab, dim: int = 32, epochs: 
     t0 = time.perf_counter()
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    enc = vocab.encode(texts, labels, max_len=max_len, keep="end")  # a review's verdict often comes last
+    enc = vocab.encode(texts, labels, max_len=max_len, keep="end",  # a review's verdict often comes last
+                       report=None if check is None else lambda done, total: check())
     model = bag_classifier(dim, vocab.size, init_std)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     accs = []

@@ -38,13 +38,14 @@ class Fitted:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, enc: Encoded, batch_size: int = 256) -> dict:
-    """Loss, accuracy and each text's class probabilities (in the order of `enc`)."""
+def evaluate(model: nn.Module, enc: Encoded, batch_size: int = 256, job: Job | None = None) -> dict:
+    """Loss, accuracy and each text's class probabilities (in the order of `enc`), over the `n`
+    texts scored: all of them, unless the job's Stop cuts the scoring short (`batches.scoring`)."""
     model.eval()
     n = len(enc)
     probs = torch.zeros(n, 0)
-    total, correct = 0.0, 0
-    for idx in batches.bucketed(enc.lengths, batch_size, shuffle=False):
+    total, correct, seen = 0.0, 0, 0
+    for idx in batches.scoring(enc.lengths, batch_size, job):
         ids, lengths, y = batches.take(enc, idx)
         out = model(ids, lengths).float()
         if probs.shape[1] == 0:
@@ -52,7 +53,8 @@ def evaluate(model: nn.Module, enc: Encoded, batch_size: int = 256) -> dict:
         probs[idx] = out.softmax(1)
         total += F.cross_entropy(out, y, reduction="sum").item()
         correct += (out.argmax(1) == y).sum().item()
-    return {"loss": total / max(1, n), "acc": correct / max(1, n), "probs": probs}
+        seen += len(idx)
+    return {"loss": total / max(1, seen), "acc": correct / max(1, seen), "probs": probs, "n": seen}
 
 
 SPARSE_LR = 10.0
@@ -134,7 +136,7 @@ def fit(model: nn.Module, train: Encoded, val: Encoded | None, cfg: TrainConfig,
             break
         row = {"epoch": epoch + 1, "step": state["step"], "split": "epoch", **row, "loss": row["train_loss"]}
         if val is not None and len(val):
-            v = evaluate(model, val)
+            v = evaluate(model, val, job=job)
             row.update(val_loss=v["loss"], val_acc=v["acc"])
         fitted.rows.append(row)
         if job:

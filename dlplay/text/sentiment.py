@@ -21,7 +21,7 @@ from ..runs.store import Run
 from ..train import TrainConfig
 from . import corpus, fitting, models
 from .models import KINDS, NetSpec
-from .tokens import Encoded, Vocab, vocab_for
+from .tokens import Encoded, Vocab, job_progress, job_report, vocab_for
 
 CORPORA = ("imdb", "imdb_csv", "uci_sentences")
 
@@ -64,18 +64,25 @@ def _val_split(n: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]
     return order[k:], order[:k]
 
 
-def prepare(spec: SentimentSpec) -> Prepared:
-    """The corpus, its vocabulary and the three encoded splits (DatasetUnavailable if missing)."""
-    full = corpus.load(spec.corpus)
+def prepare(spec: SentimentSpec, job: Job | None = None) -> Prepared:
+    """The corpus, its vocabulary and the three encoded splits (DatasetUnavailable if missing).
+    With a job, its page says what is being done — on the full CSV reading and tokenising take a
+    minute or more on two busy cores — and Stop acts between chunks of reviews (raises Cancelled)."""
+    full = corpus.load(spec.corpus, progress=job_progress(job))
     d = full.take(spec.n_train, spec.n_test, seed=spec.train.seed)
     tr, va = _val_split(len(d.train_texts), spec.val_share, spec.train.seed)
     texts = [d.train_texts[i] for i in tr]
     # The vocabulary is learned from the training texts only: the test words it lacks are the
     # unknown words a deployed model would meet.
-    vocab = vocab_for(texts, spec.vocab_size, f"{spec.corpus}-{len(d.train_texts)}-{spec.train.seed}")
-    enc = lambda xs, ys: vocab.encode(xs, ys, spec.max_len, spec.keep)  # noqa: E731
-    return Prepared(d, vocab, enc(texts, d.train_labels[tr]), enc([d.train_texts[i] for i in va], d.train_labels[va]),
-                    enc(d.test_texts, d.test_labels), vocab.coverage(d.test_texts[:2000]))
+    vocab = vocab_for(texts, spec.vocab_size, f"{spec.corpus}-{len(d.train_texts)}-{spec.train.seed}",
+                      job_report(job, f"learning the vocabulary from {len(texts):,} reviews"))
+
+    def enc(xs, ys, what):
+        return vocab.encode(xs, ys, spec.max_len, spec.keep, job_report(job, f"encoding {len(xs):,} {what} reviews"))
+
+    return Prepared(d, vocab, enc(texts, d.train_labels[tr], "training"),
+                    enc([d.train_texts[i] for i in va], d.train_labels[va], "validation"),
+                    enc(d.test_texts, d.test_labels, "test"), vocab.coverage(d.test_texts[:2000]))
 
 
 @dataclass
@@ -113,7 +120,7 @@ def train_sentiment(spec: SentimentSpec, job: Job | None = None) -> SentimentRes
     if (why := spec.problem()) is not None:
         raise ValueError(why)
     t0 = time.perf_counter()
-    p = prepare(spec)
+    p = prepare(spec, job)
     torch.manual_seed(spec.train.seed)
     model = models.build(spec.net, p.vocab.size, p.data.n_classes, spec.max_len)
     if job:
@@ -122,12 +129,17 @@ def train_sentiment(spec: SentimentSpec, job: Job | None = None) -> SentimentRes
                 f"{p.train.truncated:,} texts cut to {spec.max_len} words; ready in {time.perf_counter() - t0:.1f} s")
         job.artifact("source", p.source)
     fitted = fitting.fit(model, p.train, p.val, spec.train, job)
-    test = fitting.evaluate(model, p.test)
+    if job:
+        job.set_progress(job.progress, f"testing on {len(p.test):,} reviews…")
+    test = fitting.evaluate(model, p.test, job=job)  # after Stop: a random part of them, for seconds
+    stopped = fitted.stopped
+    if test["n"] < len(p.test):
+        stopped += f"; tested on a random {test['n']:,} of the {len(p.test):,} test reviews"
     return SentimentResult(
         model.eval(), spec, p.vocab, list(p.data.classes), fitted.rows, test["acc"], test["loss"],
         models.n_params(model), fitted.seconds_per_epoch, fitted.train_seconds,
-        fitted.tokens / max(fitted.train_seconds, 1e-9), p.source, len(p.train), len(p.test),
-        p.train.truncated / max(1, len(p.train)), p.coverage, fitted.best_epoch, fitted.stopped)
+        fitted.tokens / max(fitted.train_seconds, 1e-9), p.source, len(p.train), test["n"],
+        p.train.truncated / max(1, len(p.train)), p.coverage, fitted.best_epoch, stopped)
 
 
 # --- as a stored run --------------------------------------------------------------------------------

@@ -36,10 +36,11 @@ from ..jobs import Cancelled, Job
 from ..runs.lesson import Lesson, Saved
 from ..train import LossWatch, TrainConfig, keep_on_stop, make_optimizer, pick_device, seed_everything
 from . import corpus as corpora
-from .batches import bucketed, take
-from .tokens import PAD_ID, UNK_ID, Encoded, Vocab
+from .batches import bucketed, scoring, take
+from .tokens import PAD_ID, UNK_ID, Encoded, Vocab, job_progress, job_report
 
 N_EXAMPLES = 6  # test reviews shown original vs reconstructed
+PROBE_TEXTS = 2000  # training codes the sentiment probe learns from (all 22,500 took a minute to encode)
 
 
 @dataclass
@@ -150,15 +151,19 @@ def hits(logits: torch.Tensor, ids: torch.Tensor) -> tuple[int, int]:
 # --- scoring -------------------------------------------------------------------------------------------
 
 @torch.no_grad()
-def evaluate(model: SeqAutoencoder, enc: Encoded, batch_size: int = 256, greedy: bool = True) -> dict:
+def evaluate(model: SeqAutoencoder, enc: Encoded, batch_size: int = 256, greedy: bool = True,
+             job: Job | None = None) -> dict:
     """Loss and teacher-forced accuracy, and (with `greedy`) the accuracy of greedy decoding from
-    the code — told how many words to write, since the model has no end-of-text word."""
+    the code — told how many words to write, since the model has no end-of-text word. Over all
+    the texts, unless the job's Stop cuts the scoring short (`batches.scoring`; "n" counts them)."""
     model.eval()
     device = next(model.parameters()).device
     loss = right = n = 0.0
     width = enc.ids.shape[1]
     right_at, real_at = torch.zeros(width), torch.zeros(width)  # greedy hits and real words per position
-    for idx in bucketed(enc.lengths, batch_size, shuffle=False):
+    texts = 0
+    for idx in scoring(enc.lengths, batch_size, job):
+        texts += len(idx)
         ids, lengths, _ = take(enc, idx)
         ids = ids.to(device)
         logits = model(ids, lengths)
@@ -169,7 +174,7 @@ def evaluate(model: SeqAutoencoder, enc: Encoded, batch_size: int = 256, greedy:
             real = ids != PAD_ID
             right_at[:ids.shape[1]] += ((guess == ids) & real).sum(0).cpu()
             real_at[:ids.shape[1]] += real.sum(0).cpu()
-    out = {"loss": loss / max(1, n), "acc": right / max(1, n)}
+    out = {"loss": loss / max(1, n), "acc": right / max(1, n), "n": texts}
     if greedy:
         out["greedy_acc"] = float(right_at.sum()) / max(1, n)
         out["by_position"] = (right_at / real_at.clamp(min=1)).numpy()
@@ -328,22 +333,28 @@ class SeqAEResult:
         return (np.asarray(code) - self.pca_mean) @ self.pca_axes.T
 
 
-def load_texts(spec: SeqAESpec) -> tuple[corpora.TextData, Vocab, Encoded, Encoded, Encoded]:
+def load_texts(spec: SeqAESpec, job: Job | None = None) -> tuple[corpora.TextData, Vocab, Encoded, Encoded, Encoded]:
     """(data, vocabulary, train, validation, test encodings) — the validation texts are the
-    first tenth of the (shuffled, stratified) training subset."""
-    data = corpora.load(spec.corpus).take(spec.n_train, spec.n_test, seed=spec.train.seed)
+    first tenth of the (shuffled, stratified) training subset. With a job, its page says what is
+    being prepared and Stop acts between chunks of texts (raises Cancelled)."""
+    data = corpora.load(spec.corpus, progress=job_progress(job)).take(spec.n_train, spec.n_test, seed=spec.train.seed)
     n_val = min(500, len(data.train_texts) // 10)
-    vocab = corpora_vocab(data, spec)
-    enc = lambda texts, labels: vocab.encode(texts, labels, spec.max_len, keep="start")  # noqa: E731
-    train = enc(data.train_texts[n_val:], data.train_labels[n_val:])
-    val = enc(data.train_texts[:n_val], data.train_labels[:n_val])
-    return data, vocab, train, val, enc(data.test_texts, data.test_labels)
+    vocab = corpora_vocab(data, spec, job)
+
+    def enc(texts, labels, what):
+        return vocab.encode(texts, labels, spec.max_len, keep="start",
+                            report=job_report(job, f"encoding {len(texts):,} {what} texts"))
+
+    train = enc(data.train_texts[n_val:], data.train_labels[n_val:], "training")
+    val = enc(data.train_texts[:n_val], data.train_labels[:n_val], "validation")
+    return data, vocab, train, val, enc(data.test_texts, data.test_labels, "test")
 
 
-def corpora_vocab(data: corpora.TextData, spec: SeqAESpec) -> Vocab:
+def corpora_vocab(data: corpora.TextData, spec: SeqAESpec, job: Job | None = None) -> Vocab:
     from .tokens import vocab_for
 
-    return vocab_for(data.train_texts, spec.vocab_size, f"{data.name}-{len(data.train_texts)}")
+    return vocab_for(data.train_texts, spec.vocab_size, f"{data.name}-{len(data.train_texts)}",
+                     job_report(job, f"learning the vocabulary from {len(data.train_texts):,} texts"))
 
 
 def train_epoch(model, enc: Encoded, opt, watch: LossWatch, job: Job | None, epoch: int, spec: SeqAESpec,
@@ -381,7 +392,7 @@ def train_epoch(model, enc: Encoded, opt, watch: LossWatch, job: Job | None, epo
 def train_seqae(spec: SeqAESpec, job: Job | None = None) -> SeqAEResult:
     cfg = spec.train
     gen = seed_everything(cfg.seed)
-    data, vocab, train, val, test = load_texts(spec)
+    data, vocab, train, val, test = load_texts(spec, job)
     if len(train) < 10:
         raise ValueError(f"Only {len(train)} training texts: choose more (n_train) or another corpus.")
     device = pick_device(cfg.device)
@@ -402,24 +413,31 @@ def train_seqae(spec: SeqAESpec, job: Job | None = None) -> SeqAEResult:
             stopped = keep_on_stop(job, epoch, cfg.epochs, state["step"])
             break
         seconds = time.perf_counter() - t_epoch
-        v = evaluate(model, val)
+        v = evaluate(model, val, job=job)
         row = {"epoch": epoch + 1, "step": state["step"], "split": "epoch", **row, "val_loss": v["loss"],
                "val_acc": v["acc"], "val_greedy_acc": v["greedy_acc"], "seconds": seconds}
         rows.append(row)
         if job:
             job.metric(**row)
     train_seconds = time.perf_counter() - t0
-    return finish(model.cpu().eval(), vocab, spec, data, train, test, rows, train_seconds, stopped)
+    return finish(model.cpu().eval(), vocab, spec, data, train, test, rows, train_seconds, stopped, job)
 
 
-def finish(model, vocab, spec, data, train, test, rows, train_seconds, stopped) -> SeqAEResult:
-    """Score the model on the test texts: accuracies, baselines, examples, codes in 2-D."""
-    t = evaluate(model, test)
+def finish(model, vocab, spec, data, train, test, rows, train_seconds, stopped, job: Job | None = None) -> SeqAEResult:
+    """Score the model on the test texts: accuracies, baselines, examples, codes in 2-D. After Stop
+    the accuracies come from a random part of the test texts, scored for seconds (`batches.scoring`)."""
+    if job:
+        job.set_progress(job.progress, f"scoring {len(test):,} test texts…")
+    t = evaluate(model, test, job=job)
+    if t["n"] < len(test):
+        stopped += f"; scored on a random {t['n']:,} of the {len(test):,} test texts"
     base = baselines(train, test)
     test_codes = codes_of(model, test)
     points, mean, axes, explained = pca_2d(test_codes)
     y_test = test.labels.numpy()
-    y_train = train.labels.numpy()
+    probe_rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:PROBE_TEXTS].sort().values
+    probe_train = Encoded(train.ids[probe_rows], train.lengths[probe_rows], train.labels[probe_rows])
+    y_train = probe_train.labels.numpy()
     majority = float(np.bincount(y_test).max() / max(1, len(y_test)))
     epoch_s = [r["seconds"] for r in rows]
     return SeqAEResult(
@@ -427,7 +445,7 @@ def finish(model, vocab, spec, data, train, test, rows, train_seconds, stopped) 
         vocab.words[base["top_word"]], examples(model, vocab, test, y_test, data.classes), points.astype(np.float32),
         y_test, mean.astype(np.float32), axes.astype(np.float32), explained.astype(np.float32),
         t["by_position"].astype(np.float32),
-        probe(codes_of(model, train), y_train, test_codes, y_test), majority, list(data.classes), data.summary(),
+        probe(codes_of(model, probe_train), y_train, test_codes, y_test), majority, list(data.classes), data.summary(),
         train.truncated / max(1, len(train)), float(np.mean(epoch_s)) if epoch_s else 0.0, train_seconds, stopped)
 
 
@@ -479,3 +497,4 @@ def work(spec: SeqAESpec):
 LESSON = Lesson(page="seqae", title="Sequence autoencoder", path="pages/text/seq_autoencoder.py",
                 spec_type=SeqAESpec, train=lambda spec, job: train_seqae(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "acc", "val_greedy_acc"), work=work)
+

@@ -73,6 +73,26 @@ class _Stop(Exception):
     """Stop pressed after an epoch: end training, keep the vectors learned so far."""
 
 
+class Reviews:
+    """The reviews as gensim reads them, once per pass (the vocabulary scan, then each epoch),
+    ending the pass early once Stop is pressed: gensim asks its callbacks only around whole
+    epochs (26 s each on the full CSV), so a pass cut short is how Stop acts within a second.
+    `cut` says whether a pass was cut short."""
+
+    def __init__(self, sentences: list[list[str]], job: Job | None = None):
+        self.sentences, self.job, self.cut = sentences, job, False
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def __iter__(self):
+        for i, sentence in enumerate(self.sentences):
+            if self.job is not None and i % 200 == 0 and self.job.stop_requested:
+                self.cut = True
+                return
+            yield sentence
+
+
 def _epoch_callback(job: Job | None, epochs: int, n_words: int, rows: list[dict]):
     from gensim.models.callbacks import CallbackAny2Vec
 
@@ -141,7 +161,15 @@ def _sentiment_part(spec: Word2VecSpec, data: corpus.TextData, job: Job | None) 
         if stop_pressed(job, 1):
             raise _Stop
 
-    vocab = tokens.vocab_for(data.train_texts, spec.vocab_size, name=data.name)
+    def report(done, total):  # the vocabulary is learned in chunks: Stop acts between them, word2vec kept
+        check()
+        if job is not None:
+            job.set_progress(1.0, f"learning the sentiment vocabulary from {total:,} reviews: {done / max(1, total):.0%}")
+
+    try:
+        vocab = tokens.vocab_for(data.train_texts, spec.vocab_size, name=data.name, report=report)
+    except _Stop:
+        return {}
     report: dict = {}
     try:
         vectors = embeddings.sentiment_embedding(data.train_texts, data.train_labels, vocab, dim=spec.sentiment_dim,
@@ -159,12 +187,16 @@ def _sentiment_part(spec: Word2VecSpec, data: corpus.TextData, job: Job | None) 
 def train_word2vec(spec: Word2VecSpec, job: Job | None = None) -> Word2VecResult:
     from gensim.models import Word2Vec
 
-    data = corpus.load(spec.corpus).take(spec.n_train, 2500, spec.seed)
+    data = corpus.load(spec.corpus, progress=tokens.job_progress(job)).take(spec.n_train, 2500, spec.seed)
     sentences = split_reviews(data.train_texts, job)
     n_words = sum(map(len, sentences))
     model = Word2Vec(vector_size=spec.vector_size, window=spec.window, min_count=spec.min_count, sg=int(spec.sg),
                      workers=WORKERS, seed=spec.seed, max_final_vocab=spec.max_vocab)
-    model.build_vocab(sentences)
+    reviews = Reviews(sentences, job)
+    if job is not None:
+        job.set_progress(0.0, f"counting the words of {len(sentences):,} reviews…")
+    model.build_vocab(reviews)
+    stop_pressed(job, 0)  # Stop during the count (cut short): nothing learned, the run is cancelled
     if len(model.wv) < 10:
         raise ValueError(f"Only {len(model.wv)} words occur {spec.min_count} times or more in these "
                          f"{len(sentences):,} reviews: use more reviews or a lower minimum count.")
@@ -173,10 +205,11 @@ def train_word2vec(spec: Word2VecSpec, job: Job | None = None) -> Word2VecResult
     rows: list[dict] = []
     stopped, t0 = "", time.perf_counter()
     try:
-        model.train(sentences, total_examples=model.corpus_count, epochs=spec.epochs, compute_loss=True,
+        model.train(reviews, total_examples=model.corpus_count, epochs=spec.epochs, compute_loss=True,
                     callbacks=[_epoch_callback(job, spec.epochs, n_words, rows)])
     except _Stop:
-        stopped = f"stopped after epoch {len(rows)} of {spec.epochs}: the vectors learned so far are kept"
+        stopped = (f"stopped during epoch {len(rows)} of {spec.epochs}" if reviews.cut else
+                   f"stopped after epoch {len(rows)} of {spec.epochs}") + ": the vectors learned so far are kept"
         if job is not None:
             job.stopped_at(stopped)
     train_seconds = time.perf_counter() - t0
