@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ..jobs import Cancelled, Job
+from ..jobs import Cancelled, Job, TrainingDiverged
 from ..runs.lesson import Lesson, Saved
 from ..train import LossWatch, TrainConfig, keep_on_stop, make_optimizer, pick_device, seed_everything
 from . import corpus as corpora
@@ -370,7 +370,15 @@ def train_epoch(model, enc: Encoded, opt, watch: LossWatch, job: Job | None, epo
         ids = ids.to(device)
         logits = model(ids, lengths, spec.teacher_forcing, spec.word_dropout)
         loss = masked_loss(logits, ids)
-        value = watch(loss.item())
+        try:
+            value = watch(loss.item())
+        except TrainingDiverged as exc:
+            if job:  # the step that diverged is drawn too: a run that dies at step 6 had one point to show
+                k, m = hits(logits.detach(), ids)
+                measured = {"loss": loss.item()} if math.isfinite(loss.item()) else {}
+                job.metric(step=state["step"] + 1, epoch=epoch + state["seen"] / max(1, len(enc)), split="train",
+                           acc=k / max(1, m), diverged=str(exc), **measured)
+            raise
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.max_grad_norm:
@@ -449,6 +457,36 @@ def finish(model, vocab, spec, data, train, test, rows, train_seconds, stopped, 
         train.truncated / max(1, len(train)), float(np.mean(epoch_s)) if epoch_s else 0.0, train_seconds, stopped)
 
 
+# --- the live curves -------------------------------------------------------------------------------------
+
+def curves(rows: list[dict], run: str):
+    """(loss, words rebuilt) figures of a run's metric rows, titled "Run 7 · …": what was measured is
+    always drawn — a few points get markers (a line through one point shows nothing), the share of
+    words rebuilt runs from 0 (an axis from −100 % to 100 % drew a run that diverged at step 6),
+    and a run that diverged says so in both titles, with the step it diverged at drawn."""
+    from ..viz import curves_figure
+
+    diverged = next((r for r in rows if r.get("diverged")), None)
+    note = f" — diverged at step {diverged['step']}" if diverged else ""
+    loss = curves_figure(rows, "loss", f"{run}loss (cross-entropy per word){note}")
+    acc = curves_figure(rows, "acc", f"{run}words rebuilt{note}")
+    epochs = [r for r in rows if r.get("split") == "epoch" and "val_greedy_acc" in r]
+    if epochs:
+        acc.add_scatter(x=[r["epoch"] for r in epochs], y=[r["val_greedy_acc"] for r in epochs],
+                        mode="lines+markers", name="validation, greedy from the code", line=dict(width=2.5, dash="dot"))
+    shares = [v for r in rows for k in ("acc", "train_acc", "val_acc", "val_greedy_acc")
+              if isinstance(v := r.get(k), (int, float)) and math.isfinite(v)]
+    if shares:
+        acc.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, min(1.0, max(shares) * 1.15 + 0.02)])
+    for fig in (loss, acc):
+        for trace in fig.data:
+            if trace.x is not None and len(trace.x) < 3:
+                trace.mode = "lines+markers"
+        if diverged:
+            fig.add_vline(x=diverged["epoch"], line_dash="dot", line_color="#d62728")
+    return loss, acc
+
+
 # --- as a stored run -------------------------------------------------------------------------------------
 
 SCALARS = ("test_acc", "test_acc_forced", "test_loss", "baseline_acc", "baseline_word_acc", "top_word", "probe_acc",
@@ -497,4 +535,3 @@ def work(spec: SeqAESpec):
 LESSON = Lesson(page="seqae", title="Sequence autoencoder", path="pages/text/seq_autoencoder.py",
                 spec_type=SeqAESpec, train=lambda spec, job: train_seqae(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "acc", "val_greedy_acc"), work=work)
-

@@ -7,9 +7,8 @@ import streamlit as st
 from dlplay import visible
 from dlplay.data import DatasetUnavailable
 from dlplay.text import corpus as corpora
-from dlplay.text.seqae import LESSON, SeqAESpec
+from dlplay.text.seqae import LESSON, SeqAESpec, curves
 from dlplay.train import TrainConfig
-from dlplay.viz import curves_figure
 from ui.live import finished_result, live, lr_slider
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
@@ -85,22 +84,11 @@ if problem:
     st.caption("Train is off until the corpus is there.")
 
 
-def accuracy_figure(rows, title):
-    fig = curves_figure(rows, "acc", title)
-    epochs = [r for r in rows if r.get("split") == "epoch" and "val_greedy_acc" in r]
-    if epochs:
-        fig.add_scatter(x=[r["epoch"] for r in epochs], y=[r["val_greedy_acc"] for r in epochs],
-                        mode="lines+markers", name="validation, greedy from the code", line=dict(width=2.5, dash="dot"))
-    fig.update_layout(yaxis_tickformat=".0%")
-    return fig
-
-
 def render(view) -> None:
-    rows, run = view.metrics(), f"Run {view.id} · "
+    loss, acc = curves(view.metrics(), f"Run {view.id} · ")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(curves_figure(rows, "loss", run + "loss (cross-entropy per word)"), width="stretch",
-                    key=f"{KEY}-loss")
-    c2.plotly_chart(accuracy_figure(rows, run + "words rebuilt"), width="stretch", key=f"{KEY}-acc")
+    c1.plotly_chart(loss, width="stretch", key=f"{KEY}-loss")
+    c2.plotly_chart(acc, width="stretch", key=f"{KEY}-acc")
 
 
 live(KEY, render)

@@ -7,6 +7,17 @@ PAGE = "pages/text/seq_autoencoder.py"
 KEY = "seqae"
 
 
+def values(a) -> list:
+    """A plotly array from a chart's JSON (numpy arrays travel base64-encoded)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(a, dict) and "bdata" in a:
+        return np.frombuffer(base64.b64decode(a["bdata"]), dtype=a["dtype"]).tolist()
+    return list(a)
+
+
 def titles(at) -> list[str]:
     return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
 
@@ -60,3 +71,32 @@ def test_a_short_run_shows_its_curves_reconstructions_and_code_scatter(apptest):
     assert any(n.get("name") == "your text" for c in at.get("plotly_chart") for n in json.loads(c.proto.spec)["data"])
     at.text_area(key=f"{KEY}-own-{run}").input("good " * 25_000).run(timeout=60)
     assert not at.exception and any("only the first 12 of its 25,000 words" in c.value for c in at.caption)
+
+
+def test_a_diverged_run_draws_what_it_measured_and_says_it_diverged(apptest):
+    """At learning rate 10 the loss explodes at step 6: one point had been logged, drawn as nothing
+    on an accuracy axis from −100 % to 100 % (issue 25)."""
+    at = apptest(PAGE).run(timeout=60)
+    at.selectbox(key=f"{KEY}-corpus").set_value("uci_sentences")
+    at.select_slider(key=f"{KEY}-ntrain").set_value(500)
+    at.select_slider(key=f"{KEY}-maxlen").set_value(12)
+    at.select_slider(key=f"{KEY}-vocab").set_value(1000)
+    at.select_slider(key=f"{KEY}-lr").set_value(10.0)
+    at.run(timeout=60)
+    at.button(key=f"{KEY}-train").click().run(timeout=60)
+    job = job_of(at, KEY)
+    assert job.wait(120) and job.state == "failed" and "exploded" in job.error, (job.state, job.error)
+    at.run(timeout=60)
+    assert not at.exception and any("exploded" in e.value for e in at.error)
+    run = at.session_state[f"run:{KEY}"]
+    charts = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
+              for c in at.get("plotly_chart")}
+    step = job.metrics()[-1]["step"]
+    loss = charts[f"Run {run} · loss (cross-entropy per word) — diverged at step {step}"]
+    acc = charts[f"Run {run} · words rebuilt — diverged at step {step}"]
+    for fig in (loss, acc):
+        steps = fig["data"][0]
+        assert len(values(steps["x"])) == 2 and "markers" in steps["mode"], steps  # step 1 and the explosion
+    assert values(loss["data"][0]["y"])[-1] > 50
+    low, high = acc["layout"]["yaxis"]["range"]
+    assert low == 0 and 0 < high <= 1
