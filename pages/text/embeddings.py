@@ -252,15 +252,20 @@ if reports:
     st.markdown("The 19,544 questions of `questions-words.txt` (Mikolov et al., 2013) — *athens : greece :: "
                 "baghdad : ?* — each asked only of vectors that know all four of its words. Small corpora "
                 "cover few of them: country capitals and currencies are rare in movie reviews.")
-    frame = {}
+    frame = {}  # every source's accuracy first, then the questions each covers: at 1,400 px the key columns show
+    for label, rep in reports.items():
+        frame[f"{label} · accuracy"] = [s["accuracy"] for s in rep.sections] + [rep.accuracy]
     for label, rep in reports.items():
         frame[f"{label} · covered"] = [s["covered"] for s in rep.sections] + [rep.covered]
-        frame[f"{label} · accuracy"] = [s["accuracy"] for s in rep.sections] + [rep.accuracy]
     st.markdown("  \n".join(f"**{label}**: {rep.accuracy:.1%} right of the {rep.covered:,} questions it covers"
                             for label, rep in reports.items()))
     sections = [s["section"] for s in next(iter(reports.values())).sections] + ["all covered questions"]
     st.dataframe(pd.DataFrame(frame, index=sections), width="stretch", height=35 * (len(sections) + 1) + 3,
-                 column_config={c: st.column_config.NumberColumn(format="percent") for c in frame if "accuracy" in c})
+                 key=f"{KEY}-analogy-table",
+                 column_config={"_index": st.column_config.TextColumn(width=190),
+                                **{c: st.column_config.NumberColumn(format="percent" if "accuracy" in c else "localized",
+                                                                    width=210 if "accuracy" in c else 170)
+                                   for c in frame}})
     polar = {label: E.separation(t, E.POSITIVE_WORDS, E.NEGATIVE_WORDS) for label, t in tables.items()
              if {"good", "bad"} <= set(t.index)}
     if polar:

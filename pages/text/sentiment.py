@@ -20,6 +20,15 @@ from ui.runs import open_page, run_controls, workspace
 from ui.settings import KEEP
 
 KEY = "sent"
+# The comparison's columns, key ones first and narrow: at 1,400 px the whole row is on screen up to the setup.
+TABLE_COLUMNS = {"run": st.column_config.NumberColumn(width=50), "model": st.column_config.TextColumn(width=170),
+                 "test acc": st.column_config.NumberColumn(format="percent", width=80),
+                 "best val acc": st.column_config.NumberColumn(format="percent", width=100),
+                 "s / epoch": st.column_config.NumberColumn(width=75),
+                 "parameters": st.column_config.NumberColumn(format="localized", width=100),
+                 "parameters by hand": st.column_config.NumberColumn("by hand", format="localized", width=90),
+                 "training texts": st.column_config.NumberColumn("texts", format="localized", width=70),
+                 "state": st.column_config.TextColumn(width=75), "setup": st.column_config.TextColumn(width="large")}
 EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "reviews" / "examples.json").read_text())
 
 open_page(KEY)
@@ -136,11 +145,7 @@ stored = [r for r in runs.get_store().list(workspace(), page=KEY)]
 st.subheader("All your sentiment runs")
 if stored:
     df = table(sorted(stored, key=lambda r: r.id))
-    st.dataframe(df, hide_index=True, width="stretch", key=f"{KEY}-table",
-                 column_config={"test acc": st.column_config.NumberColumn(format="percent"),
-                                "best val acc": st.column_config.NumberColumn(format="percent"),
-                                "parameters": st.column_config.NumberColumn(format="localized"),
-                                "parameters by hand": st.column_config.NumberColumn(format="localized")})
+    st.dataframe(df, hide_index=True, width="stretch", key=f"{KEY}-table", column_config=TABLE_COLUMNS)
     st.caption("Every run of this page, in the order trained: train another model with the same data to add a row. "
                "“By hand” adds up the formula above for the recurrent models with the run's own vocabulary. "
                "Seconds per epoch are measured on this server while it also serves the page.")
