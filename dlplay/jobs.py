@@ -9,6 +9,7 @@ position the page shows. Jobs belong to a browser session and are dropped with i
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import sys
@@ -73,6 +74,7 @@ class Job:
         self.workspace: str | None = None  # whose work it is: fair use counts per workspace, not per tab
         self.save_error: str | None = None  # trained, but the run store refused its model (kept in memory)
         self._stopped_inside = False  # Stop already acted inside a step (`_stop_before_forward`)
+        self._preemptible = 0  # inside `stoppable_steps`: Stop may act within a step
         self.warnings: list[str] = []  # what the learner should know about a run that ended "fine"
 
     # --- written by the job's function -------------------------------------------
@@ -240,7 +242,8 @@ _hooked = False
 def _stop_inside_steps() -> None:
     """Stop acts inside a training step too, not only between steps: before each module's
     forward pass while gradients are being recorded (a training forward; evaluation runs
-    without them, so a stopped run is still measured), once per Stop. The step is
+    without them, so a stopped run is still measured), once per Stop, in loops that say
+    they can take it (`stoppable_steps`). The step is
     abandoned before the optimizer moves, so the model kept is the last finished step's.
     One process-wide PyTorch hook, costing a thread-local read per module call."""
     global _hooked
@@ -253,9 +256,24 @@ def _stop_inside_steps() -> None:
             _hooked = True
 
 
+@contextlib.contextmanager
+def stoppable_steps(job: "Job | None"):
+    """Inside: Stop may end a training step midway (`_stop_inside_steps`). Only for a loop that
+    catches `Cancelled` around its steps and keeps the last finished one (`train.keep_on_stop`);
+    elsewhere a step raising mid-way would lose the run's model, so Stop waits for the step."""
+    if not isinstance(job, Job):  # None, or a stand-in that only shows progress
+        yield
+        return
+    job._preemptible += 1
+    try:
+        yield
+    finally:
+        job._preemptible -= 1
+
+
 def _stop_before_forward(module, args):
     job = getattr(_running_here, "job", None)
-    if job is None or not job._cancel.is_set() or job._stopped_inside:
+    if job is None or not job._preemptible or not job._cancel.is_set() or job._stopped_inside:
         return None
     import torch
 

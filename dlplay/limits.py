@@ -223,14 +223,15 @@ def queue_full(scheduler, limits: Limits) -> str | None:
 
 
 def refusal(work: Work | None, scheduler, session_id: str, replacing: Job | None = None,
-            limits: Limits | None = None, workspace: str | None = None) -> str | None:
-    """Why a new run may not start on this server; None if it may (always on a personal machine).
-    Check and submit under `START_LOCK`, so tabs pressing Train at once can't all pass."""
+            limits: Limits | None = None, workspace: str | None = None, cost=None) -> str | None:
+    """Why a new run may not start here; None if it may. On a personal machine only its memory
+    (`cost`, a `dlplay.costs.Cost`) is checked. Check and submit under `START_LOCK`, so tabs
+    pressing Train at once can't all pass."""
     limits = limits or current()
     if limits is None:
-        return None
+        return too_costly(cost, None)
     return (busy_elsewhere(scheduler, session_id, limits, replacing, workspace) or over_budget(work, limits)
-            or queue_full(scheduler, limits))
+            or too_costly(cost, limits) or queue_full(scheduler, limits))
 
 
 # Held from a start's fair-use check until its job is submitted.

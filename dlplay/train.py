@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .jobs import Cancelled, Job, TrainingDiverged
+from .jobs import Cancelled, Job, TrainingDiverged, stoppable_steps
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "momentum")
 SCHEDULES = ("onecycle", "cosine", "constant")
@@ -304,7 +304,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     history, best, best_state, bad_epochs = History(), math.inf, None, 0
     for epoch in range(cfg.epochs):
         try:
-            trained = trainer.train_epoch(epoch, x, y, gen)
+            with stoppable_steps(job):
+                trained = trainer.train_epoch(epoch, x, y, gen)
         except Cancelled:
             history.stopped = keep_on_stop(job, epoch, cfg.epochs, trainer.step,
                                            history.best_epoch if best_state else 0)
@@ -312,15 +313,16 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         row = {"epoch": epoch + 1, "step": trainer.step, "split": "epoch", **trained}
         if val is not None:
             if job:
-                job.set_progress(job.progress, f"epoch {epoch + 1}/{cfg.epochs} · measuring {len(val[0]):,} "
-                                                f"validation examples")
+                job.set_progress(getattr(job, "progress", 0.0), f"epoch {epoch + 1}/{cfg.epochs} · measuring "
+                                                                 f"{len(val[0]):,} validation examples")
             v = evaluate(trainer.model, *val, loss_fn=loss_fn, classify=classify)
             row.update({f"val_{k}": val_ for k, val_ in v.items()})
         history.rows.append(row)
         if job:
             job.metric(**row)  # drawn before a diverged validation ends the run: what was measured shows
-        if val is not None and (warning := trainer.watch.validation(row["val_loss"], epoch + 1)) and job:
-            job.warn(warning)
+        if val is not None and (warning := trainer.watch.validation(row["val_loss"], epoch + 1)):
+            if hasattr(job, "warn"):  # a job, not a stand-in that only shows progress
+                job.warn(warning)
         for cb in callbacks:
             cb.on_epoch_end(trainer.model, epoch + 1, row)
         if cfg.early_stopping and val is not None:

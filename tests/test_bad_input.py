@@ -55,8 +55,15 @@ def _open(apptest, page: str, query: dict | None = None):
     return at.run()
 
 
+@pytest.fixture
+def no_runs(tmp_path, monkeypatch):
+    """An empty run store: a page opened with no run of its own would show the last run trained
+    with the settings in its address bar (`ui.runs.adopt_last`), and other tests leave runs."""
+    monkeypatch.setenv("DLPLAY_HOME", str(tmp_path / "home"))
+
+
 @pytest.mark.parametrize("page", PAGES)
-def test_bad_url_values_keep_every_setting_at_its_default(apptest, page):
+def test_bad_url_values_keep_every_setting_at_its_default(apptest, page, no_runs):
     prefix = PAGES[page]
     clean = _open(apptest, page)
     defaults = _settings(clean._tree, prefix)

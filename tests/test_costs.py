@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from dlplay import costs, limits
-from dlplay.jobs import Cancelled, Scheduler
+from dlplay.jobs import Cancelled, Scheduler, stoppable_steps
 from dlplay.text.models import NetSpec
 from dlplay.text.sentiment import SentimentSpec, cost as sentiment_cost
 from dlplay.train import TrainConfig
@@ -113,14 +113,15 @@ def test_stop_acts_inside_a_long_training_step_and_keeps_the_last_finished_step(
 
     def train(job):
         try:
-            for step in range(100):
-                job.check_cancelled()
-                kept["weights"] = model[0].weight.detach().clone()
-                kept["step"] = step
-                job.metric(step=step)
-                model(x).pow(2).mean().backward()
-                opt.step()
-                opt.zero_grad()
+            with stoppable_steps(job):  # this loop keeps the last finished step on Cancelled
+                for step in range(100):
+                    job.check_cancelled()
+                    kept["weights"] = model[0].weight.detach().clone()
+                    kept["step"] = step
+                    job.metric(step=step)
+                    model(x).pow(2).mean().backward()
+                    opt.step()
+                    opt.zero_grad()
         except Cancelled:
             job.stopped_at(f"stopped in step {kept['step']}")
         return model
@@ -188,3 +189,28 @@ def test_stop_at_the_largest_accepted_sentiment_setting_acts_within_5_s(monkeypa
     assert waited < 5.0, f"Stop took {waited:.1f} s at {spec.net.kind} {spec.net.hidden}×{spec.net.layers}, " \
                          f"{spec.max_len} words, batch {spec.train.batch_size}"
     assert job.wait(120) and job.state in ("stopped", "cancelled")
+
+
+def test_a_loop_that_checks_stop_only_between_steps_is_never_cut_midway():
+    """A loop that doesn't declare `stoppable_steps` (the DCGAN's two players) keeps its own
+    rhythm: Stop is seen at its next check, never as an exception inside a forward pass."""
+    model = nn.Sequential(*[nn.Linear(64, 64) for _ in range(50)])
+    seen = []
+
+    def train(job):
+        for step in range(10_000):
+            if job.stop_requested:
+                seen.append(step)
+                break
+            job.metric(step=step)
+            model(torch.randn(64, 64)).sum().backward()
+        return model
+
+    sched = Scheduler(max_workers=1)
+    try:
+        job = sched.submit(train, session_id="s", name="between steps")
+        assert job.wait_for_events(3, timeout=60, kind="metric")
+        job.cancel()
+        assert job.wait(30) and job.state == "stopped" and seen
+    finally:
+        sched.shutdown()

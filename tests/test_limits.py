@@ -209,6 +209,9 @@ def test_shared_server_limits_on_the_pages(apptest, shared):
     is stopped at the time limit and keeps its model."""
     shared.setenv("DLPLAY_MAX_WORK", "600000")
     shared.setenv("DLPLAY_MAX_JOB_S", "10")
+    from dlplay import costs
+
+    shared.setattr(costs, "machine_flops", lambda: 1e15)  # no estimate refuses it first: the cap is under test
     at = apptest("app.py")
     at.switch_page("pages/digit_classifier.py").run()
     at.number_input(key="mlp-epochs").set_value(30)

@@ -206,16 +206,14 @@ def fair_use_refusal(lesson: runs.Lesson, spec, session: str, replacing: RunView
     """Why this run may not start now: more memory than a run may have (any machine), or
     the shared server's limits; None if it may. Call under `limits.START_LOCK` with the
     start that follows."""
-    if refused := cost_refusal(lesson, spec):
-        return refused
-    if limits.current() is None:
-        return None
-    try:
-        work = lesson.work(spec) if lesson.work is not None else None
-    except Exception:  # noqa: BLE001 - data it can't be sized on fails the run itself, with its message
-        work = None
+    work = None
+    if limits.current() is not None and lesson.work is not None:
+        try:
+            work = lesson.work(spec)
+        except Exception:  # noqa: BLE001 - data it can't be sized on fails the run itself, with its message
+            work = None
     return limits.refusal(work, get_scheduler(), session, replacing.job if replacing is not None else None,
-                          workspace=workspace())
+                          workspace=workspace(), cost=estimate(lesson, spec))
 
 
 def cost_refusal(lesson: runs.Lesson, spec) -> str | None:

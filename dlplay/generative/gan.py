@@ -96,6 +96,8 @@ class _Quiet:
     """Lets the judge's training honour Stop and show progress in the GAN's job without
     mixing its metric rows into the GAN's curves."""
 
+    progress = 0.0  # the GAN's own progress bar stays at its start while the judge trains
+
     def __init__(self, job: Job):
         self.job = job
 

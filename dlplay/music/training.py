@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..jobs import Cancelled, Job
+from ..jobs import Cancelled, Job, stoppable_steps
 from ..runs.lesson import Lesson, Saved
 from ..train import LossWatch, keep_on_stop
 from . import rolls
@@ -162,23 +162,24 @@ def train_music(spec: MusicSpec, job: Job | None = None, data: rolls.MusicData |
         model.train()
         running, seen = 0.0, 0
         try:
-            for idx in torch.randperm(len(x), generator=gen).split(spec.batch_size):
-                if job:
-                    job.check_cancelled()
-                xb = x[idx]
-                out, _ = model(shifted(xb))
-                loss = model.nll(out, xb).mean()
-                value = watch(loss.item())
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), spec.max_grad_norm)
-                opt.step()
-                step += 1
-                running, seen = running + value * len(idx), seen + len(idx)
-                if job and (step == 1 or step % 10 == 0):
-                    job.metric(step=step, epoch=epoch + seen / len(x), split="train", loss=value)
-                    total = steps_per_epoch * spec.epochs
-                    job.set_progress(step / total, f"epoch {epoch + 1}/{spec.epochs} · step {step}/{total}")
+            with stoppable_steps(job):  # Stop may end a long step midway: the last finished one is kept
+                for idx in torch.randperm(len(x), generator=gen).split(spec.batch_size):
+                    if job:
+                        job.check_cancelled()
+                    xb = x[idx]
+                    out, _ = model(shifted(xb))
+                    loss = model.nll(out, xb).mean()
+                    value = watch(loss.item())
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), spec.max_grad_norm)
+                    opt.step()
+                    step += 1
+                    running, seen = running + value * len(idx), seen + len(idx)
+                    if job and (step == 1 or step % 10 == 0):
+                        job.metric(step=step, epoch=epoch + seen / len(x), split="train", loss=value)
+                        total = steps_per_epoch * spec.epochs
+                        job.set_progress(step / total, f"epoch {epoch + 1}/{spec.epochs} · step {step}/{total}")
         except Cancelled:
             stopped = keep_on_stop(job, epoch, spec.epochs, step)
             break

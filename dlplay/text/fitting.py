@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..jobs import Cancelled, Job
+from ..jobs import Cancelled, Job, stoppable_steps
 from ..train import LossWatch, TrainConfig, keep_on_stop, make_optimizer, make_schedule
 from . import batches
 from .tokens import Encoded
@@ -130,7 +130,8 @@ def fit(model: nn.Module, train: Encoded, val: Encoded | None, cfg: TrainConfig,
     best, best_state, waited, t0 = math.inf, None, 0, time.perf_counter()
     for epoch in range(cfg.epochs):
         try:
-            row = train_epoch(model, train, opt, cfg, watch, gen, state, job, epoch, bucket)
+            with stoppable_steps(job):
+                row = train_epoch(model, train, opt, cfg, watch, gen, state, job, epoch, bucket)
         except Cancelled:
             fitted.stopped = keep_on_stop(job, epoch, cfg.epochs, state["step"], fitted.best_epoch)
             break
