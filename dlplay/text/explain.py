@@ -9,7 +9,8 @@ Two ways to score words, both toward the class the model picked:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -103,6 +104,26 @@ def read(result, text: str, method: str = "occlusion") -> Reading:
     return Reading(text, piece, probs, target, score(result.model, piece, target), method, notes)
 
 
+@dataclass
+class Verdict:
+    """What run `run_id` says about `text`, its words scored by `method`; `reading` is None until
+    `read`. Its `key` names the three together: a page keeps a verdict under it and shows it only
+    while the run, the review and the method on screen are those (a page once showed "Run 31 says:
+    positive" for a review no longer in the box, scored by a method the radio no longer showed)."""
+    run_id: int
+    text: str
+    method: str
+    reading: Reading | None = None
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha1(f"{self.run_id}\0{self.method}\0{self.text}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+    def read(self, result) -> "Verdict":
+        """The verdict with its reading, by the run's trained `result` (raises NothingToRead)."""
+        return replace(self, reading=read(result, self.text, self.method))
+
+
 def attention(result, piece: Piece) -> list[np.ndarray]:
     """A Transformer's attention over one text: per layer, (heads, words, words), rows summing to 1."""
     model = result.model
@@ -137,5 +158,5 @@ def highlight_html(reading: Reading) -> str:
     return "".join(out)
 
 
-__all__ = ["METHODS", "NothingToRead", "Reading", "attention", "highlight_html", "integrated_gradients",
+__all__ = ["METHODS", "NothingToRead", "Reading", "Verdict", "attention", "highlight_html", "integrated_gradients",
            "occlusion", "read"]

@@ -16,6 +16,7 @@ from dlplay.text.models import KINDS, POSITIONAL, RECURRENT, NetSpec
 from dlplay.text.sentiment import CORPORA, LESSON, SentimentSpec, describe, table
 from dlplay.viz import curves_figure
 from ui.live import finished_result, live
+from ui.lastrun import keep_typed, show_last_run, typed
 from ui.runs import open_page, run_controls, workspace
 from ui.settings import KEEP
 
@@ -32,6 +33,7 @@ TABLE_COLUMNS = {"run": st.column_config.NumberColumn(width=50), "model": st.col
 EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "reviews" / "examples.json").read_text())
 
 open_page(KEY)
+show_last_run(KEY)  # after a reload: the newest run of this page, when the address bar names none
 st.title("Sentiment: RNN to Transformer")
 st.markdown(
     "Each word becomes a trainable vector (the **embedding layer**); a network reads the vectors of a movie "
@@ -152,64 +154,86 @@ if stored:
 else:
     st.caption("No runs yet: each run you train adds a row — parameters, seconds per epoch, accuracy.")
 
+def attention_maps(result, reading, run_id: int) -> None:
+    """Every head's attention over the review read, for a Transformer."""
+    maps = explain.attention(result, reading.piece)
+    st.markdown("**Where each head looks.** Row = a word, columns = the words it attends to; each row sums to 1.")
+    layer = st.number_input("Layer", 1, len(maps), 1, key=f"{KEY}-att-layer") if len(maps) > 1 else 1
+    words = reading.piece.words
+    show = slice(0, min(60, len(words)))
+    cols = st.columns(min(4, maps[0].shape[0]))
+    for h in range(maps[layer - 1].shape[0]):
+        w = maps[layer - 1][h][show, show]
+        fig = go.Figure(go.Heatmap(z=w, x=list(range(len(w))), y=list(range(len(w))), colorscale="Viridis", zmin=0,
+                                   showscale=False,
+                                   customdata=np.array([[f"{words[i]} → {words[j]}" for j in range(len(w))]
+                                                        for i in range(len(w))]),
+                                   hovertemplate="%{customdata}: %{z:.2f}<extra></extra>"))
+        fig.update_layout(title=f"Run {run_id} · layer {layer} · head {h + 1}", height=300,
+                          margin=dict(l=10, r=10, t=35, b=10), yaxis_autorange="reversed")
+        cols[h % len(cols)].plotly_chart(fig, width="stretch", key=f"{KEY}-att-{layer}-{h}")
+    if len(words) > 60:
+        st.caption(f"The first 60 of the {len(words)} words read.")
+
+
 # --- your own review ---------------------------------------------------------------------------------------
+# Drawn whenever the page shows a run, disabled while it trains: a box that disappears and comes back
+# showed empty while the server still held the old review, and "Run 31 says: positive" appeared under
+# it, read with a method the radio no longer showed. The verdict belongs to the run, the review and the
+# method on screen: it is kept under those three and dropped when any of them changes.
 result = finished_result(KEY)
-if result is not None:
+if shown is not None:
     st.subheader(f"Run {shown.id} reads your review")
-    st.markdown(f"Test accuracy **{result.test_acc:.1%}** on {result.n_test:,} reviews it never saw "
-                f"({describe(result.spec.net)}; {result.n_params:,} parameters; "
-                f"{result.seconds_per_epoch:.1f} s per epoch)." + (f" {result.stopped.capitalize()}." if result.stopped else ""))
-    example = st.selectbox("Start from an example", ["(my own)"] + list(EXAMPLES), key=f"{KEY}-example")
+    if result is not None:
+        st.markdown(f"Test accuracy **{result.test_acc:.1%}** on {result.n_test:,} reviews it never saw "
+                    f"({describe(result.spec.net)}; {result.n_params:,} parameters; {result.seconds_per_epoch:.1f} s "
+                    "per epoch)." + (f" {result.stopped.capitalize()}." if result.stopped else ""))
+    elif shown.is_active:
+        st.caption(f"Run {shown.id} is training: it reads your review once it has finished (or been stopped).")
+    else:
+        st.caption(f"Run {shown.id} kept no model to read with: train another run.")
+    off = result is None
+    example = st.selectbox("Start from an example", ["(my own)"] + list(EXAMPLES), key=f"{KEY}-example",
+                           disabled=off)
     if example != "(my own)" and st.session_state.get(f"{KEY}-example-was") != example:
         st.session_state[f"{KEY}-review"] = EXAMPLES[example]
     st.session_state[f"{KEY}-example-was"] = example
-    text = st.text_area("Your review", key=f"{KEY}-review", height=120, max_chars=200_000,
-                        placeholder="Type or paste a movie review…")
-    method = st.radio("Score each word by", list(explain.METHODS), format_func=explain.METHODS.get,
-                      horizontal=True, key=f"{KEY}-method")
-    if not text.strip():
+    keep_typed(f"{KEY}-review")  # after a reload or another page, the review typed here comes back
+    text = typed(f"{KEY}-review", st.text_area("Your review", key=f"{KEY}-review", height=120, max_chars=200_000,
+                                               placeholder="Type or paste a movie review…", disabled=off))
+    keep_typed(f"{KEY}-method", explain.METHODS)
+    method = typed(f"{KEY}-method", st.radio("Score each word by", list(explain.METHODS),
+                                             format_func=explain.METHODS.get, horizontal=True, key=f"{KEY}-method",
+                                             disabled=off))
+    verdict = explain.Verdict(shown.id, text, method)
+    if st.session_state.get(f"{KEY}:verdict", verdict).key != verdict.key:
+        st.session_state.pop(f"{KEY}:verdict")  # another run, review or method: the old verdict goes
+    if result is not None and not text.strip():
         st.info("Type a review above (or pick an example) to see how the model reads it.", icon=":material/edit:")
-    else:
+    elif result is not None:
         try:
-            reading = explain.read(result, text, method)
+            verdict = st.session_state.get(f"{KEY}:verdict") or verdict.read(result)
+            st.session_state[f"{KEY}:verdict"] = verdict
         except explain.NothingToRead as exc:
-            reading = None
             st.info(str(exc), icon=":material/edit:")
-        if reading is not None:
-            label = result.classes[reading.target]
-            st.markdown(f"**Run {shown.id} says: {label}** — " + ", ".join(
-                f"{c} {p:.0%}" for c, p in zip(result.classes, reading.probs)))
-            for note in reading.notes:
-                st.caption(note)
-            st.html(f"<div class='dlplay-review' style='line-height:1.9'>{explain.highlight_html(reading)}</div>")
-            st.caption(f"Green words pushed the model toward “{label}”, red ones away from it; the stronger the tint, "
-                       "the bigger the push (" + ("the drop in its probability when the word is left out"
-                       if method == "occlusion" else "integrated gradients from an all-zero review") + ").")
-            top = np.argsort(-np.abs(reading.scores))[:10]
-            st.dataframe(pd.DataFrame({"word": [reading.piece.words[i] for i in top],
-                                       "as typed": [text[slice(*reading.piece.spans[i])] for i in top],
-                                       f"push toward {label}": [float(reading.scores[i]) for i in top]}),
-                         hide_index=True, key=f"{KEY}-words")
-            if result.spec.net.kind == "transformer":
-                maps = explain.attention(result, reading.piece)
-                st.markdown("**Where each head looks.** Row = a word, columns = the words it attends to; "
-                            "each row sums to 1.")
-                layer = st.number_input("Layer", 1, len(maps), 1, key=f"{KEY}-att-layer") if len(maps) > 1 else 1
-                words = reading.piece.words
-                show = slice(0, min(60, len(words)))
-                cols = st.columns(min(4, maps[0].shape[0]))
-                for h in range(maps[layer - 1].shape[0]):
-                    w = maps[layer - 1][h][show, show]
-                    fig = go.Figure(go.Heatmap(z=w, x=list(range(len(w))), y=list(range(len(w))),
-                                               colorscale="Viridis", zmin=0, showscale=False,
-                                               customdata=np.array([[f"{words[i]} → {words[j]}" for j in range(len(w))]
-                                                                    for i in range(len(w))]),
-                                               hovertemplate="%{customdata}: %{z:.2f}<extra></extra>"))
-                    fig.update_layout(title=f"Run {shown.id} · layer {layer} · head {h + 1}", height=300,
-                                      margin=dict(l=10, r=10, t=35, b=10), yaxis_autorange="reversed")
-                    cols[h % len(cols)].plotly_chart(fig, width="stretch", key=f"{KEY}-att-{layer}-{h}")
-                if len(words) > 60:
-                    st.caption(f"The first 60 of the {len(words)} words read.")
+        if (reading := verdict.reading) is not None:
+            with st.container(key=f"{KEY}-verdict-{verdict.key}"):
+                label = result.classes[reading.target]
+                st.markdown(f"**Run {verdict.run_id} says: {label}** — " + ", ".join(
+                    f"{c} {p:.0%}" for c, p in zip(result.classes, reading.probs)))
+                for note in reading.notes:
+                    st.caption(note)
+                st.html(f"<div class='dlplay-review' style='line-height:1.9'>{explain.highlight_html(reading)}</div>")
+                st.caption(f"Green words pushed the model toward “{label}”, red ones away from it; the stronger the "
+                           "tint, the bigger the push (" + ("the drop in its probability when the word is left out"
+                           if reading.method == "occlusion" else "integrated gradients from an all-zero review") + ").")
+                top = np.argsort(-np.abs(reading.scores))[:10]
+                st.dataframe(pd.DataFrame({"word": [reading.piece.words[i] for i in top],
+                                           "as typed": [text[slice(*reading.piece.spans[i])] for i in top],
+                                           f"push toward {label}": [float(reading.scores[i]) for i in top]}),
+                             hide_index=True, key=f"{KEY}-words")
+                if result.spec.net.kind == "transformer":
+                    attention_maps(result, reading, shown.id)
 
 st.markdown("""
 **What to notice**
