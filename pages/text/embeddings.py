@@ -12,6 +12,7 @@ from dlplay.text import embeddings as E
 from dlplay.text.word2vec import CORPORA, LESSON, Word2VecSpec
 from dlplay.viz import curves_figure
 from ui.live import finished_result, live
+from ui.lastrun import show_last_run
 from ui.runs import open_page, run_controls, workspace
 from ui.settings import KEEP
 
@@ -22,6 +23,7 @@ WORDS_2D = ("good, great, excellent, wonderful, bad, awful, terrible, boring, ma
             "actor, actress, father, mother, france, paris, italy, rome")
 
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
+show_last_run(KEY)  # after a reload: the newest run, though the words explored since changed the address bar
 st.title("Word embeddings")
 st.markdown(
     "A network that reads words turns each into a **vector**; words it treats alike get vectors that point "
@@ -139,6 +141,12 @@ if not sources:
             "train a model on the **Sentiment** page — its runs appear here too.", icon=":material/school:")
     emb = None
 else:
+    if result is not None and st.session_state.get(f"{KEY}:explored-run") != shown.id:
+        # A run newly on screen (just trained, reopened, back after a reload) is explored with its own
+        # word2vec: the box kept a Sentiment-page model it had offered before, and "king − man + woman"
+        # was answered by that model under the new run's curves.
+        st.session_state[f"{KEY}-source"] = w2v_name
+        st.session_state[f"{KEY}:explored-run"] = shown.id
     choice = st.selectbox("Vectors", list(sources), key=f"{KEY}-source")
     emb = sources[choice][0]
     if isinstance(emb, int):  # a Sentiment-page run, loaded only when chosen

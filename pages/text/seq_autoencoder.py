@@ -10,6 +10,7 @@ from dlplay.text import corpus as corpora
 from dlplay.text.seqae import LESSON, SeqAESpec, curves
 from dlplay.train import TrainConfig
 from ui.live import finished_result, live, lr_slider
+from ui.lastrun import keep_typed, show_last_run, typed
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
 
@@ -18,6 +19,7 @@ CORPORA = ["imdb", "uci_sentences", "imdb_csv", "ag_news"]
 COLOURS = ["#d62728", "#2ca02c", "#1f77b4", "#ff7f0e"]  # negative red, positive green (then AG's topics)
 
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
+show_last_run(KEY)  # after a reload: the newest run of this page, when the address bar names none
 
 st.title("Sequence autoencoder")
 st.markdown(
@@ -167,8 +169,10 @@ if result is not None:
 
     # --- your own text ---------------------------------------------------------------------------------
     st.subheader("Reconstruct your own sentence")
-    text = st.text_area("A sentence (words outside the vocabulary become [UNK])", key=f"{KEY}-own-{shown.id}",
-                        max_chars=200_000, placeholder="the acting was great but the story was boring")
+    keep_typed(f"{KEY}-own-{shown.id}")  # after a reload or another page, the sentence typed here comes back
+    text = typed(f"{KEY}-own-{shown.id}", st.text_area(
+        "A sentence (words outside the vocabulary become [UNK])", key=f"{KEY}-own-{shown.id}", max_chars=200_000,
+        placeholder="the acting was great but the story was boring"))
     own = None
     if not text.strip():
         st.info("Type a sentence above to see how the model rebuilds it and where its code lands on the plane.")

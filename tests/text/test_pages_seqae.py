@@ -100,3 +100,31 @@ def test_a_diverged_run_draws_what_it_measured_and_says_it_diverged(apptest):
     assert values(loss["data"][0]["y"])[-1] > 50
     low, high = acc["layout"]["yaxis"]["range"]
     assert low == 0 and 0 < high <= 1
+
+
+def test_a_reload_shows_the_last_run_and_the_sentence_typed(apptest, monkeypatch, tmp_path):
+    """A reload (a new session) dropped the run's curves, results and the sentence typed (issue 25)."""
+    monkeypatch.setenv("DLPLAY_HOME", str(tmp_path / "home"))
+    at = apptest(PAGE).run(timeout=60)
+    at.selectbox(key=f"{KEY}-corpus").set_value("uci_sentences")
+    at.select_slider(key=f"{KEY}-ntrain").set_value(500)
+    at.select_slider(key=f"{KEY}-maxlen").set_value(12)
+    at.select_slider(key=f"{KEY}-vocab").set_value(1000)
+    at.number_input(key=f"{KEY}-epochs").set_value(1)
+    at.run(timeout=60)
+    at.button(key=f"{KEY}-train").click().run(timeout=60)
+    job = job_of(at, KEY)
+    assert job.wait(120) and job.state == "done", job.error
+    at.run(timeout=60)
+    run = at.session_state[f"run:{KEY}"]
+    at.text_area(key=f"{KEY}-own-{run}").input("the phone is great").run(timeout=60)
+    # A reload whose address is not the run's any more (a setting changed after training).
+    again = apptest(PAGE)
+    again.query_params.update({f"{KEY}-epochs": "3"})
+    again.run(timeout=60)
+    assert not again.exception
+    assert again.session_state.get(f"run:{KEY}") == run
+    assert f"Run {run} · loss (cross-entropy per word)" in titles(again)
+    assert any(h.value == f"Run {run} on the test set" for h in again.subheader)
+    assert again.text_area(key=f"{KEY}-own-{run}").value == "the phone is great"
+    assert any("→ rebuilt:" in m.value for m in again.markdown)
