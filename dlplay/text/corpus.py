@@ -266,6 +266,13 @@ def load(name: str, progress: Progress | None = None) -> TextData:
         return _cache[key][1]
 
 
+def present(name: str) -> bool:
+    """Whether the corpus's files are in the data directory, without reading them (a page's default)."""
+    if name == "imdb_csv":
+        return all((data_dir() / "imdb_csv" / f).is_file() for f in ("imdb_train.csv.gz", "imdb_test.csv.gz"))
+    return all(any((data_dir() / rel).glob("*")) if (data_dir() / rel).is_dir() else False for rel in FOLDERS[name])
+
+
 def available() -> list[str]:
     """The corpora that load here without a download (a page offers these)."""
     out = []
@@ -285,4 +292,4 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-__all__ = ["SENTIMENT", "TextData", "available", "clean", "clear_cache", "load", "TITLES"]
+__all__ = ["SENTIMENT", "TextData", "available", "clean", "clear_cache", "load", "present", "TITLES"]

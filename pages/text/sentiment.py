@@ -21,6 +21,7 @@ from ui.runs import open_page, run_controls, workspace
 from ui.settings import KEEP
 
 KEY = "sent"
+DEFAULT_CORPUS = "imdb_csv" if corpus.present("imdb_csv") else "imdb"  # the most reviews there are
 # The comparison's columns, key ones first and narrow: at 1,400 px the whole row is on screen up to the setup.
 TABLE_COLUMNS = {"run": st.column_config.NumberColumn(width=50), "model": st.column_config.TextColumn(width=170),
                  "test acc": st.column_config.NumberColumn(format="percent", width=80),
@@ -44,13 +45,19 @@ st.markdown(
 
 with st.sidebar:
     st.header("Reviews")
-    name = st.selectbox("Corpus", list(CORPORA), format_func=corpus.TITLES.get, key=f"{KEY}-corpus", **KEEP)
-    n_train = st.select_slider("Training reviews", [1000, 2500, 5000, 10000, 0], value=0, key=f"{KEY}-ntrain",
+    # The defaults train in about a minute on two cores and read reviews well enough for each word's push to
+    # mean something: an LSTM (64, max-pooled, dropout 0.3, lr 5e-3) on 10,000 of the CSV's 25,000 reviews,
+    # 3 epochs — measured 80.6 % on the 25,000 test reviews in 62 s (reading, training 41 s, testing) on one core
+    # of a busy 2-core machine, "wonderful" the word pushing "A wonderful film…" hardest. The old defaults (the
+    # 2,500 reviews of an aclImdb subset) gave 69.2 %, and "and" pushed hardest. "All" reaches the README's 87 %.
+    name = st.selectbox("Corpus", list(CORPORA), index=list(CORPORA).index(DEFAULT_CORPUS),
+                        format_func=corpus.TITLES.get, key=f"{KEY}-corpus", **KEEP)
+    n_train = st.select_slider("Training reviews", [1000, 2500, 5000, 10000, 0], value=10000, key=f"{KEY}-ntrain",
                                format_func=lambda n: f"{n:,}" if n else "all", **KEEP,
                                help="A tenth of them is held out for the validation curve.")
     vocab_size = st.select_slider("Vocabulary (most frequent words)", [2000, 5000, 10000, 20000, 30000],
-                                  value=10000, key=f"{KEY}-vocab", format_func=lambda n: f"{n:,}", **KEEP)
-    max_len = st.select_slider("Words read per review", [50, 100, 200, 400, 800], value=200, key=f"{KEY}-maxlen",
+                                  value=20000, key=f"{KEY}-vocab", format_func=lambda n: f"{n:,}", **KEEP)
+    max_len = st.select_slider("Words read per review", [50, 100, 200, 320, 400, 800], value=200, key=f"{KEY}-maxlen",
                                **KEEP, help="Longer reviews are cut; the recurrent models' time grows with it.")
     keep = st.radio("Of a longer review, keep its", ["end", "start"], horizontal=True, key=f"{KEY}-keep", **KEEP,
                     help="A review's verdict is usually at its end.")
@@ -75,10 +82,10 @@ with st.sidebar:
     else:
         bigrams = st.toggle("Add word pairs (bigrams)", value=True, key=f"{KEY}-bigrams", **KEEP,
                             help="“not good” becomes a feature of its own: the one piece of word order a bag keeps.")
-    dropout = st.slider("Dropout", 0.0, 0.7, 0.2, 0.05, key=f"{KEY}-dropout", **KEEP)
+    dropout = st.slider("Dropout", 0.0, 0.7, 0.3, 0.05, key=f"{KEY}-dropout", **KEEP)
     st.header("Training")
-    epochs = st.number_input("Epochs", 1, 30, 4, key=f"{KEY}-epochs", **KEEP)
-    lr = st.select_slider("Learning rate", [3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0, 10.0], value=3e-3,
+    epochs = st.number_input("Epochs", 1, 30, 3, key=f"{KEY}-epochs", **KEEP)
+    lr = st.select_slider("Learning rate", [3e-4, 1e-3, 3e-3, 5e-3, 1e-2, 3e-2, 0.1, 1.0, 10.0], value=5e-3,
                           key=f"{KEY}-lr", format_func=lambda v: f"{v:g}", **KEEP)
     batch = st.select_slider("Batch size", [16, 32, 64, 128, 256], value=64, key=f"{KEY}-batch", **KEEP)
     patience = st.number_input("Early stopping: epochs without a better validation loss (0 = off)", 0, 10, 0,

@@ -26,7 +26,8 @@ def test_train_a_small_lstm_then_type_a_review_and_see_its_words_highlighted(sen
     # A small LSTM that reads the max over its steps learns in a few seconds (measured: 76 % after
     # 4 epochs on the 2,250 training reviews, 2.6 s per epoch).
     # URL values are the labels the widgets show.
-    page.goto(f"{sentiment_url}/?sent-kind=LSTM&sent-pool=max+over+steps&sent-epochs=4&sent-lr=0.01")
+    page.goto(f"{sentiment_url}/?sent-corpus=IMDB+reviews+(aclImdb+folder)&sent-kind=LSTM&sent-pool=max+over+steps"
+              "&sent-epochs=4&sent-lr=0.01&sent-vocab=10%2C000&sent-dropout=0.2")
     train = page.locator(".st-key-sent-train button")
     expect(train).to_be_enabled(timeout=LOAD_MS)
     expect(page.get_by_text("IMDB reviews: 2,500 training and 2,500 test texts")).to_be_visible(timeout=LOAD_MS)

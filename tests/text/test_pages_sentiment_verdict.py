@@ -33,6 +33,7 @@ def method_caption(at) -> str:
 
 def test_a_verdict_is_the_one_of_the_run_review_and_method_on_screen(apptest):
     at = apptest(PAGE).run(timeout=60)
+    at.selectbox(key=f"{KEY}-corpus").set_value("imdb")  # the folder's 2,500 reviews: seconds
     at.selectbox(key=f"{KEY}-kind").set_value("bag").run(timeout=60)
     job = train(at, 2)
     assert job.wait(180) and job.state == "done", job.error
