@@ -535,3 +535,27 @@ def work(spec: SeqAESpec):
 LESSON = Lesson(page="seqae", title="Sequence autoencoder", path="pages/text/seq_autoencoder.py",
                 spec_type=SeqAESpec, train=lambda spec, job: train_seqae(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "acc", "val_greedy_acc"), work=work)
+
+
+def cost(spec: SeqAESpec):
+    """Memory and step time of one batch (`dlplay.costs`): both LSTMs and the word logits' loss,
+    probed on short texts and extrapolated per word; sized before the texts are encoded."""
+    from ..costs import torch_cost
+
+    def loss(logits):
+        words = logits.shape[0] * logits.shape[1]
+        return F.cross_entropy(logits.flatten(0, 1), torch.zeros(words, dtype=torch.long, device=logits.device))
+
+    w = work(spec)
+    batch = spec.train.batch_size
+    texts = w.size - min(500, w.size // 10)  # a tenth (at most 500) validates
+    return torch_cost(lambda n: SeqAutoencoder(spec.vocab_size, spec.embed, spec.hidden, spec.code, spec.reverse,
+                                               spec.feed_code),
+                      lambda b, n: (torch.ones(b, n, dtype=torch.long), torch.full((b,), n, device="cpu"),
+                                    spec.teacher_forcing, spec.word_dropout),
+                      batch=batch, length=spec.max_len, per_step=True, optimizer=spec.train.optimizer, loss=loss,
+                      lower="the words kept per text, the vocabulary, the LSTM hidden size or the embedding size"
+                      ).with_steps(w.count * -(-texts // batch))
+
+
+LESSON.cost = cost
