@@ -5,7 +5,8 @@ a job inside the live server seen from a browser (server.py), the 2-D
 playground's redraw rate (playground.py), and what recording a run in the run store
 costs its training (store.py), the CNN builder (cnn.py), and an image folder read lazily
 against held in memory (lazyload.py), and the sentiment models on full IMDB with the
-batching pipeline they use (text.py). Nothing is asserted; a noisy machine gives
+batching pipeline they use (text.py), and each page's largest run a shared server accepts, its
+peak memory measured against its estimate (memory.py). Nothing is asserted; a noisy machine gives
 noisy numbers, so run it on a quiet one.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("training", "server", "playground", "store", "cnn", "lazyload", "text", "music")
+SECTIONS = ("training", "server", "playground", "store", "cnn", "lazyload", "text", "music", "memory")
 UNIT_DIGITS = {"nats": 3, "samples/s": 0, "texts/s": 0, "s": 2, "% CPU": 1, "ms": 2, "%": 2, "×": 3}
 
 
@@ -182,6 +183,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {m['epochs']} epochs in {m['train_s']:.0f} s: validation {m['val']:.3f}, test {m['test']:.3f} nats "
               f"per frame (baseline {m['baseline']:.2f})")
         rows += music.rows(m, row)
+
+    if "memory" in sections:
+        from dlplay.bench import memory
+
+        print("memory: each page's largest accepted run, each in a fresh process, peak RSS growth vs its estimate…")
+        y = memory.run(quick=args.quick)
+        print("\n".join(memory.table(y)))
+        rows += memory.rows(y, row)
 
     print()
     print_table(rows)
