@@ -42,7 +42,7 @@ def test_the_issues_bilstm_is_refused_naming_what_to_lower(monkeypatch):
     monkeypatch.setenv("DLPLAY_MAX_RUN_MB", "8000")
     message = limits.too_costly(sentiment_cost(sentiment()), None)
     assert message.startswith("Too big for this machine's memory: this setting needs about ")
-    assert "one run may use at most 7.8 GB here. Lower the batch size, the words read per review" in message
+    assert "one run may use at most 5.2 GB here. Lower the batch size, the words read per review" in message
     assert limits.too_costly(sentiment_cost(sentiment("lstm", 64, 1, 200, 64)), None) is None
 
 
