@@ -112,9 +112,17 @@ def open_long_run_setup(page, url: str) -> None:
 
 
 def start_training(page, server: Server):
+    """Train, then the new run once it draws (the page may show an earlier run of the same
+    setup until then: the last run of a setup comes back with the page)."""
+    before = server.newest_run()
     page.get_by_role("button", name="Train").click()
-    page.wait_for_function(f"() => ({LOSS_POINTS_JS})() > 0", timeout=STEP_MS)
+    deadline = time.monotonic() + STEP_MS / 1000
     run = server.newest_run()
+    while (run is None or (before is not None and run.id == before.id)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        run = server.newest_run()
+    page.wait_for_function(f"() => ({LOSS_POINTS_JS})() > 0", timeout=STEP_MS)
+    run = server.store.get(run.id)
     assert run is not None and run.state == "running", run
     return run
 

@@ -333,10 +333,13 @@ def adopt_last(key: str) -> None:
     ss = st.session_state
     if f"run:{key}" in ss or ss.get("_dlplay_reopen") or ss.get(f"_last-shown:{key}"):
         return
+    mine = runs.get_store().list(workspace(), page=key)
+    if any(run.is_active for run in mine):
+        return  # a reloaded tab's run still training: `adopt_orphan` takes it once its old tab is gone
     ss[f"_last-shown:{key}"] = True
     address = {k: st.query_params.get_all(k) for k in st.query_params if k.startswith(f"{key}-")}
-    for run in runs.get_store().list(workspace(), page=key):
-        if run.is_active or run.settings.get("_sequence"):
+    for run in mine:
+        if run.settings.get("_sequence"):
             continue
         if (run.settings.get(URL) or {}) == address:
             ss[f"run:{key}"] = run.id
