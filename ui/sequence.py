@@ -27,8 +27,8 @@ def sequence_of(key: str) -> Sequence | None:
         if (seq := stored_sequence(key, request["id"])) is not None:
             st.session_state[f"{key}-sequence"] = seq
             st.session_state.pop(f"run:{key}", None)
-    if f"{key}-sequence" not in st.session_state:
-        st.session_state[f"{key}-sequence"] = stored_sequence(key)
+    if f"{key}-sequence" not in st.session_state:  # a run reopened alone (`run:<key>`) is shown alone
+        st.session_state[f"{key}-sequence"] = None if f"run:{key}" in st.session_state else stored_sequence(key)
     return st.session_state[f"{key}-sequence"]
 
 
