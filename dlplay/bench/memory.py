@@ -34,6 +34,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from .lazyload import reset_peak  # the high-water mark back to the size now
+
 ROOT = Path(__file__).resolve().parents[2]
 STOP_STEPS = 3  # optimizer steps before Stop (a GAN's round is two)
 MAX_S = {"one": 20.0, "phases": 60.0}  # seconds after the first step before Stop
@@ -118,16 +120,6 @@ def hwm_mb() -> float:
 
 def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def reset_peak() -> bool:
-    """The high-water mark back to the size now (writing 5 to clear_refs, Linux ≥ 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def trim() -> None:

@@ -14,7 +14,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LOAD_MS = 90_000
 BOARD = "click a cell to edit"
-# The board's greedy path (as cells) and where a cell's centre is on the screen, read from Plotly.
 # The board's greedy path (as cells) and where a cell's centre is on the screen, read from its SVG.
 READ_PATH = """(title) => {
   const svg = [...document.querySelectorAll('svg.rl-board')].find(s => s.textContent.includes(title));

@@ -9,19 +9,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import screenshot
+from tests.rl.test_e2e_gridworld import BOARD, CELL_XY
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LOAD_MS = 90_000
-BOARD = "click a cell to edit"
-CELL_XY = """([title, r, c]) => {
-  const svg = [...document.querySelectorAll('svg.rl-board')].find(s => s.textContent.includes(title));
-  const cell = svg && svg.querySelector(`.rl-cell[data-r="${r}"][data-c="${c}"]`);
-  if (!cell) return null;
-  cell.scrollIntoView({block: 'center'});
-  const box = cell.getBoundingClientRect();
-  return [box.left + box.width / 2, box.top + box.height / 2];
-}"""
 # Column 5 of the empty 10×10 world walled from the top, one click each; row 9 stays open.
 WALLS = [(r, 5) for r in range(9)]
 
