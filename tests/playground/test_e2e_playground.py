@@ -180,7 +180,9 @@ def test_points_drawn_on_the_map_become_the_dataset(app_server, page):
         except AssertionError:
             if attempt == 3:
                 raise
-    box = page.locator(f"{HEATMAP} image.pg-out").bounding_box()
+    heatmap = page.locator(f"{HEATMAP} image.pg-out")
+    expect(heatmap).to_be_visible(timeout=30_000)  # the map is redrawn by the rerun the toggle started
+    box = heatmap.bounding_box()
     for n in range(12):
         if n == 6:  # the second class, on the right half
             page.locator(".st-key-pg-draw_class label").filter(has_text="2").click()

@@ -77,4 +77,11 @@ def test_a_wall_on_the_learned_path_makes_the_policy_reroute(app_server, page):
     assert list(SHORTCUT) not in path and len(path) == 43, path
     assert page.locator(".st-key-rl-stop button").is_enabled(), "the agent re-routed while still learning"
     assert "....###...#." in page.locator("textarea").input_value(), "the layout text follows the edit"
+    stop(page)
+
+
+def stop(page) -> None:
+    """Stop the run and see it stopped: a tab closed before its Stop is read leaves the run
+    training, and the next test's fresh tab adopts it (as a reload does)."""
     page.locator(".st-key-rl-stop button").click()
+    expect(page.locator(".st-key-rl-train button")).to_be_enabled(timeout=30_000)

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import screenshot
-from tests.rl.test_e2e_gridworld import BOARD, CELL_XY
+from tests.rl.test_e2e_gridworld import BOARD, CELL_XY, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -65,4 +65,4 @@ def test_fast_clicks_while_learning_are_all_kept_and_a_refusal_stays(app_server,
         assert warning.is_visible(), "the refusal's reason disappeared before the next edit"
     screenshot(page, "e2e_rl_clicks_2_refused")
     assert _layout(page)[9][5] == ".", "the refused wall is not placed"
-    page.locator(".st-key-rl-stop button").click()
+    stop(page)
