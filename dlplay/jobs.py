@@ -70,6 +70,7 @@ class Job:
         self._forget_when_done = False  # set when its session ends while it still runs
         self._on_finish: list[Callable[["Job"], None]] = []
         self.stop_note: str | None = None  # "stopped at epoch 7 of 15", set by a function that kept its model
+        self.training_stopped: float | None = None  # when it saw Stop (then it measures what it kept)
         self.run_id: int | None = None  # the stored run this job trains (dlplay.runs), if any
         self.workspace: str | None = None  # whose work it is: fair use counts per workspace, not per tab
         self.save_error: str | None = None  # trained, but the run store refused its model (kept in memory)
@@ -115,6 +116,7 @@ class Job:
         """Called by a training function that caught `Cancelled` and returns the model
         as it was: the job then ends as STOPPED, with its result."""
         self.stop_note = note
+        self.training_stopped = self.training_stopped or time.time()
 
     def on_finish(self, callback: Callable[["Job"], None]) -> None:
         """`callback(job)` once the job has ended, whatever the way (run in the thread that ends it)."""
@@ -124,6 +126,7 @@ class Job:
         """Call often (every step): raises `Cancelled` once the user pressed Stop,
         and keeps this job's share of the cores up to date."""
         if self._cancel.is_set():
+            self.training_stopped = self.training_stopped or time.time()
             raise Cancelled()
         if self._scheduler is not None:
             self._scheduler._sync_threads()
@@ -279,6 +282,7 @@ def _stop_before_forward(module, args):
 
     if torch.is_grad_enabled():
         job._stopped_inside = True
+        job.training_stopped = job.training_stopped or time.time()
         raise Cancelled()
     return None
 

@@ -3,17 +3,19 @@
 Only with `DLPLAY_SHARED=1` (a server a class shares); on a personal machine there
 are no limits. The limits, read from the environment each time they are checked:
 
-- one active job per browser session: a second Train elsewhere is refused, naming
-  the run still training and its page;
-- `DLPLAY_MAX_WORK` training examples per run (epochs × training images × models
-  trained; default 2,000,000 — the digit classifier's largest setting fits) and
-  `DLPLAY_MAX_FITS` fits per search (grid settings × folds; default 400);
-- `DLPLAY_MAX_JOB_S` seconds of training per run (default 900): then the run is
-  stopped as Stop does, keeping its model;
+- one active unit of work per visitor (workspace): a second Train in any tab is
+  refused, naming the run still training and its page;
+- `DLPLAY_MAX_WORK` training examples per unit of work (epochs × training images ×
+  models trained, every run of a sequence counted; default 2,000,000 — the digit
+  classifier's largest setting fits) and `DLPLAY_MAX_FITS` fits per search (grid
+  settings × folds; default 400);
+- `DLPLAY_MAX_JOB_S` seconds of training per unit of work (default 900; the runs of a
+  sequence share them): then the run is stopped as Stop does, keeping its model;
 - `DLPLAY_MAX_QUEUE` runs waiting for a worker (default 24): then a new one is refused
   with an estimate of when there will be room.
 
-A lesson says how much work a spec is with `Lesson.work(spec) -> Work`.
+A lesson says how much work a spec is with `Lesson.work(spec) -> Work`. Every start
+passes these checks in `dlplay.work`.
 
 On every machine, shared or not, a run must fit in memory: `Lesson.cost(spec)`
 (`dlplay.costs`) estimates its peak before it starts, and a run over
@@ -114,6 +116,21 @@ class Work:
         return f"fewer {self.size_noun}: at most {cap // max(1, self.times):,} for one {self.noun}"
 
 
+    @classmethod
+    def together(cls, works: list["Work"]) -> "Work":
+        """The work of several runs trained as one unit (a sequence, a sweep)."""
+        first = works[0]
+        if len(works) == 1:
+            return first
+        if all((w.count, w.size, w.unit) == (first.count, first.size, first.unit) for w in works):
+            return cls(first.count, first.noun, first.size, first.size_noun, sum(w.times for w in works), first.unit)
+        if all((w.size, w.unit) == (first.size, first.unit) for w in works):  # e.g. different epochs each
+            return cls(sum(w.count * w.times for w in works), first.noun, first.size, first.size_noun,
+                       unit=first.unit)
+        return cls(sum(w.amount for w in works), first.unit.removesuffix("s"), 1, f"(all {len(works)} runs)",
+                   unit=first.unit)
+
+
 def training_images(dataset: str, n_train: int = 0, n_val: int = 0) -> int:
     """How many training images a spec uses: `n_train` (0 = all) of what is left after the
     validation hold-out, as `ImageData.split_validation` makes it."""
@@ -175,6 +192,19 @@ def too_costly(cost, limits: Limits | None) -> str | None:
         return (f"Too long for this shared server: this setting would train for about {long_duration(total)} here, and "
                 f"a run is stopped after {duration(limits.max_job_s)}. Lower {cost.lower}, or the epochs.")
     return None
+
+
+def too_long_together(costs: list, limits: Limits) -> str | None:
+    """Why runs trained as one unit, sharing the time cap, are sure to overrun it; None if not."""
+    total = sum(c.step_s() * c.steps for c in costs if c is not None and c.steps)
+    if total <= TIME_MARGIN * limits.max_job_s:
+        return None
+    from .costs import duration as long_duration
+
+    lower = next(c.lower for c in costs if c is not None)
+    return (f"Too long for this shared server: these {len(costs)} runs would train for about {long_duration(total)} "
+            f"here, and together they are stopped after {duration(limits.max_job_s)}. Train fewer of them, or "
+            f"lower {lower}, or the epochs.")
 
 
 # --- jobs ---------------------------------------------------------------------------------------
@@ -270,9 +300,10 @@ class Timekeeper:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def watch(self, job: Job, max_s: float, on_note=None) -> None:
-        """Stop `job` after `max_s` seconds of running; `on_note(job, note)` once it has ended so."""
-        job.on_finish(lambda j: self._ended(j, max_s, on_note))
+    def watch(self, job: Job, max_s: float, on_note=None, limit_s: float | None = None) -> None:
+        """Stop `job` after `max_s` seconds of running; `on_note(job, note)` once it has ended so.
+        `limit_s`: the limit its note names (a run of a sequence gets what the runs before it left)."""
+        job.on_finish(lambda j: self._ended(j, max_s if limit_s is None else limit_s, on_note))
         with self._lock:
             self._jobs[job.id] = (job, max_s)
             if self._thread is None or not self._thread.is_alive():

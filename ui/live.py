@@ -11,25 +11,13 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from dlplay import data, visible
-from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, STOPPED, Job, SessionHandle, get_scheduler
+from dlplay import data, limits, visible
+from dlplay import work as start_work
+from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, STOPPED, Job, get_scheduler
+from ui.workspace import session_id, visitor  # noqa: F401 - session_id re-exported for pages
 
 log = logging.getLogger(__name__)
 REFRESH_S = float(os.environ.get("DLPLAY_REFRESH_S", "0.5"))  # live redraw period (s)
-
-
-def session_id() -> str:
-    """This browser session's id; its jobs are stopped and released once the tab has
-    been closed for a few seconds (`dlplay.sessions` watches the Streamlit session)."""
-    from dlplay import sessions
-
-    if "_dlplay_session" not in st.session_state:
-        st.session_state["_dlplay_session"] = SessionHandle(get_scheduler(), sessions.streamlit_session_id())
-    handle = st.session_state["_dlplay_session"]
-    # Every call, not only the first: a session released after a long disconnect that
-    # then came back (and trains again) is watched anew.
-    sessions.WATCH.watch(handle.id, handle.streamlit_id)
-    return handle.id
 
 
 def current_job(key: str) -> Job | None:
@@ -61,12 +49,16 @@ def finished_result(key: str) -> Any:
     return shown.result()
 
 
-def start_job(key: str, fn: Callable[[Job], Any], name: str) -> Job:
-    """Submit `fn(job)`; a previous job under the same key is stopped first."""
+def start_job(key: str, fn: Callable[[Job], Any], name: str, work: limits.Work | None = None) -> Job | None:
+    """Start `fn(job)` under `key` (`dlplay.work`: the limits, the time cap, the scheduler); a
+    previous job under the same key is stopped first. A refused start shows why (None)."""
     old = current_job(key)
-    if old is not None and old.is_active:
-        old.cancel()
-    job = get_scheduler().submit(fn, session_id=session_id(), name=name)
+    try:
+        job = start_work.start_job(visitor(), fn, name, work=work,
+                                   replacing=old if old is not None and old.is_active else None)
+    except start_work.Refused as exc:
+        st.warning(exc.reason, icon=":material/block:")
+        return None
     st.session_state[f"job:{key}"] = job.id
     st.session_state.pop(f"run:{key}", None)
     st.session_state.pop(f"job-shown:{key}", None)

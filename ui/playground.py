@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dlplay import limits, visible
-from dlplay.jobs import get_scheduler
+from dlplay import visible, work
 from dlplay.playground import Playground, PlaygroundState, datasets, export, features, lesson, render, sweep
 from dlplay.playground.custom import MIN_ROWS, CustomData, DataError, from_points, read_csv
 from dlplay.playground.state import CONTROLS
 from dlplay.runs import get_store
-from ui import live
 from ui import runs as ui_runs
 from ui.escape import md, md_list
 from ui.netview import drawn, picked
@@ -430,25 +428,24 @@ def _start_sweep(state: PlaygroundState, data) -> None:
     setting = ss[f"{KEY}-sweep_setting"]
     lo, hi = sorted((ss[f"{KEY}-sweep_lo"], ss[f"{KEY}-sweep_hi"]), key=sweep.options(setting).index)
     values = sweep.values(setting, lo, hi, ss[f"{KEY}-sweep_n"])
-    epochs = ss[f"{KEY}-sweep_epochs"]
     data = data if state.dataset == datasets.CUSTOM else None
-    session = live.session_id()
-    if limits.current() is not None:
-        why = limits.refusal(sweep.work(state, values, epochs, data), get_scheduler(), session)
-        if why:
-            note("warning", why)
-            return
     old = ss.get(f"{KEY}:sweep")
-    if old:
-        sweep.stop(old["ids"])
-    ids = sweep.start(state, setting, values, epochs, ui_runs.workspace(), session, data)
-    ss[f"{KEY}:sweep"] = {"ids": ids, "setting": setting, "epochs": epochs}
+    replacing = old.seq.jobs[-1] if old is not None and old.seq.is_active and old.seq.jobs else None
+    try:
+        new = sweep.start(ui_runs.visitor(), state, setting, values, ss[f"{KEY}-sweep_epochs"], data,
+                          replacing=replacing)
+    except work.Refused as exc:
+        note("warning", exc.reason)
+        return
+    if old is not None:
+        sweep.stop(old)  # a new sweep replaces it; its runs keep what they learned
+    ss[f"{KEY}:sweep"] = new
     ss[f"{KEY}:sweep_settled"] = False
 
 
 def _stop_sweep() -> None:
     if ss.get(f"{KEY}:sweep"):
-        sweep.stop(ss[f"{KEY}:sweep"]["ids"])
+        sweep.stop(ss[f"{KEY}:sweep"])
 
 
 SWEEP_RANGES = {"learning_rate": (0.001, 1.0)}  # the whole menu runs to 10, which only diverges
@@ -484,7 +481,7 @@ def sweep_panel(state: PlaygroundState, data) -> None:
                        type="primary", icon=":material/grid_view:")
         if info := ss.get(f"{KEY}:sweep"):
             # Polls while its runs train (a fragment re-run, not the page's); a last page run once they end.
-            st.fragment(_sweep_results, run_every=None if sweep.finished(info["ids"]) else 0.5)()
+            st.fragment(_sweep_results, run_every=None if sweep.finished(info) else 0.5)()
 
 
 def _value_text(v) -> str:
@@ -493,11 +490,11 @@ def _value_text(v) -> str:
 
 def _sweep_results() -> None:
     info = ss[f"{KEY}:sweep"]
-    results = sweep.results(info["ids"])
-    done = sweep.finished(info["ids"])
-    label = sweep.label(info["setting"])
+    results = sweep.results(info)
+    done = sweep.finished(info)
+    label = sweep.label(info.setting)
     ended = sum(r["state"] not in ("queued", "running") for r in results)
-    st.markdown(f"**{label}** · {ended} of {len(results)} runs ended · {info['epochs']} epochs each")
+    st.markdown(f"**{label}** · {ended} of {len(results)} runs ended · {info.epochs} epochs each")
     svg(render.sweep_svg(results, lambda v: f"{label} {_value_text(v)}"))
     cols = st.columns([2, 1, 1], vertical_alignment="bottom")
     finished = [r["run"] for r in results if r["state"] not in ("queued", "running")]

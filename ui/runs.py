@@ -8,18 +8,15 @@ results come from the run — its own spec, data and model — never from the wi
 """
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import streamlit as st
 
-from dlplay import limits, runs
+from dlplay import limits, runs, work
 from dlplay.jobs import Job, get_scheduler
 from dlplay.runs import specs
-from ui.workspace import shared_server, workspace  # noqa: F401 - re-exported: pages import them from here
+from ui.workspace import session_id, shared_server, visitor, workspace  # noqa: F401 - re-exported: pages import them from here
 
 log = logging.getLogger(__name__)
 URL = "_url"  # in a run's settings: the page's settings as its address bar spelled them (bound widgets)
@@ -159,104 +156,44 @@ def current_run(key: str) -> RunView | None:
     return RunView(run, runs.RECORDER.job(run.id))
 
 
-def start_run(key: str, lesson: runs.Lesson, spec, ds=None) -> RunView | None:
-    """Start `lesson` with `spec` as a new run of this page; the page's previous run, if
-    still active, is stopped first (it keeps what it learned) and the page says so.
-    On a shared server the fair-use limits apply (`dlplay.limits`): a run they refuse
-    is not started, and the page says why (returns None). So is a run the store could
-    not keep (read-only or full): training it would throw its model away."""
-    from ui.live import session_id
+def refused(exc: work.Refused) -> None:
+    """Why work did not start, where its button is."""
+    if exc.store:
+        st.error(exc.reason, icon=":material/database:")
+    else:
+        st.warning(exc.reason, icon=":material/block:")
 
+
+def start_run(key: str, lesson: runs.Lesson, spec, ds=None) -> RunView | None:
+    """Start `lesson` with `spec` as a new run of this page (`dlplay.work`: the limits, the
+    store, the scheduler); the page's previous run, if still active, is stopped first (it
+    keeps what it learned) and the page says so. A refused run is not started, and the page
+    says why (returns None)."""
     old = current_run(key)
     replacing = old if old is not None and old.is_active else None
-    if problem := store_refusal():
-        st.error(problem, icon=":material/database:")
+    try:
+        run, job = work.start_run(visitor(), lesson, spec, settings=settings_snapshot(key), ds=ds,
+                                  replacing=replacing.job if replacing is not None else None)
+    except work.Refused as exc:
+        refused(exc)
         return None
-    with limits.START_LOCK:  # tabs of one visitor pressing Train together: one passes
-        if refused := fair_use_refusal(lesson, spec, session_id(), replacing):
-            st.warning(refused, icon=":material/block:")
-            return None
-        if replacing is not None:
-            replacing.cancel()
-        run, job = runs.start(lesson, spec, workspace=workspace(), session_id=session_id(),
-                              settings=settings_snapshot(key), ds=ds)
     st.session_state[f"run:{key}"] = run.id
     st.session_state.pop(f"job-shown:{key}", None)
     if replacing is not None:
         st.info(f"Run {replacing.id} was still training: it stopped, keeping what it learned, and run {run.id} "
                 "replaces it.", icon=":material/swap_horiz:")
-    if (rules := limits.current()) is not None:
-        limits.TIMEKEEPER.watch(job, rules.max_job_s, on_note=_note_limit)
     return RunView(run, job)
-
-
-def store_refusal() -> str | None:
-    """Why no run can start because the run store can't keep it; None if it can."""
-    try:
-        problem = runs.get_store().writable()
-    except Exception as exc:  # noqa: BLE001 - a store that can't even be opened
-        problem = f"the run store can't be opened ({runs.store.store_problem(exc)})"
-    if problem is None:
-        return None
-    return (f"Training can't start: {problem}, so nothing trained now could be kept. "
-            "Ask whoever runs this server to make room or fix the run store, then press Train again.")
-
-
-def fair_use_refusal(lesson: runs.Lesson, spec, session: str, replacing: RunView | None = None) -> str | None:
-    """Why this run may not start now: more memory than a run may have (any machine), or
-    the shared server's limits; None if it may. Call under `limits.START_LOCK` with the
-    start that follows."""
-    work = None
-    if limits.current() is not None and lesson.work is not None:
-        try:
-            work = lesson.work(spec)
-        except Exception:  # noqa: BLE001 - data it can't be sized on fails the run itself, with its message
-            work = None
-    return limits.refusal(work, get_scheduler(), session, replacing.job if replacing is not None else None,
-                          workspace=workspace(), cost=estimate(lesson, spec))
 
 
 def cost_refusal(lesson: runs.Lesson, spec) -> str | None:
     """Why this run's estimated memory or step time is too much here; None if it fits."""
-    return limits.too_costly(estimate(lesson, spec), limits.current())
-
-
-_costs: OrderedDict = OrderedDict()
-_costs_lock = threading.Lock()
-
-
-def estimate(lesson: runs.Lesson, spec):
-    """The run's `dlplay.costs.Cost` (None if the lesson doesn't size its runs), kept for the
-    newest specs: pages redraw often, and sizing a big recurrent net takes a second or two."""
-    if lesson.cost is None:
-        return None
-    key = (lesson.page, json.dumps(specs.to_dict(spec), sort_keys=True, default=str))
-    with _costs_lock:
-        if key in _costs:
-            _costs.move_to_end(key)
-            return _costs[key]
-    try:
-        cost = lesson.cost(spec)
-    except Exception as exc:  # noqa: BLE001 - a spec it can't size (its data missing) fails the run itself, with its message
-        log.info("no estimate for a %s run: %s: %s", lesson.page, type(exc).__name__, exc)
-        cost = None
-    with _costs_lock:
-        _costs[key] = cost
-        while len(_costs) > 256:
-            _costs.popitem(last=False)
-    return cost
+    return limits.too_costly(work.estimate(lesson, spec), limits.current())
 
 
 def estimate_line(lesson: runs.Lesson, spec) -> None:
     """The run's estimated memory and time, under its Train button."""
-    if (cost := estimate(lesson, spec)) is not None:
+    if (cost := work.estimate(lesson, spec)) is not None:
         st.caption(f"⏱️ {cost.line()}")
-
-
-def _note_limit(job: Job, note: str) -> None:
-    """A run stopped at the server's time limit says so in the store too."""
-    if job.run_id is not None:
-        runs.get_store().update(job.run_id, status=note)
 
 
 def open_page(key: str) -> None:
@@ -312,7 +249,6 @@ def adopt_orphan(key: str) -> None:
     `dlplay.sessions` stops it): the run becomes this session's, shown live and
     stoppable here, with its settings back in the widgets."""
     from dlplay.sessions import orphaned_jobs
-    from ui.live import session_id
 
     if f"run:{key}" in st.session_state or st.session_state.get("_dlplay_reopen"):
         return

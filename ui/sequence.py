@@ -7,10 +7,9 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from dlplay import limits, runs
+from dlplay import runs, work
 from dlplay.runs.sequence import Sequence
-from ui.live import session_id
-from ui.runs import cost_refusal, fair_use_refusal, store_refusal, workspace
+from ui.runs import refused, visitor, workspace
 
 
 SEQ = "_sequence"  # in each run's settings: the sequence it belongs to (id, page, place, every spec)
@@ -46,11 +45,10 @@ def stored_sequence(key: str, seq_id: str | None = None) -> Sequence | None:
     return Sequence.restored(specs, [r.id for r in members])
 
 
-def tag(settings: dict | None, key: str, seq_id: str, i: int, specs: list) -> dict:
+def tag(settings: dict | None, key: str, seq_id: str, i: int, specs: list, page: str | None) -> dict:
     """A run's settings with its place in the sequence (so the sequence can be stored and reopened)."""
     from dlplay.runs import specs as spec_codec
 
-    page = _page_path()
     return {**(settings or {}), SEQ: {"key": key, "id": seq_id, "i": i, "page": page,
                                       "specs": [spec_codec.to_dict(s) for s in specs]}}
 
@@ -78,34 +76,21 @@ def sequence_controls(key: str, lesson: runs.Lesson, specs: list, *, label: str,
     `ds`: the data passed to every run, or a function spec → data; `settings`: the page's
     settings stored with every run; `prepare(specs)`: the specs to train, worked out when Train
     is pressed (e.g. after a download; none: nothing starts, prepare says why); `replaces_run`: the page then shows the sequence instead of
-    its one run (a page that shows both says False). The fair-use limits are checked on the first spec."""
+    its one run (a page that shows both says False)."""
     prefix = buttons or key
     seq = sequence_of(key)
     if st.session_state.get(f"{prefix}-train") and specs and not disabled and not (seq is not None and seq.is_active):
-        ws, sid = workspace(), session_id()
-        if problem := store_refusal():
-            st.error(problem, icon=":material/database:")
+        seq_id, page = uuid.uuid4().hex[:12], _page_path()  # (the later runs start outside this script run)
+        try:
+            started = work.start_runs(visitor(), lesson, specs, ds=ds, prepare=prepare,
+                                      settings=lambda i, todo: tag(settings, key, seq_id, i, todo, page))
+        except work.Refused as exc:
+            refused(exc)
         else:
-            with limits.START_LOCK:
-                # The work cap on the first spec, memory and step time on every one.
-                refused = fair_use_refusal(lesson, specs[0], sid) or next(
-                    (r for spec in specs[1:] if (r := cost_refusal(lesson, spec))), None)
-                if refused:
-                    st.warning(refused, icon=":material/block:")
-                else:
-                    todo = prepare(list(specs)) if prepare is not None else list(specs)
-                    seq_id, place = uuid.uuid4().hex[:12], iter(range(len(todo)))
-
-                    def start_one(spec):
-                        data = ds(spec) if callable(ds) else ds
-                        run, job = runs.start(lesson, spec, workspace=ws, session_id=sid, ds=data,
-                                              settings=tag(settings, key, seq_id, next(place), todo))
-                        return run.id, job
-
-                    if todo:  # prepare() said why nothing can train (e.g. a download failed)
-                        seq = st.session_state[f"{key}-sequence"] = Sequence(todo, start_one).start()
-                    if todo and replaces_run:
-                        st.session_state.pop(f"run:{key}", None)  # the page now shows this sequence
+            if started.specs:  # prepare() said why nothing can train (e.g. a download failed)
+                seq = st.session_state[f"{key}-sequence"] = started
+                if replaces_run:
+                    st.session_state.pop(f"run:{key}", None)  # the page now shows this sequence
     if st.session_state.get(f"{prefix}-stop") and seq is not None:
         seq.stop()
         for job in seq.jobs:

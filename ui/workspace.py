@@ -14,6 +14,7 @@ import os
 import streamlit as st
 
 from dlplay import workspaces
+from dlplay.work import Visitor
 
 WS_PARAM = "ws"
 COOKIE = "dlplay_ws"
@@ -36,6 +37,26 @@ def workspace() -> str:
         ss[_KEY] = kept if workspaces.is_key(kept) else workspaces.new_key()
     _take_link_key()
     return ss[_KEY]
+
+
+def session_id() -> str:
+    """This browser tab's session id; its jobs are stopped and released once the tab has
+    been closed for a few seconds (`dlplay.sessions` watches the Streamlit session)."""
+    from dlplay import sessions
+    from dlplay.jobs import SessionHandle, get_scheduler
+
+    if "_dlplay_session" not in st.session_state:
+        st.session_state["_dlplay_session"] = SessionHandle(get_scheduler(), sessions.streamlit_session_id())
+    handle = st.session_state["_dlplay_session"]
+    # Every call, not only the first: a session released after a long disconnect that
+    # then came back (and trains again) is watched anew.
+    sessions.WATCH.watch(handle.id, handle.streamlit_id)
+    return handle.id
+
+
+def visitor() -> Visitor:
+    """Who starts work here (`dlplay.work`): this browser's workspace and this tab's session."""
+    return Visitor(workspace(), session_id())
 
 
 def keep_in_browser() -> None:

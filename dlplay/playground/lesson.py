@@ -205,7 +205,7 @@ def script(spec: PlaygroundSpec, run) -> str:
 
 LESSON = Lesson(page=PAGE, title="2-D playground", path="pages/playground/playground.py",
                 spec_type=PlaygroundSpec, train=train, save=save, load=load, brief=brief, script=script,
-                curves=("loss", "acc"), work=work)
+                curves=("loss", "acc"), work=work, data=lambda spec: (dataset_label(spec), _data_id(spec)))
 
 
 # --- the page's Save / Open ----------------------------------------------------------------------

@@ -401,7 +401,7 @@ def sweep_svg(results: list[dict], label, size: int = 150) -> str:
             out.append(f"<rect x='{x}' y='0' width='{size}' height='{size}' fill='#f4f4f4'/>")
         out.append(f"<rect x='{x}' y='0' width='{size}' height='{size}' fill='none' stroke='#bbb'/>")
         loss = r.get("test_loss")
-        lines = [f"{label(r['value'])} · run {r['run']}",
+        lines = [f"{label(r['value'])}" + (f" · run {r['run']}" if r.get("run") is not None else ""),
                  ("diverged" if r.get("error") else
                   (f"test loss {loss:.3f}" if loss is not None and np.isfinite(loss) else r.get("status") or ""))
                  + (f" · {r['accuracy']:.0%}" if r.get("accuracy") is not None and not r.get("error") else "")]

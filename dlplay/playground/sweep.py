@@ -4,8 +4,9 @@
 the values its control offers (the state snaps anything else onto them, so a run would
 not have trained with the value it is labelled with): the learning-rate and
 regularisation-rate menus, 1–8 neurons, noise 0–50 % in steps of 5. `start(...)` trains
-each as its own job through the run store (so they queue, show on the Runs page, can be
-stopped and reopened), and `results(run_ids)` collects, per run, its value, state, test
+each as its own run, one after another, as one unit of work started through `dlplay.work`
+(so the shared server's limits count the whole sweep; its runs show on the Runs page, can
+be stopped and reopened), and `results(sweep)` collects, per value, its run, state, test
 loss, accuracy and final decision map — the small multiples of a sweep.
 
 Width sets every hidden layer to that many neurons (one layer if there was none). A
@@ -14,12 +15,16 @@ train the same network.
 """
 from __future__ import annotations
 
+import time
 import uuid
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..runs import record
+from ..runs.sequence import Sequence
 from ..runs.store import get_store
+from ..work import Visitor, start_runs
 from . import lesson
 from .custom import CustomData
 from .state import LEARNING_RATES, MAX_NEURONS, REG_RATES, PlaygroundState
@@ -74,70 +79,69 @@ def apply(state: PlaygroundState, setting: str, value) -> PlaygroundState:
     raise KeyError(f"unknown sweep setting {setting!r}")
 
 
-def work(state: PlaygroundState, vals, epochs: int, data: CustomData | None = None):
-    """How much the whole sweep trains (one Work for the shared server's check)."""
-    one = lesson.work(lesson.spec_for(state, epochs, data))
-    return type(one)(one.count, one.noun, one.size, one.size_noun, times=len(list(vals)))
+@dataclass
+class Sweep:
+    """A started sweep: the setting, its values in order, and the runs training them."""
+
+    setting: str
+    values: list
+    epochs: int
+    seq: Sequence
+
+    @property
+    def run_ids(self) -> list[int]:
+        return list(self.seq.run_ids)
 
 
-def start(state: PlaygroundState, setting: str, vals, epochs: int, workspace: str, session_id: str,
-          data: CustomData | None = None) -> list[int]:
-    """Start one run per value (they queue for free workers); returns the run ids in value order."""
-    sweep_id = uuid.uuid4().hex[:8]
-    vals = list(vals)
-    ids = []
-    for i, v in enumerate(vals):
-        spec = lesson.spec_for(apply(state, setting, v), epochs, data)
-        settings = {"sweep": sweep_id, "setting": setting, "value": v, "index": i, "of": len(vals)}
-        run, _ = record.start(lesson.LESSON, spec, workspace=workspace, session_id=session_id, settings=settings)
-        get_store().update(run.id, dataset=lesson.dataset_label(spec), data_id=lesson._data_id(spec))
-        ids.append(run.id)
-    return ids
+def start(visitor: Visitor, state: PlaygroundState, setting: str, vals, epochs: int,
+          data: CustomData | None = None, replacing=None) -> Sweep:
+    """Train one run per value, one after another, as one unit of work (`dlplay.work`: the
+    limits count the whole sweep, and its runs share the time cap). Raises `work.Refused`."""
+    sweep_id, vals = uuid.uuid4().hex[:8], list(vals)
+    specs = [lesson.spec_for(apply(state, setting, v), epochs, data) for v in vals]
+    seq = start_runs(visitor, lesson.LESSON, specs, replacing=replacing, settings=lambda i, todo: {
+        "sweep": sweep_id, "setting": setting, "value": vals[i], "index": i, "of": len(vals)})
+    return Sweep(setting, vals, int(epochs), seq)
 
 
-def jobs(run_ids) -> list:
-    """The live jobs of the runs (None for those this process no longer has)."""
-    return [record.RECORDER.job(i) for i in run_ids]
+def stop(sweep: Sweep) -> None:
+    sweep.seq.stop()
 
 
-def stop(run_ids) -> None:
-    for job in jobs(run_ids):
-        if job is not None and job.is_active:
-            job.cancel()
-
-
-def finished(run_ids) -> bool:
-    """Whether every run has ended (done, stopped, failed or cancelled)."""
+def finished(sweep: Sweep) -> bool:
+    """Whether the sweep has ended, and the store has heard of each of its runs' ends."""
     store = get_store()
-    return all((r := store.get(i)) is not None and not r.is_active for i in run_ids)
+    return not sweep.seq.is_active and all((r := store.get(i)) is not None and not r.is_active
+                                           for i in sweep.run_ids)
 
 
-def wait(run_ids, timeout: float | None = None) -> bool:
-    """Block until every run's job has ended (and its end is recorded); False on timeout."""
-    import time
-
-    deadline = None if timeout is None else time.time() + timeout
-    for job in jobs(run_ids):
-        if job is not None and not job.wait(None if deadline is None else max(0.0, deadline - time.time())):
-            return False
-    while not finished(run_ids):  # the store hears of the end just after the job's own flag
-        if deadline is not None and time.time() > deadline:
+def wait(sweep: Sweep, timeout: float = 600) -> bool:
+    """Block until every run has ended (and its end is recorded); False on timeout."""
+    deadline = time.time() + timeout
+    sweep.seq.wait(timeout)
+    while not finished(sweep):  # the store hears of the end just after the job's own flag
+        if time.time() > deadline:
             return False
         time.sleep(0.02)
     return True
 
 
-def results(run_ids) -> list[dict]:
-    """Per run, in the order given: {run, setting, value, state, status, epoch, test_loss,
+def results(sweep: Sweep) -> list[dict]:
+    """Per value, in the sweep's order (a run not started yet: state "queued", no figures): {run, setting, value, state, status, epoch, test_loss,
     train_loss, accuracy (test, None for regression), map ((d, d) or (d, d, k); None until
     the first one), headline, error (why it diverged, None if it did not; test_loss is then the
     huge loss it reached, None if not finite)}. A running
     job's figures are its latest."""
     store = get_store()
     out = []
-    for run_id in run_ids:
-        run = store.get(run_id)
+    ids = sweep.run_ids
+    for i, value in enumerate(sweep.values):
+        run = store.get(ids[i]) if i < len(ids) else None
         if run is None:
+            if i >= len(ids) and sweep.seq.is_active:  # its turn comes when the runs before it have ended
+                out.append({"run": None, "setting": sweep.setting, "value": value, "state": "queued",
+                            "status": "waiting", "headline": "", "epoch": None, "test_loss": None,
+                            "train_loss": None, "accuracy": None, "map": None, "error": None})
             continue
         row = {"run": run.id, "setting": run.settings.get("setting"), "value": run.settings.get("value"),
                "state": run.state, "status": run.status, "headline": run.headline, "epoch": None,
@@ -155,3 +159,4 @@ def results(run_ids) -> list[dict]:
                            accuracy=last.get("val_acc"), map=job.latest("map"))
         out.append(row)
     return out
+

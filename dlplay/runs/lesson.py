@@ -38,6 +38,7 @@ class Lesson:
     curves: tuple[str, ...] = ("loss",)  # metric names the Runs page can overlay
     work: Callable[[Any], Any] | None = None  # spec → dlplay.limits.Work: how much it trains (shared servers cap it)
     cost: Callable[[Any], Any] | None = None  # spec → dlplay.costs.Cost: its memory and step time, before it starts
+    data: Callable[[Any], tuple[str, dict]] | None = None  # spec → (label, identity) of data the spec itself makes
 
     def spec_from(self, values: dict):
         return specs.from_dict(self.spec_type, values)

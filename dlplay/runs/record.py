@@ -112,7 +112,10 @@ def start(lesson: Lesson, spec, *, workspace: str, session_id: str, settings: di
           ds=None, store: RunStore | None = None) -> tuple[Run, Job]:
     """Create the run and submit its training; returns both."""
     store = store or get_store()
-    label, ident = describe_data(ds, _examples_used(spec)) if ds is not None else ("", {})
+    if ds is not None:
+        label, ident = describe_data(ds, _examples_used(spec))
+    else:
+        label, ident = lesson.data(spec) if lesson.data is not None else ("", {})
     run = store.create(workspace=workspace, page=lesson.page, title=lesson.title, spec=specs.to_dict(spec),
                        settings=settings, dataset=label, data_id=ident, brief=lesson.brief(spec))
 

@@ -299,6 +299,13 @@ def ascent_job(model: nn.Module, target: Target, image_shape: tuple[int, ...], c
     return fn
 
 
+def ascent_work(cfg: AscentConfig):
+    """How much an ascent computes, for the shared server's work cap: one image per step."""
+    from ..limits import Work
+
+    return Work(cfg.steps, "step", 1, "image")
+
+
 def _copy(model: nn.Module) -> nn.Module:
     """A private copy: the ascent switches gradients off and on, the page keeps using the run's model."""
     import copy

@@ -169,7 +169,8 @@ cfg = inside.AscentConfig(steps=int(steps), lr=float(lr), l2=float(l2), blur_eve
                           jitter=int(jitter), start=start)
 if st.button("Run gradient ascent", key=f"{KEY}-ascend", type="primary"):
     st.session_state[f"{KEY}-ascent-for"] = (run.id, layer, unit)
-    start_job(KEY, inside.ascent_job(model, inside.Target(layer, unit), image_shape, cfg), name="Gradient ascent")
+    start_job(KEY, inside.ascent_job(model, inside.Target(layer, unit), image_shape, cfg), name="Gradient ascent",
+              work=inside.ascent_work(cfg))
 
 
 def render_ascent(job):

@@ -156,9 +156,10 @@ def test_a_sweep_of_four_values_gives_four_runs_and_their_maps(apptest):
     at.selectbox(key="pg-sweep_epochs").set_value(50).run()
     at.button(key="pg-sweep_go").click().run()
     assert not at.exception
-    ids = at.session_state["pg:sweep"]["ids"]
+    started = at.session_state["pg:sweep"]
+    assert sweep.wait(started, timeout=120)
+    ids = started.run_ids
     assert len(ids) == 4
-    assert sweep.wait(ids, timeout=120)
     at.run()
     html = _html(at)
     assert html.count("run ") >= 4 and "pg-sweep" in html

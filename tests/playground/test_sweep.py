@@ -8,8 +8,10 @@ import pytest
 from dlplay.playground import Playground, PlaygroundState, lesson, sweep
 from dlplay.playground.custom import from_points
 from dlplay.runs import get_store
+from dlplay.work import Visitor
 
 WS = "test-playground"
+ME = Visitor(WS, "sweep-test")
 
 
 def grid_outputs(sim):
@@ -82,9 +84,11 @@ def test_a_sweep_of_four_learning_rates_gives_four_runs_maps_and_losses():
     state = PlaygroundState().replace(dataset="gauss", network_shape=(4,), features=("x", "y"))
     vals = sweep.values("learning_rate", 0.001, 0.3, 4)
     assert vals == [0.001, 0.01, 0.03, 0.3]
-    ids = sweep.start(state, "learning_rate", vals, epochs=6, workspace=WS, session_id="sweep-test")
-    assert len(ids) == 4 and sweep.wait(ids, timeout=60)
-    results = sweep.results(ids)
+    started = sweep.start(ME, state, "learning_rate", vals, epochs=6)
+    assert sweep.wait(started, timeout=60)
+    ids = started.run_ids
+    results = sweep.results(started)
+    assert len(ids) == 4 and [r["run"] for r in results] == ids
     assert [r["value"] for r in results] == vals and all(r["state"] == "done" for r in results), results
     assert all(r["map"].shape == (lesson.MAP_DENSITY, lesson.MAP_DENSITY) for r in results)
     losses = [r["test_loss"] for r in results]
@@ -106,9 +110,10 @@ def test_a_sweep_of_four_learning_rates_gives_four_runs_maps_and_losses():
 
 def test_a_diverging_value_ends_its_run_with_the_reason():
     state = PlaygroundState().replace(dataset="reg-plane", network_shape=(4,), features=("x", "y"))
-    ids = sweep.start(state, "learning_rate", [0.01, 3.0], epochs=5, workspace=WS, session_id="sweep-test")
-    assert sweep.wait(ids, timeout=60)
-    calm, wild = sweep.results(ids)
+    started = sweep.start(ME, state, "learning_rate", [0.01, 3.0], epochs=5)
+    assert sweep.wait(started, timeout=60)
+    ids = started.run_ids
+    calm, wild = sweep.results(started)
     assert calm["state"] == wild["state"] == "done" and calm["error"] is None and calm["accuracy"] is None
     assert wild["error"].startswith("Training diverged") and wild["test_loss"] > 1e6 and wild["epoch"] == 1
     assert wild["headline"] == "diverged at epoch 1" and calm["headline"].startswith("test loss ")
