@@ -160,7 +160,7 @@ def cost(spec: ClassifierSpec):
                       ).with_steps(-(-work(spec).amount // batch))
 
 
-LESSON = Lesson(page="mlp", title="Digit classifier (MLP)", path="pages/digit_classifier.py",
+LESSON = Lesson(page="mlp",
                 spec_type=ClassifierSpec, train=lambda spec, job: train_classifier(spec, job),
                 save=save_result, load=load_result, brief=brief, script=_script, curves=("loss", "acc"), work=work,
                 cost=cost)

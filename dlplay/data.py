@@ -24,7 +24,7 @@ import torch
 
 from . import datafiles, visible
 from .datafiles import BadData, find_file, read_idx  # noqa: F401 - the readers, as dlplay.data offers them
-from .limits import shared
+from .places import cache_dir, data_dir, shared  # noqa: F401 - data_dir and cache_dir read from here too
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +123,6 @@ class ImageData:
             val, train = perm[:n_val], perm[n_val:]
             splits[(n_val, seed)] = (self.x_train[train], self.y_train[train], self.x_train[val], self.y_train[val])
         return splits[(n_val, seed)]
-
-
-def data_dir() -> Path:
-    return Path(os.environ.get("DLPLAY_DATA_DIR") or Path.home() / ".cache" / "dlplay" / "data")
-
-
-def cache_dir() -> Path:
-    """Where the app keeps what it makes once and reuses (trained helper models, pretrained
-    bodies, image folders written for a lesson): `DLPLAY_CACHE_DIR`, default ~/.cache/dlplay."""
-    return Path(os.environ.get("DLPLAY_CACHE_DIR") or Path.home() / ".cache" / "dlplay")
 
 
 def downloads_allowed() -> bool:

@@ -436,21 +436,26 @@ class Scheduler:
 
 _scheduler: Scheduler | None = None
 _scheduler_lock = threading.Lock()
+_factory: Callable[[int | None], Scheduler] = Scheduler
 _session_ids = itertools.count()
 
 
 def get_scheduler() -> Scheduler:
-    """The process-wide scheduler (created on first use)."""
+    """The process-wide scheduler (created on first use, by the factory `use_scheduler` set:
+    threads of this process unless the app chose otherwise where it starts)."""
     global _scheduler
     with _scheduler_lock:
         if _scheduler is None or _scheduler._closed:
-            workers = int(os.environ.get("DLPLAY_MAX_JOBS", "0")) or None
-            if os.environ.get("DLPLAY_RAY_ADDRESS"):  # past one machine: jobs run on a Ray cluster
-                from .executors import cluster_scheduler
-                _scheduler = cluster_scheduler(os.environ["DLPLAY_RAY_ADDRESS"], workers)
-            else:
-                _scheduler = Scheduler(workers)
+            _scheduler = _factory(int(os.environ.get("DLPLAY_MAX_JOBS", "0")) or None)
         return _scheduler
+
+
+def use_scheduler(factory: Callable[[int | None], Scheduler]) -> None:
+    """Where the app starts: how the scheduler is made, `factory(max_workers)` (a Ray cluster's,
+    `dlplay.executors.from_environment`). Takes effect when no scheduler has been made yet."""
+    global _factory
+    with _scheduler_lock:
+        _factory = factory
 
 
 class SessionHandle:

@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass
 
 from .jobs import CANCELLED, QUEUED, RUNNING, STOPPED, Job
+from .places import shared
 
 DEFAULTS = {"DLPLAY_MAX_WORK": 2_000_000, "DLPLAY_MAX_FITS": 400, "DLPLAY_MAX_JOB_S": 900, "DLPLAY_MAX_QUEUE": 24,
             "DLPLAY_MAX_STEP_S": 4}
@@ -43,10 +44,6 @@ SERVER_MB = 2048  # the server itself: Python, torch, Streamlit, cached datasets
 # sequence autoencoder's 2.0×, and runs copy their validation split (up to ~300 MB) before the first step.
 MEMORY_MARGIN = 1.5  # a run's estimated peak may be the cap ÷ this
 TIME_MARGIN = 3.0  # a run's estimated time may be this many times the time cap before it is refused
-
-
-def shared() -> bool:
-    return os.environ.get("DLPLAY_SHARED", "").lower() in ("1", "true", "yes")
 
 
 def _env_number(name: str) -> float:

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .limits import shared
+from .places import cache_dir, data_dir, shared, store_home
 
 ASK = "ask your teacher"
 
@@ -38,9 +38,6 @@ _TOP = {"bin", "boot", "data", "dev", "etc", "home", "lib", "media", "mnt", "opt
 def _roots() -> list[tuple[str, str, bool]]:
     """(folder, word, keep what follows) for the folders a path may sit in, deepest first.
     Read each time: the environment names them and may change (tests do)."""
-    from .data import cache_dir, data_dir
-    from .runs.store import home as store_home
-
     named = [(data_dir(), "[data directory]", True), (cache_dir(), "[cache directory]", True),
              (store_home(), "[run store]", True), (Path(__file__).resolve().parents[1], "[app folder]", True),
              (Path(sys.prefix), "[python]", False), (Path(sys.base_prefix), "[python]", False),
@@ -106,8 +103,6 @@ def where(path) -> str:
 def in_data_dir(rel: str) -> str:
     """`where` for `rel` inside the data directory: "/home/me/.cache/dlplay/data/MNIST/raw",
     or on a shared server "`MNIST/raw` in the server's data directory"."""
-    from .data import data_dir
-
     return where(data_dir() / rel)
 
 
@@ -119,8 +114,6 @@ def ask() -> str:
 def relative(path) -> str:
     """`path` relative to the data directory when it is inside it ("MNIST/raw"), else as
     `scrub` shows it."""
-    from .data import data_dir
-
     for root in {str(data_dir()), os.path.realpath(data_dir())}:
         try:
             return str(Path(path).relative_to(root))

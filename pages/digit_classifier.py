@@ -1,7 +1,7 @@
 """Digit classifier (MLP): train a multilayer perceptron live, then draw a digit."""
 import streamlit as st
 
-from dlplay import data, runs
+from dlplay import course, data, runs
 from dlplay.classify import LESSON, ClassifierSpec, classify_image, prepare, useless_note
 from dlplay.models import count_parameters, summary_table
 from dlplay.train import OPTIMIZERS, TrainConfig
@@ -11,10 +11,10 @@ from ui.reports import draw_to_classify, test_set_report
 from ui.runs import open_page, run_controls, run_spec
 from ui.settings import KEEP
 
-KEY = "mlp"
+KEY = course.here(__file__).key
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
-st.title("Digit classifier (MLP)")
+st.title(course.page(KEY).heading)
 st.markdown(
     "A **multilayer perceptron** turns the 784 pixels of an image into 10 class scores through a few "
     "fully connected layers. Press **Train** and watch the loss fall and the accuracy climb, batch by "

@@ -2,16 +2,16 @@
 it, delete it."""
 import streamlit as st
 
-from dlplay import runs
+from dlplay import course, runs
 from dlplay.runs import compare, export, tensorboard
 from ui.live import job_status
 from ui.runs import RunView, reopen, shared_server, workspace
 from ui.workspace import bookmark_url
 
-KEY = "runs"
+KEY = course.here(__file__).key
 ws = workspace()
 
-st.title("Runs")
+st.title(course.page(KEY).heading)
 st.markdown(
     "Every model you train is a **run**: its settings, its data and where the data came from, its curves, "
     "its results and its trained weights, kept on the server — after you leave a page, and after the "

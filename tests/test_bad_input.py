@@ -11,21 +11,14 @@ import subprocess
 
 import pytest
 
-from dlplay import data
-
+from dlplay import course, data
 from tests.conftest import ROOT
 from .test_data import _tiny_mnist
 
-# Every trainable page and the prefix of its settings' keys.
-PAGES = {"digit_classifier": "mlp", "generative/vae": "vae", "generative/dcgan": "gan",
-         "generative/autoencoders": "ae", "generative/denoising": "dn", "generative/latent_morphing": "morph",
-         "scratch/numpy_digits": "npdigits", "scratch/logic_gates": "gates", "scratch/regression": "regsel",
-         "scratch/perceptron": "pc", "vision/cnn": "cnn", "vision/compare": "cnncmp",
-         "vision/transfer": "tl", "vision/forgetting": "forget", "vision/image_regression": "imgreg",
-         "text/sentiment": "sent", "text/embeddings": "emb", "text/seq_autoencoder": "seqae",
-         "craft/overfitting": "overfit", "craft/pipeline_order": "pipe",
-         "craft/search": "search", "craft/diagnosis": "diag",
-         "music/lstm_music": "music", "rl/gridworld": "rl"}
+# Every page with settings (all but the welcome, the Runs page and Inside, whose settings need a trained
+# run first) and the prefix of its settings' keys, from the course table; the playground takes its own (tested apart).
+PAGES = {p.path.removeprefix("pages/").removesuffix(".py"): p.key for p in course.COURSE
+         if p.key not in ("home", "runs", "inside", "pg")}
 # What a URL can carry that no setting accepts: non-finite, huge, negative, wrong type, overlong.
 BAD = ["inf", "-inf", "nan", "NaN", "1e308", "-1e308", "1" + "0" * 400, "10**400", "-1", "-99999999", "1e-400",
        "abc", "", "None", "[1, 2]", "0x10", "½", "true", "x" * 100_000, "9" * 5000, "1,2,3", "\x00"]

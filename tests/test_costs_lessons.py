@@ -16,11 +16,12 @@ from torch import nn
 
 from dlplay import costs, limits
 from dlplay.bench import largest
-from dlplay.runs.lesson import REGISTRY, lesson_for
+from dlplay import course
+from dlplay.runs.lesson import lesson_for
 from tests.conftest import ROOT
 
 SHARED = limits.Limits(10**9, 10**9, 900, 24)  # a shared server: a step of at most 4 s, a run of 15 min
-SIZED = [page for page in REGISTRY if lesson_for(page).cost is not None]
+SIZED = [page for page in course.lessons() if lesson_for(page).cost is not None]
 
 # The largest settings each page allows (sliders at their maximum, the last or costliest option),
 # as (page, what, spec): one table, kept with the benchmark that runs them (dlplay.bench.largest).

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from dlplay import data
+from dlplay import course, data
 
 from tests.conftest import ROOT
 
-# Every page of the app, as app.py lists them.
-PAGES = re.findall(r'st\.Page\("pages/(.+?)\.py"', (ROOT / "app.py").read_text())
+# Every page of the app, as the course table lists them.
+PAGES = [p.path.removeprefix("pages/").removesuffix(".py") for p in course.COURSE]
 # An absolute path: a "/" starting a word, two names deep at least ("/srv/data", not "train/test" or "5 /s").
 ABSOLUTE = re.compile(r"(?<![\w.:/\]\)>-])/[\w.+@%=~-]+/[\w.+@%=~/-]*")
 

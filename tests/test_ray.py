@@ -19,7 +19,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install -r requirements.txt)")
 
-from dlplay import data, jobs  # noqa: E402
+from dlplay import data, executors, jobs  # noqa: E402
 from dlplay.classify import LESSON, ClassifierSpec  # noqa: E402
 from dlplay.executors.ray import RayScheduler  # noqa: E402
 from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, STOPPED  # noqa: E402
@@ -55,6 +55,8 @@ def sched(cluster, tmp_path, monkeypatch) -> RayScheduler:
     if jobs._scheduler is not None:
         jobs._scheduler.shutdown()
         jobs._scheduler = None
+    monkeypatch.setattr(jobs, "_factory", jobs.Scheduler)  # put back after the test
+    executors.from_environment()  # as app.py does where the app starts
     scheduler = jobs.get_scheduler()
     assert isinstance(scheduler, RayScheduler), "DLPLAY_RAY_ADDRESS did not select the Ray scheduler"
     return scheduler  # shut down after the test by conftest

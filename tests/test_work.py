@@ -11,7 +11,8 @@ from dlplay.classify import ClassifierSpec, prepare
 from dlplay.jobs import get_scheduler
 from dlplay.playground import PlaygroundState, sweep
 from dlplay.runs import get_store
-from dlplay.runs.lesson import REGISTRY, lesson_for
+from dlplay import course
+from dlplay.runs.lesson import lesson_for
 from dlplay.train import TrainConfig
 from dlplay.vision import inside
 
@@ -71,7 +72,7 @@ def _warm(page: str, spec) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page", list(REGISTRY))
+@pytest.mark.parametrize("page", list(course.lessons()))
 def test_every_lesson_stops_at_the_time_cap_keeping_its_model(page, shared):
     cap = PREPARING.get(page, CAP_S)
     shared.setenv("DLPLAY_MAX_JOB_S", str(cap))

@@ -13,40 +13,12 @@ import streamlit as st
 
 from dlplay import data, limits, visible
 from dlplay import work as start_work
-from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, STOPPED, Job, get_scheduler
-from ui.workspace import session_id, visitor  # noqa: F401 - session_id re-exported for pages
+from dlplay.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, STOPPED, Job
+from ui.shown import current, current_job, finished_result  # noqa: F401 - re-exported: pages import them from here
+from ui.workspace import session_id, shared_server, visitor  # noqa: F401 - session_id re-exported for pages
 
 log = logging.getLogger(__name__)
 REFRESH_S = float(os.environ.get("DLPLAY_REFRESH_S", "0.5"))  # live redraw period (s)
-
-
-def current_job(key: str) -> Job | None:
-    """The live job under `key`: the page's run's, or a plain job's (pages without runs)."""
-    from ui.runs import current_run
-
-    if f"run:{key}" in st.session_state:
-        view = current_run(key)
-        return view.job if view is not None else None
-    return get_scheduler().get(st.session_state.get(f"job:{key}"))
-
-
-def current(key: str):
-    """What the page shows under `key`: its run (a RunView) or a plain job; None if neither."""
-    from ui.runs import current_run
-
-    if f"run:{key}" in st.session_state:
-        return current_run(key)
-    return get_scheduler().get(st.session_state.get(f"job:{key}"))
-
-
-def finished_result(key: str) -> Any:
-    """What the page's run (or job) learned: finished, or stopped with its model; else None."""
-    shown = current(key)
-    if shown is None:
-        return None
-    if isinstance(shown, Job):
-        return shown.result if shown.has_result else None
-    return shown.result()
 
 
 def start_job(key: str, fn: Callable[[Job], Any], name: str, work: limits.Work | None = None) -> Job | None:
@@ -113,8 +85,6 @@ def job_status(job) -> None:
         st.warning("Interrupted: the server stopped while this run was active. Its curves up to then are "
                    "shown; press Train to run it again.")
     elif job.state == FAILED:
-        from ui.runs import shared_server
-
         st.error(visible.text(job.error) if job.error else "The run failed.")  # an OSError names its file
         if job.error_detail:
             _log_failure(job)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dlplay import visible, work
+from dlplay import course, visible, work
 from dlplay.playground import Playground, PlaygroundState, datasets, export, features, lesson, render, sweep
 from dlplay.playground.custom import MIN_ROWS, CustomData, DataError, from_points, read_csv
 from dlplay.playground.state import CONTROLS
@@ -17,7 +17,7 @@ from ui import runs as ui_runs
 from ui.escape import md, md_list
 from ui.netview import drawn, picked
 
-KEY = "pg"
+KEY = course.page("pg").key  # the course table names it; its widgets and runs use it
 ss = st.session_state
 DRAW_CLASSES = 5
 STOP_INPUTS = {  # the stop value's input, in the learner's units (accuracy in %)

@@ -9,11 +9,10 @@ else's runs silently — and the key leaves the address bar at once either way.
 from __future__ import annotations
 
 import json
-import os
 
 import streamlit as st
 
-from dlplay import workspaces
+from dlplay import places, workspaces
 from dlplay.work import Visitor
 
 WS_PARAM = "ws"
@@ -23,7 +22,7 @@ _KEY, _OFFER, _WRITTEN = "_dlplay_ws", "_dlplay_ws_offer", "_dlplay_ws_cookie"
 
 
 def shared_server() -> bool:
-    return os.environ.get("DLPLAY_SHARED", "").lower() in ("1", "true", "yes")
+    return places.shared()
 
 
 def workspace() -> str:

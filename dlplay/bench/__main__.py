@@ -16,17 +16,11 @@ import os
 import time
 from pathlib import Path
 
+from dlplay.places import use_neighbouring_data
+
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("training", "server", "playground", "store", "cnn", "lazyload", "text", "music", "memory")
 UNIT_DIGITS = {"nats": 3, "samples/s": 0, "texts/s": 0, "s": 2, "% CPU": 1, "ms": 2, "%": 2, "×": 3}
-
-
-def use_local_data() -> None:
-    """Read the repo's neighbouring shared data when no data directory is set; never download."""
-    shared = ROOT.parent / "shared" / "data"
-    if "DLPLAY_DATA_DIR" not in os.environ and shared.is_dir():
-        os.environ["DLPLAY_DATA_DIR"] = str(shared)
-    os.environ.setdefault("DLPLAY_OFFLINE", "1")
 
 
 def row(measurement: str, value: float | None, unit: str, goal: float | None = None, *,
@@ -109,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section (repeatable)")
     args = parser.parse_args(argv)
     sections = args.only or SECTIONS
-    use_local_data()
+    use_neighbouring_data()
     started, rows, bare = time.perf_counter(), [], None
 
     if "training" in sections:

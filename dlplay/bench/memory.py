@@ -322,9 +322,9 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(*args.child)), flush=True)
         os._exit(0)  # a run still testing after RUN_S is left in its thread
-    from dlplay.bench.__main__ import use_local_data
+    from dlplay.places import use_neighbouring_data
 
-    use_local_data()
+    use_neighbouring_data()
     print(json.dumps(run(pages=args.page), indent=1))
 
 

@@ -580,7 +580,7 @@ def cost(spec: DiagnosisSpec):
                       ).with_steps(spec.epochs * max(1, spec.n_train // spec.batch_size))
 
 
-LESSON = Lesson(page="diag", title="Training diagnosis", path="pages/craft/diagnosis.py", spec_type=DiagnosisSpec,
+LESSON = Lesson(page="diag", spec_type=DiagnosisSpec,
                 train=lambda spec, job: train_diagnosis(spec, job), save=save_result, load=load_result,
                 brief=brief, curves=("loss", "acc"), work=work, cost=cost)
 

@@ -235,6 +235,6 @@ def cost(spec: OverfitSpec):
                       ).with_steps(spec.train.epochs * -(-spec.n_train // spec.train.batch_size))
 
 
-LESSON = Lesson(page="overfit", title="Overfitting lab", path="pages/craft/overfitting.py", spec_type=OverfitSpec,
+LESSON = Lesson(page="overfit", spec_type=OverfitSpec,
                 train=lambda spec, job: train_overfit(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=("loss", "acc"), work=work, cost=cost)

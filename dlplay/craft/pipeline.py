@@ -215,7 +215,7 @@ def cost(spec: PipelineSpec):
                       ).with_steps(spec.epochs * -(-spec.n_train // spec.batch_size))
 
 
-LESSON = Lesson(page="pipe", title="Shuffle, batch, repeat", path="pages/craft/pipeline_order.py",
+LESSON = Lesson(page="pipe",
                 spec_type=PipelineSpec, train=lambda spec, job: train_pipeline(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "val_acc"), work=work, cost=cost)
 

@@ -449,6 +449,6 @@ def cost(spec: SearchSpec):
                       ).with_steps(work(spec).amount // batch)
 
 
-LESSON = Lesson(page="search", title="Hyperparameter search", path="pages/craft/search.py", spec_type=SearchSpec,
+LESSON = Lesson(page="search", spec_type=SearchSpec,
                 train=lambda spec, job: run_search(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=(), work=work, cost=cost)

@@ -1,8 +1,8 @@
 """Where jobs run when one machine is not enough.
 
 `dlplay.jobs.Scheduler` runs jobs in threads of the web server (the default). With
-`DLPLAY_RAY_ADDRESS` set, `dlplay.jobs.get_scheduler()` returns `ray.RayScheduler`
-instead: the same job functions run as tasks on a Ray cluster, and their metric rows,
+`DLPLAY_RAY_ADDRESS` set, the app (`from_environment()`, called where it starts) has
+`dlplay.jobs.get_scheduler()` return `ray.RayScheduler` instead: the same job functions run as tasks on a Ray cluster, and their metric rows,
 artifacts, progress and result stream back into an ordinary local `Job`, so pages and
 the run recorder work unchanged.
 
@@ -13,16 +13,23 @@ the run recorder work unchanged.
 """
 from __future__ import annotations
 
+import os
 import sys
 import traceback
+
+from .. import jobs
+
+
+def from_environment() -> None:
+    """Where the app starts: with `DLPLAY_RAY_ADDRESS`, jobs run on that Ray cluster."""
+    if address := os.environ.get("DLPLAY_RAY_ADDRESS"):
+        jobs.use_scheduler(lambda workers: cluster_scheduler(address, workers))
 
 
 def cluster_scheduler(address: str, fallback_workers: int | None = None):
     """A `RayScheduler` on the cluster at `address`; if Ray is missing or the cluster
     cannot be reached, the in-process scheduler, with the reason in the server log
     (pages keep working, on this machine's cores)."""
-    from ..jobs import Scheduler
-
     try:
         from .ray import RayScheduler
 
@@ -31,4 +38,4 @@ def cluster_scheduler(address: str, fallback_workers: int | None = None):
         traceback.print_exc()
         print(f"dlplay: cannot use the Ray cluster at DLPLAY_RAY_ADDRESS={address!r}; "
               "running jobs in this process instead", file=sys.stderr, flush=True)
-        return Scheduler(fallback_workers)
+        return jobs.Scheduler(fallback_workers)

@@ -524,6 +524,6 @@ def cost(spec: AESpec):
     return max(costs, key=lambda c: c.peak_mb).with_steps(-(-w.amount // batch)) if costs else None
 
 
-LESSON = Lesson(page="ae", title="Autoencoders vs SVD", path="pages/generative/autoencoders.py", spec_type=AESpec,
+LESSON = Lesson(page="ae", spec_type=AESpec,
                 train=lambda spec, job: train_autoencoders(spec, job), save=save_result, load=load_result,
                 brief=brief, script=ae_script, curves=("loss", "val_loss"), work=work, cost=cost)

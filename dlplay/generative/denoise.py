@@ -312,6 +312,6 @@ def cost(spec: DenoiseSpec):
                       lower="the latent size k or the training images", data_mb=held).with_steps(-(-w.amount // batch))
 
 
-LESSON = Lesson(page="dn", title="Denoising autoencoders", path="pages/generative/denoising.py", spec_type=DenoiseSpec,
+LESSON = Lesson(page="dn", spec_type=DenoiseSpec,
                 train=lambda spec, job: train_denoisers(spec, job), save=save_result, load=load_result,
                 brief=brief, script=dn_script, curves=("loss", "val_loss"), work=work, cost=cost)

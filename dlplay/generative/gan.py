@@ -504,6 +504,6 @@ def cost(spec: GANSpec):
                       data_mb=w.size * math.prod(shape) * 4 / MB).with_steps(-(-w.amount // spec.batch_size))
 
 
-LESSON = Lesson(page="gan", title="DCGAN", path="pages/generative/dcgan.py", spec_type=GANSpec,
+LESSON = Lesson(page="gan", spec_type=GANSpec,
                 train=lambda spec, job: train_gan(spec, job), save=save_result, load=load_result, brief=brief,
                 script=script, curves=("d_loss", "g_loss", "score"), work=work, cost=cost)

@@ -212,6 +212,6 @@ def cost(spec: MorphSpec):
                           train=TrainConfig(lr=spec.lr, epochs=spec.epochs, schedule="cosine")))
 
 
-LESSON = Lesson(page="morph", title="Latent morphing", path="pages/generative/latent_morphing.py", spec_type=MorphSpec,
+LESSON = Lesson(page="morph", spec_type=MorphSpec,
                 train=lambda spec, job: train_morph_model(spec, job), save=save_result, load=load_result,
                 brief=brief, script=morph_script, curves=("loss", "val_loss"), work=work, cost=cost)

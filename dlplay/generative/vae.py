@@ -509,6 +509,6 @@ def cost(spec: VAESpec):
                       ).with_steps(-(-work(spec).amount // spec.batch_size))
 
 
-LESSON = Lesson(page="vae", title="Variational autoencoder", path="pages/generative/vae.py", spec_type=VAESpec,
+LESSON = Lesson(page="vae", spec_type=VAESpec,
                 train=lambda spec, job: train_vae(spec, job), save=save_result, load=load_result, brief=brief,
                 script=script, curves=("recon", "kl", "elbo"), work=work, cost=cost)

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from dlplay.bench.__main__ import use_local_data
+from dlplay.places import use_neighbouring_data
 
 from .run import Options, run
 
@@ -55,7 +55,7 @@ def print_report(f: dict) -> None:
 
 def main(argv=None) -> int:
     opts, args = parse(argv)
-    use_local_data()
+    use_neighbouring_data()
     print(f"dlplay load test · {opts.sessions} sessions · {os.cpu_count()} cores")
     figures = run(opts)
     print_report(figures)

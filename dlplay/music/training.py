@@ -267,6 +267,6 @@ def cost(spec: MusicSpec):
                       ).with_steps(spec.epochs * -(-w.size // spec.batch_size))
 
 
-LESSON = Lesson(page="music", title="Music with an LSTM", path="pages/music/lstm_music.py", spec_type=MusicSpec,
+LESSON = Lesson(page="music", spec_type=MusicSpec,
                 train=lambda spec, job: train_music(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=("loss",), work=work, cost=cost)

@@ -203,7 +203,7 @@ def script(spec: PlaygroundSpec, run) -> str:
     return torch_source(result_of(run))
 
 
-LESSON = Lesson(page=PAGE, title="2-D playground", path="pages/playground/playground.py",
+LESSON = Lesson(page=PAGE,
                 spec_type=PlaygroundSpec, train=train, save=save, load=load, brief=brief, script=script,
                 curves=("loss", "acc"), work=work, data=lambda spec: (dataset_label(spec), _data_id(spec)))
 

@@ -182,6 +182,6 @@ def work(spec: RLSpec):
     return Work(spec.episodes, "episode", cells, "cells")
 
 
-LESSON = Lesson(page="rl", title="Grid-world RL", path="pages/rl/gridworld.py", spec_type=RLSpec,
+LESSON = Lesson(page="rl", spec_type=RLSpec,
                 train=lambda spec, job: train_rl(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=("ret", "length"), work=work)

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import course
 from . import specs
 
 
@@ -24,11 +25,9 @@ class Saved:
     headline: str = ""  # the one number the Runs page lists: "97.9% test accuracy"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Lesson:
-    page: str  # the page's KEY, e.g. "mlp"
-    title: str  # "Digit classifier (MLP)"
-    path: str  # the page script, e.g. "pages/digit_classifier.py"
+    page: str  # the page's key in the course table (`dlplay.course`), e.g. "mlp"
     spec_type: type
     train: Callable[[Any, Any], Any]  # (spec, job) → result
     save: Callable[[Any], Saved]
@@ -39,45 +38,22 @@ class Lesson:
     work: Callable[[Any], Any] | None = None  # spec → dlplay.limits.Work: how much it trains (shared servers cap it)
     cost: Callable[[Any], Any] | None = None  # spec → dlplay.costs.Cost: its memory and step time, before it starts
     data: Callable[[Any], tuple[str, dict]] | None = None  # spec → (label, identity) of data the spec itself makes
+    title: str | None = None  # "Digit classifier (MLP)": the course table's, unless given (a page outside it)
+    path: str | None = None  # the page script, e.g. "pages/digit_classifier.py": the course table's, unless given
+
+    def __post_init__(self):
+        if self.title is None or self.path is None:
+            entry = course.page(self.page)
+            self.title = entry.title if self.title is None else self.title
+            self.path = entry.path if self.path is None else self.path
 
     def spec_from(self, values: dict):
         return specs.from_dict(self.spec_type, values)
 
 
-# page KEY → "module:attribute" of its Lesson; imported only when needed.
-REGISTRY: dict[str, str] = {
-    "mlp": "dlplay.classify:LESSON",
-    "npdigits": "dlplay.scratch.digits:LESSON",
-    "gates": "dlplay.scratch.gates:LESSON",
-    "regsel": "dlplay.scratch.selection:LESSON",
-    "ae": "dlplay.generative.autoencoders:LESSON",
-    "dn": "dlplay.generative.denoise:LESSON",
-    "morph": "dlplay.generative.morph:LESSON",
-    "vae": "dlplay.generative.vae:LESSON",
-    "gan": "dlplay.generative.gan:LESSON",
-    "cnn": "dlplay.vision.cnn:LESSON",
-    "tl": "dlplay.vision.transfer:LESSON",
-    "forget": "dlplay.vision.forgetting:LESSON",
-    "imgreg": "dlplay.vision.regression:LESSON",
-    "sent": "dlplay.text.sentiment:LESSON",
-    "emb": "dlplay.text.word2vec:LESSON",
-    "seqae": "dlplay.text.seqae:LESSON",
-    "overfit": "dlplay.craft.overfit:LESSON",
-    "pipe": "dlplay.craft.pipeline:LESSON",
-    "search": "dlplay.craft.search:LESSON",
-    "diag": "dlplay.craft.diagnosis:LESSON",
-    "music": "dlplay.music.training:LESSON",
-    "rl": "dlplay.rl.lesson:LESSON",
-    "pg": "dlplay.playground.lesson:LESSON",
-}
-
-
-def register(page: str, target: str) -> None:
-    REGISTRY[page] = target
-
-
 def lesson_for(page: str) -> Lesson | None:
-    target = REGISTRY.get(page)
+    """The Lesson of a page key (None for a page that trains no runs)."""
+    target = course.lessons().get(page)
     if target is None:
         return None
     module, attr = target.split(":")

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+from ..places import store_home
+
 QUEUED, RUNNING, DONE, STOPPED, FAILED, CANCELLED, INTERRUPTED = (
     "queued", "running", "done", "stopped", "failed", "cancelled", "interrupted")
 # Deleted while its job was still unwinding: hidden from everyone, removed by the job's end
@@ -71,7 +73,7 @@ OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def home() -> Path:
-    return Path(os.environ.get("DLPLAY_HOME") or Path.home() / ".local" / "share" / "dlplay")
+    return store_home()
 
 
 def _json_default(value):

@@ -181,6 +181,6 @@ def _script(spec: DigitsSpec, run) -> str:
     return digits_script(spec, run)
 
 
-LESSON = Lesson(page="npdigits", title="NumPy MLP on digits", path="pages/scratch/numpy_digits.py", spec_type=DigitsSpec,
+LESSON = Lesson(page="npdigits", spec_type=DigitsSpec,
                 train=lambda spec, job: train_digits(spec, load_arrays(spec.dataset), job), save=save_result,
                 load=load_result, brief=brief, script=_script, curves=("loss", "acc"))

@@ -140,6 +140,6 @@ def _script(spec: GateSpec, run) -> str:
     return gates_script(spec, run)
 
 
-LESSON = Lesson(page="gates", title="Logic gates & XOR", path="pages/scratch/logic_gates.py", spec_type=GateSpec,
+LESSON = Lesson(page="gates", spec_type=GateSpec,
                 train=lambda spec, job: train_gate(spec, job), save=save_result, load=load_result, brief=brief,
                 script=_script, curves=("loss", "acc"))

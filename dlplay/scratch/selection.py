@@ -217,6 +217,6 @@ def work(spec: SearchSpec):
     return Work(n_settings(spec.grid()), "setting", spec.k, "folds", unit="fits")
 
 
-LESSON = Lesson(page="regsel", title="Regression & model selection", path="pages/scratch/regression.py",
+LESSON = Lesson(page="regsel",
                 spec_type=SearchSpec, train=run_search, save=save_result, load=load_result, brief=brief,
                 script=_script, curves=("cv_error",), work=work)

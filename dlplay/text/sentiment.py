@@ -206,7 +206,7 @@ def table(stored: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-LESSON = Lesson(page="sent", title="Sentiment: RNN to Transformer", path="pages/text/sentiment.py",
+LESSON = Lesson(page="sent",
                 spec_type=SentimentSpec, train=lambda spec, job: train_sentiment(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "val_acc"), work=work)
 

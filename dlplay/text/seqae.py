@@ -532,7 +532,7 @@ def work(spec: SeqAESpec):
     return Work(spec.train.epochs, "epoch", n, "training texts")
 
 
-LESSON = Lesson(page="seqae", title="Sequence autoencoder", path="pages/text/seq_autoencoder.py",
+LESSON = Lesson(page="seqae",
                 spec_type=SeqAESpec, train=lambda spec, job: train_seqae(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "acc", "val_greedy_acc"), work=work)
 

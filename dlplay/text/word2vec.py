@@ -289,7 +289,7 @@ def work(spec: Word2VecSpec):
     return Work(spec.epochs, "epoch", n, "training reviews")
 
 
-LESSON = Lesson(page="emb", title="Word embeddings", path="pages/text/embeddings.py", spec_type=Word2VecSpec,
+LESSON = Lesson(page="emb", spec_type=Word2VecSpec,
                 train=lambda spec, job: train_word2vec(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=("loss",), work=work)
 

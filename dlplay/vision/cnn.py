@@ -698,6 +698,6 @@ def cost(spec: CNNSpec):
                       lower="the dense head's units, the filters per convolution or the batch size").with_steps(steps)
 
 
-LESSON = Lesson(page="cnn", title="CNN builder", path="pages/vision/cnn.py", spec_type=CNNSpec,
+LESSON = Lesson(page="cnn", spec_type=CNNSpec,
                 train=lambda spec, job: train_cnn(spec, job), save=save_result, load=load_result, brief=brief,
                 script=_script, curves=("loss", "acc"), work=work, cost=cost)

@@ -568,7 +568,7 @@ def work(spec: ForgetSpec):
     return Work(epochs, "epoch", images_per_task(spec), "training images per task")
 
 
-LESSON = Lesson(page="forget", title="Catastrophic forgetting", path="pages/vision/forgetting.py",
+LESSON = Lesson(page="forget",
                 spec_type=ForgetSpec, train=lambda spec, job: train_forgetting(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("acc_a", "acc_b"), work=work)
 

@@ -333,7 +333,7 @@ def pair(spec: RegressionSpec) -> list[RegressionSpec]:
     return [replace(spec, labels="exact"), replace(spec, labels="rounded")]
 
 
-LESSON = Lesson(page="imgreg", title="Image regression from files", path="pages/vision/image_regression.py",
+LESSON = Lesson(page="imgreg",
                 spec_type=RegressionSpec, train=lambda spec, job: train_regression(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "val_mae"), work=work)
 

@@ -556,7 +556,7 @@ def finding(results: dict[str, list[dict]]) -> str | None:
     return " ".join(parts)
 
 
-LESSON = Lesson(page="tl", title="Transfer learning", path="pages/vision/transfer.py", spec_type=TransferSpec,
+LESSON = Lesson(page="tl", spec_type=TransferSpec,
                 train=lambda spec, job: train_transfer(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=("loss", "acc"), work=work)
 

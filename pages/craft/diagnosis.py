@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from dlplay import visible
+from dlplay import course, visible
 from dlplay.craft.diagnosis import CASES, KINDS, LESSON, LOG10, DiagnosisSpec, graph_dot, guesses, mystery
 from dlplay.data import DatasetUnavailable, load
 from dlplay.viz import curves_figure
@@ -16,13 +16,13 @@ from ui.live import current, live, train_stop_buttons
 from ui.runs import open_page, run_controls, run_header, start_run
 from ui.settings import KEEP
 
-KEY = "diag"
+KEY = course.here(__file__).key
 FIX = "diagfix"  # the fixed version's run and buttons
 SHADES = ["#1f4e79", "#2e86ab", "#e4572e"]  # one colour per layer
 MAX_RIDGES = 12  # snapshots drawn in a ridgeline
 
 open_page(KEY)
-st.title("Training diagnosis")
+st.title(course.page(KEY).heading)
 st.markdown(
     "Each **mystery** below is the same small network — 784 pixels → 128 → 128 → 10 digits — trained on "
     "MNIST with **one thing wrong**. Train it and read the numbers a practitioner reads: the loss, the "

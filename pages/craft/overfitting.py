@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs, visible
+from dlplay import course, runs, visible
 from dlplay.craft.overfit import DATASETS, LESSON, OverfitSpec, load_data, preset, regularisers
 from dlplay.data import DatasetUnavailable
 from dlplay.train import TrainConfig
@@ -14,7 +14,7 @@ from ui.live import finished_result, live
 from ui.runs import open_page, run_controls, workspace
 from ui.settings import KEEP
 
-KEY = "overfit"
+KEY = course.here(__file__).key
 SIZES = [100, 200, 500, 1000, 2000, 5000]
 WIDTHS = ["64-64", "256-256", "512-512", "1024-1024"]
 L1S = [0.01, 0.03, 0.1, 0.3]
@@ -38,7 +38,7 @@ def first(name: str, value) -> dict:
 
 
 open_page(KEY)
-st.title("Overfitting lab")
+st.title(course.page(KEY).heading)
 st.markdown(
     "A network with far more weights than examples can **remember** its training set instead of learning "
     "the task: training accuracy climbs to 100 % while validation accuracy stalls and the validation loss "

@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs, visible
+from dlplay import course, runs, visible
 from dlplay.craft.pipeline import LESSON, ORDERS, PipelineSpec
 from dlplay.runs.compare import overlay_figure
 from ui.live import load_dataset
@@ -12,9 +12,9 @@ from ui.runs import settings_snapshot
 from ui.sequence import sequence_controls, sequence_of
 from ui.settings import KEEP, setup_link
 
-KEY = "pipe"
+KEY = course.here(__file__).key
 
-st.title("Shuffle, batch, repeat")
+st.title(course.page(KEY).heading)
 st.markdown(
     "An input pipeline takes examples, **shuffles** them, cuts them into **batches** and **repeats** for "
     "another epoch — and the order of those three steps decides what each batch holds. Here the training "

@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs, visible
+from dlplay import course, runs, visible
 from dlplay.craft import space as space_
 from dlplay.craft.search import (DATASETS, LESSON, METHODS, VALIDATIONS, SearchSpec, best_so_far, brief, budget,
                                  parallel_figure, trials_of, varied)
@@ -14,7 +14,7 @@ from ui.runs import open_page, run_controls, settings_snapshot, workspace
 from ui.sequence import sequence_controls, sequence_of
 from ui.settings import KEEP, ranges_restored
 
-KEY = "search"
+KEY = course.here(__file__).key
 LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1]
 WIDTHS = [16, 32, 64, 128, 256, 512, 1024]
 DECAYS = [0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
@@ -27,7 +27,7 @@ RANGES = [f"{KEY}-{name}" for name in ("lr", "width", "depth", "dropout", "decay
 
 open_page(KEY)
 ranges_restored(*RANGES)  # a reopened run's ranges come back from JSON as lists
-st.title("Hyperparameter search")
+st.title(course.page(KEY).heading)
 st.markdown(
     "Which learning rate, width, depth and dropout suit this network? Try settings and keep the best — "
     "but **fairly**: every setting (a *trial*) is scored on **validation** data held out of training, the best "

@@ -1,7 +1,7 @@
 """Autoencoders vs SVD: the same latent size k for PCA and three autoencoders."""
 import streamlit as st
 
-from dlplay import data
+from dlplay import course, data
 from dlplay.generative.autoencoders import (LESSON, AESpec, TITLES, architecture_table, loss_figure, one_per_class,
                                  per_pixel_mse, reconstruct, reconstruct_drawing, results_table, run_data)
 from dlplay.train import TrainConfig
@@ -11,10 +11,10 @@ from ui.live import dataset_selectbox, finished_result, live, load_dataset, lr_s
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
 
-KEY = "ae"  # the latent-morphing page reuses this page's deep AE under this key
+KEY = course.here(__file__).key  # the latent-morphing page reuses this page's deep AE under this key
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
-st.title("Autoencoders vs SVD")
+st.title(course.page(KEY).heading)
 st.markdown(
     "An **autoencoder** squeezes each image through a bottleneck of **k numbers** (the latent code) and "
     "rebuilds it from them. The classic answer to the same problem is the **SVD**: project onto the k "

@@ -1,7 +1,7 @@
 """DCGAN: a generator and a discriminator trained against each other; watch it learn."""
 import streamlit as st
 
-from dlplay import data, visible
+from dlplay import course, data, visible
 
 from dlplay.generative import gan
 from dlplay.models import count_parameters
@@ -10,10 +10,10 @@ from ui.live import dataset_selectbox, finished_result, live, load_dataset, trai
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
 
-KEY = "gan"
+KEY = course.here(__file__).key
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
-st.title("DCGAN: a generative adversarial network")
+st.title(course.page(KEY).heading)
 st.markdown(
     "Two networks play a game. The **generator** G turns random noise z into an image through transposed "
     "convolutions (7×7 → 14×14 → 28×28). The **discriminator** D, a small convolutional network, looks at "

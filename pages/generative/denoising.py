@@ -2,7 +2,7 @@
 import plotly.express as px
 import streamlit as st
 
-from dlplay import data
+from dlplay import course, data
 from dlplay.generative.autoencoders import TITLES, loss_figure, one_per_class, run_data
 from dlplay.generative.denoise import (LESSON, NOISE_KINDS, DenoiseSpec, Noise, denoise, eval_images, failure_note, psnr_by_level,
                             psnr_scores)
@@ -12,7 +12,7 @@ from ui.live import dataset_selectbox, finished_result, live, load_dataset, lr_s
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
 
-KEY = "dn"
+KEY = course.here(__file__).key
 LEVELS = {"gaussian": ("Noise level σ", 0.05, 1.0, 0.5), "square": ("Square side (share of the width)", 0.1, 0.8, 0.4)}
 COLORS = {"corrupted input": "#9aa5b1", TITLES["plain"]: "#2e86ab", TITLES["denoising"]: "#e4572e"}
 
@@ -32,7 +32,7 @@ def noise_controls(prefix: str, default_kind: str = "gaussian", default_level: f
 
 
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
-st.title("Denoising autoencoders")
+st.title(course.page(KEY).heading)
 st.markdown(
     "A plain autoencoder learns to copy clean images through a bottleneck. A **denoising autoencoder** "
     "gets the same images *corrupted* — noisy, or with a part blanked out — and must still rebuild the "

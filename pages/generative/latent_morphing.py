@@ -1,7 +1,7 @@
 """Latent morphing: decode the straight line between two class centroids in latent space."""
 import streamlit as st
 
-from dlplay import data, visible
+from dlplay import course, data, visible
 from dlplay.generative.autoencoders import loss_figure, run_data
 from dlplay.generative.morph import (LESSON, PRESETS, MorphSpec, build_morph_model, decoded_centroids, failure_note, gif_bytes,
                           morph)
@@ -10,12 +10,12 @@ from ui.live import current, dataset_selectbox, finished_result, live, load_data
 from ui.runs import open_page, run_controls, run_spec
 from ui.settings import KEEP
 
-KEY = "morph"
+KEY = course.here(__file__).key
 AE_PAGE_KEY = "ae"  # the Autoencoders page's run; its deep AE can be reused here
 OWN = "Train one here"
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
-st.title("Latent morphing")
+st.title(course.page(KEY).heading)
 st.markdown(
     "An autoencoder gives every image a point in its latent space. Average the points of each class and "
     "you get the class **centroid**; decode it and you see the model's idea of a typical 2 or 9. Then walk "

@@ -1,6 +1,7 @@
 """Variational autoencoder: train a VAE live, then explore its latent space."""
 import streamlit as st
 
+from dlplay import course
 from dlplay.generative import vae
 from dlplay.models import count_parameters
 from dlplay.viz import montage, to_uint8
@@ -9,11 +10,11 @@ from ui.live import dataset_selectbox, finished_result, live, load_dataset, trai
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
 
-KEY = "vae"
+KEY = course.here(__file__).key
 HIDDEN = {"400 (as pytorch/examples)": (400,), "512 → 256 (sharper clusters, slower)": (512, 256)}
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
-st.title("Variational autoencoder (VAE)")
+st.title(course.page(KEY).heading)
 st.markdown(
     "An autoencoder squeezes an image through a small **code** and rebuilds it. A **variational** "
     "autoencoder makes the code a *distribution*: the encoder outputs a mean μ and a log-variance log σ² "

@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from dlplay import course
 from dlplay.data import DatasetUnavailable
 from dlplay.music import audio, rolls
 from dlplay.music.models import MODELS
@@ -16,7 +17,7 @@ from ui.live import finished_result, live
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
 
-KEY = "music"
+KEY = course.here(__file__).key
 TITLES = {k: v[0] for k, v in rolls.DATASETS.items()}
 NOTE_NAMES = ["C", "C♯", "D", "D♯", "E", "F", "F♯", "G", "G♯", "A", "A♯", "B"]
 
@@ -46,7 +47,7 @@ def roll_figure(roll: np.ndarray, title: str, prime: int = 0) -> go.Figure:
 
 
 open_page(KEY)
-st.title("Music with an LSTM")
+st.title(course.page(KEY).heading)
 st.markdown(
     "A piano roll is music as a picture: time runs left to right, one row per key, dark where a key is down. An "
     "LSTM reads it frame by frame and predicts the next frame — which keys will be down. Its **negative "

@@ -4,7 +4,7 @@ import random
 
 import streamlit as st
 
-from dlplay import visible
+from dlplay import course, visible
 from dlplay.playground import Playground, datasets, features, render
 from dlplay.playground.sim import TICK_S, loss_text
 from dlplay.playground.state import CONTROLS, DROPOUTS, LEARNING_RATES, LR_SCHEDULES, MAX_LAYERS, MAX_NEURONS, REG_RATES
@@ -29,7 +29,7 @@ def shown(name: str) -> bool:
     return name not in hidden
 
 
-st.title("2-D playground")
+st.title(course.page(KEY).heading)
 st.markdown(
     "A small neural network learns to tell the colours of points apart (or, on the regression sets, to "
     "predict a value) from their two coordinates. Every square is a neuron and shows what it computes over "

@@ -3,7 +3,7 @@ while the learner edits the world under it, and every episode can be played back
 import numpy as np
 import streamlit as st
 
-from dlplay import runs
+from dlplay import course, runs
 from dlplay.rl import episodes as playback
 from dlplay.rl import figures, worlds
 from dlplay.rl.agents import METHODS, POLICIES, SCHEDULES
@@ -12,7 +12,7 @@ from ui.live import current, finished_result, live
 from ui.runs import open_page, run_controls, workspace
 from ui.settings import KEEP
 
-KEY = "rl"
+KEY = course.here(__file__).key
 EXPLORES = [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0]
 ENDS = [0.0, 0.001, 0.01, 0.05, 0.1]
 ALPHAS = [0.01, 0.05, 0.1, 0.2, 0.5, 0.8, 1.0]
@@ -81,7 +81,7 @@ def text_edited() -> None:
 
 
 open_page(KEY)
-st.title("Grid-world reinforcement learning")
+st.title(course.page(KEY).heading)
 st.markdown(
     "An agent starts on **S** knowing nothing and learns, episode after episode, to reach **G**: after every "
     "step it nudges its estimate Q(s, a) of the return it expects — each step costs −1, falling into a pit "

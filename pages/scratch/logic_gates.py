@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dlplay import course
 from dlplay.scratch.datasets import GATES, truth_table
 from dlplay.scratch.figures import gate_figure, hidden_units_figure
 from dlplay.scratch.gates import LESSON, GateSpec, hidden_maps, hidden_table, output_map
@@ -13,10 +14,10 @@ from ui.live import finished_result, live
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
 
-KEY = "gates"
+KEY = course.here(__file__).key
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
-st.title("Logic gates & XOR")
+st.title(course.page(KEY).heading)
 st.markdown(
     "AND, OR and NAND are **linearly separable**: one line splits the 1s from the 0s, so a single perceptron "
     "learns them. XOR is not. Add a **hidden layer** and it becomes easy: each hidden unit draws its own line, "

@@ -1,7 +1,7 @@
 """NumPy MLP on digits: the from-scratch network (hand-written backprop, SGD with momentum) on real MNIST digits."""
 import streamlit as st
 
-from dlplay import data, runs
+from dlplay import course, data, runs
 from dlplay.scratch.digits import DATASET, LESSON, DigitsSpec
 from dlplay.viz import curves_figure
 from ui.live import finished_result, live, load_dataset
@@ -9,10 +9,10 @@ from ui.reports import draw_to_classify, test_set_report
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
 
-KEY = "npdigits"
+KEY = course.here(__file__).key
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
-st.title("NumPy MLP on digits")
+st.title(course.page(KEY).heading)
 st.markdown(
     "The same kind of network as the *Digit classifier* page, but with no framework: every layer is a few "
     "lines of NumPy with its `backward` written by hand (`dlplay/scratch/mlp.py`), and the optimizer is "

@@ -3,17 +3,18 @@ import numpy as np
 import streamlit as st
 
 import ui  # noqa: F401 - opened by its own URL first, the page still gets app.py's navigation
+from dlplay import course
 from dlplay.scratch import Perceptron, PerceptronTraining
 from dlplay.scratch.datasets import linearly_separable, xor_blobs
 from dlplay.scratch.figures import GRID_TRACE, mistakes_figure, perceptron_figure
 from ui.settings import KEEP
 
-KEY = "pc"
+KEY = course.here(__file__).key
 TICK_S = 0.4  # seconds between Play frames
 GIVE_UP = 2000  # Play pauses itself after this many updates without converging
 DATASETS = {"Linearly separable": linearly_separable, "XOR (four clouds)": xor_blobs}
 
-st.title("Perceptron")
+st.title(course.page(KEY).heading)
 st.markdown(
     "The **perceptron** is the simplest neuron: it outputs 1 when **w·x + b > 0** and 0 otherwise, so "
     "it splits the plane with a straight line. Its learning rule only acts on mistakes: "

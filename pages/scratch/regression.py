@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dlplay import course
 from dlplay.scratch.datasets import noisy_regression, true_function
 from dlplay.scratch.figures import degree_figure, fit_figure, grid_progress_figure
 from dlplay.scratch.polyfit import PRIORS, degree_sweep, fit_poly, mse
@@ -12,11 +13,11 @@ from ui.live import finished_result, live
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
 
-KEY = "regsel"
+KEY = course.here(__file__).key
 CURVE_X = np.linspace(-1, 1, 300)
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 
-st.title("Regression & model selection")
+st.title(course.page(KEY).heading)
 st.markdown(
     "The data are noisy samples of a smooth curve, **y = sin(3x) + noise**. Which network fits it best — "
     "how deep, how wide, which learning rate, how much L2? The training error cannot tell (bigger always "

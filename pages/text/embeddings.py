@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs, visible
+from dlplay import course, runs, visible
 from dlplay.data import DatasetUnavailable
 from dlplay.text import corpus
 from dlplay.text import embeddings as E
@@ -16,7 +16,7 @@ from ui.lastrun import show_last_run
 from ui.runs import open_page, run_controls, workspace
 from ui.settings import KEEP
 
-KEY = "emb"
+KEY = course.here(__file__).key
 SIZES = [500, 1000, 2500, 5000, 10_000, 0]
 MAX_MAP = 100  # words on the 2-D map: more labels than that are unreadable
 WORDS_2D = ("good, great, excellent, wonderful, bad, awful, terrible, boring, man, woman, king, queen, "
@@ -24,7 +24,7 @@ WORDS_2D = ("good, great, excellent, wonderful, bad, awful, terrible, boring, ma
 
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 show_last_run(KEY)  # after a reload: the newest run, though the words explored since changed the address bar
-st.title("Word embeddings")
+st.title(course.page(KEY).heading)
 st.markdown(
     "A network that reads words turns each into a **vector**; words it treats alike get vectors that point "
     "alike. What “alike” means depends on what the vectors were trained *for*. Here you compare two kinds, "

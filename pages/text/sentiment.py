@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs, visible
+from dlplay import course, runs, visible
 from dlplay.data import DatasetUnavailable
 from dlplay.text import corpus, explain, models
 from dlplay.text.models import KINDS, POSITIONAL, RECURRENT, NetSpec
@@ -20,7 +20,7 @@ from ui.lastrun import keep_typed, show_last_run, typed
 from ui.runs import open_page, run_controls, workspace
 from ui.settings import KEEP
 
-KEY = "sent"
+KEY = course.here(__file__).key
 DEFAULT_CORPUS = "imdb_csv" if corpus.present("imdb_csv") else "imdb"  # the most reviews there are
 # The comparison's columns, key ones first and narrow: at 1,400 px the whole row is on screen up to the setup.
 TABLE_COLUMNS = {"run": st.column_config.NumberColumn(width=50), "model": st.column_config.TextColumn(width=170),
@@ -35,7 +35,7 @@ EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "reviews
 
 open_page(KEY)
 show_last_run(KEY)  # after a reload: the newest run of this page, when the address bar names none
-st.title("Sentiment: RNN to Transformer")
+st.title(course.page(KEY).heading)
 st.markdown(
     "Each word becomes a trainable vector (the **embedding layer**); a network reads the vectors of a movie "
     "review and says whether it is **positive or negative**. Train the course's sequence models one run at a "

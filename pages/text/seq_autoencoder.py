@@ -4,7 +4,7 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import visible
+from dlplay import course, visible
 from dlplay.data import DatasetUnavailable
 from dlplay.text import corpus as corpora
 from dlplay.text.seqae import LESSON, SeqAESpec, curves
@@ -14,14 +14,14 @@ from ui.lastrun import keep_typed, show_last_run, typed
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
 
-KEY = "seqae"
+KEY = course.here(__file__).key
 CORPORA = ["imdb", "uci_sentences", "imdb_csv", "ag_news"]
 COLOURS = ["#d62728", "#2ca02c", "#1f77b4", "#ff7f0e"]  # negative red, positive green (then AG's topics)
 
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
 show_last_run(KEY)  # after a reload: the newest run of this page, when the address bar names none
 
-st.title("Sequence autoencoder")
+st.title(course.page(KEY).heading)
 st.markdown(
     "An **encoder** LSTM reads a text word by word and keeps only its final state, squeezed into a "
     "**code** of a few dozen numbers. A **decoder** LSTM starts from that code and writes the text back, one "

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dlplay import data, runs
+from dlplay import course, data, runs
 from dlplay.runs import specs
 from dlplay.train import OPTIMIZERS, SCHEDULES, TrainConfig
 from dlplay.viz import curves_figure, probability_figure, to_uint8
@@ -17,7 +17,7 @@ from ui.runs import cost_refusal, open_page, run_controls
 from ui.query import drop
 from ui.settings import KEEP
 
-KEY = "cnn"
+KEY = course.here(__file__).key
 COLUMNS = ["kind", "filters", "kernel", "stride", "padding", "activation", "size", "p"]
 USED = {"conv": ("filters", "kernel", "stride", "padding", "activation"), "pool": ("size",), "bn": (),
         "dropout": ("p",), "act": ("activation",)}
@@ -105,7 +105,7 @@ if f"{KEY}-stack" not in st.session_state:
     setup_widgets(from_preset(st.query_params.get(f"{KEY}-preset", "fast") if st.query_params.get(
         f"{KEY}-preset") in PRESETS else "fast", st.session_state.get(f"{KEY}-dataset", "mnist")))
 
-st.title("CNN builder")
+st.title(course.page(KEY).heading)
 st.markdown(
     "A **convolutional network** slides small filters over the image: each filter looks for one local "
     "pattern everywhere, so a 3×3 filter costs 10 parameters however big the image is. Stack convolutions, "

@@ -1,7 +1,7 @@
 """Compare CNNs: train several architectures one after another and set them side by side."""
 import streamlit as st
 
-from dlplay import data, runs, visible
+from dlplay import course, data, runs, visible
 from dlplay.runs import specs as run_specs
 from dlplay.vision.cnn import LESSON, CNNSpec
 from dlplay.runs.sequence import Sequence
@@ -11,10 +11,10 @@ from ui.runs import shared_server
 from ui.sequence import sequence_controls, sequence_of
 from ui.settings import KEEP, setup_link
 
-KEY = "cnncmp"
+KEY = course.here(__file__).key
 MINE = "my stack (CNN builder)"
 
-st.title("Compare CNNs")
+st.title(course.page(KEY).heading)
 st.markdown(
     "The assignment asks for a deeper CNN — and finds that, trained the way the simple one was, it does "
     "**worse**. Pick a few setups below and train them one after another on the same data; each becomes a "

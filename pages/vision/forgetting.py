@@ -1,7 +1,7 @@
 """Catastrophic forgetting: learn task A, then task B, and watch A fall; four remedies compared."""
 import streamlit as st
 
-from dlplay import runs, visible
+from dlplay import course, runs, visible
 from dlplay.train import TrainConfig
 from dlplay.runs.sequence import Sequence
 from dlplay.vision.forgetting import (LESSON, MODELS, PAIRS, REMEDIES, TASK_NAMES, ForgetSpec, build, check,
@@ -12,11 +12,11 @@ from ui.runs import open_page, run_controls
 from ui.sequence import sequence_controls, sequence_of
 from ui.settings import KEEP
 
-KEY = "forget"
+KEY = course.here(__file__).key
 SIZES = [1000, 2000, 5000, 10000, 20000, 0]
 
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
-st.title("Catastrophic forgetting")
+st.title(course.page(KEY).heading)
 st.markdown(
     "Train a network on **task A**, then go on training the same network on **task B** only. After every "
     "epoch a callback measures it on *both* tasks' test images, and the chart below draws the two accuracies "

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import runs, visible
+from dlplay import course, runs, visible
 from dlplay.runs import specs as run_specs
 from dlplay.runs.compare import overlay_figure
 from dlplay.vision import lazyfiles
@@ -16,7 +16,7 @@ from ui.runs import open_page, settings_snapshot, shared_server
 from ui.sequence import sequence_controls, sequence_of
 from ui.settings import KEEP, setup_link
 
-KEY = "imgreg"
+KEY = course.here(__file__).key
 LABELS = {"both": "exact and rounded, side by side", "exact": "exact only", "rounded": "rounded only"}
 
 before = st.session_state.get(f"run:{KEY}")
@@ -24,7 +24,7 @@ open_page(KEY)  # a run reopened from the Runs page brings its settings back fir
 if (now := st.session_state.get(f"run:{KEY}")) is not None and now != before:
     st.session_state.pop(f"{KEY}-sequence", None)  # the page shows the reopened run
 
-st.title("Image regression from files")
+st.title(course.page(KEY).heading)
 st.markdown(
     "A network can read a **number** from a picture, not only a class: here a small CNN learns to read "
     "how much a handwritten digit **leans**. The images are files on disk, opened only when their batch "

@@ -4,17 +4,17 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from dlplay import data, runs
+from dlplay import course, data, runs
 from dlplay.vision import inside
 from dlplay.viz import heat_image, montage, to_uint8
 from ui.live import live, start_job
 from ui.runs import workspace
 from ui.settings import KEEP
 
-KEY = "inside"
+KEY = course.here(__file__).key
 SOURCES = {"mlp": "Digit classifier (MLP)", "cnn": "CNN builder"}
 
-st.title("Inside a trained network")
+st.title(course.page(KEY).heading)
 st.markdown(
     "A trained network is not a black box: its weights and gradients can be looked at. Pick one of your trained "
     "runs and see **what each unit responds to** (its receptive field), **what image excites it most** "

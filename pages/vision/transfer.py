@@ -4,7 +4,7 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlplay import data, runs, visible
+from dlplay import course, data, runs, visible
 from dlplay.vision import caltech, pretrained
 from dlplay.runs.sequence import Sequence
 from dlplay.vision.transfer import (BODIES, BUDGETS, CALTECH_BUDGETS, LESSON, STRATEGIES, TASKS, InvalidSpec,
@@ -14,12 +14,12 @@ from ui.runs import RunView, open_page, run_header, settings_snapshot, workspace
 from ui.sequence import sequence_controls, sequence_of
 from ui.settings import KEEP, setup_link
 
-KEY = "tl"
+KEY = course.here(__file__).key
 LRS = [3e-4, 1e-3, 2e-3, 5e-3, 1e-2]
 FACTORS = [0.01, 0.03, 0.1, 0.3, 1.0]
 
 open_page(KEY)  # a run reopened from the Runs page brings its settings back first
-st.title("Transfer learning")
+st.title(course.page(KEY).heading)
 st.markdown(
     "A network trained on one task has learned edges, textures and parts that help on another. Here the "
     "**target task** has only a few labelled images per class. Three strategies train on exactly the same "

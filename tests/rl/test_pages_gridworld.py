@@ -1,13 +1,10 @@
 """AppTests of the page "Grid-world RL"."""
 import time
 
-from dlplay.runs.lesson import REGISTRY, register
 from tests.conftest import chart_titles, job_of, page_texts
 
 PAGE = "pages/rl/gridworld.py"
 KEY = "rl"
-if KEY not in REGISTRY:  # until the app's registry names the lesson
-    register(KEY, "dlplay.rl.lesson:LESSON")
 
 BLOCKED = "S.#.\n..#.\n..#G"
 
