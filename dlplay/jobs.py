@@ -110,7 +110,11 @@ class Job:
 
     @property
     def stop_requested(self) -> bool:
-        return self._cancel.is_set()
+        if not self._cancel.is_set():
+            return False
+        if self.training_stopped is None and getattr(_running_here, "job", None) is self:
+            self.training_stopped = time.time()  # the job's own loop has seen it
+        return True
 
     def stopped_at(self, note: str) -> None:
         """Called by a training function that caught `Cancelled` and returns the model
@@ -206,6 +210,7 @@ class Job:
             self.check_cancelled()
             self.result = self.fn(self)
             if self._cancel.is_set():  # stopped, but the function kept what it had learned
+                self.training_stopped = self.training_stopped or time.time()
                 self._finish(STOPPED, self.stop_note or "stopped by user")
             else:
                 self._finish(DONE, "finished")

@@ -9,6 +9,8 @@ after every epoch; a loss that becomes NaN or explodes stops training with a hin
 from __future__ import annotations
 
 import math
+import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -384,7 +386,10 @@ def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict | None = 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(tensors, str(path), metadata={k: str(v) for k, v in (metadata or {}).items()})
+    # Written whole, then renamed: a cache file another process reads meanwhile is never half there.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    save_file(tensors, str(tmp), metadata={k: str(v) for k, v in (metadata or {}).items()})
+    os.replace(tmp, path)
     return path
 
 

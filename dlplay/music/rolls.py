@@ -9,6 +9,7 @@ online; and, offline with neither, Bach chorales from music21's own corpus turne
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +132,9 @@ def _bach(progress: Progress | None = None, limit: int = 120) -> dict[str, list[
     n = len(pieces)
     cut = {"train": pieces[:int(0.6 * n)], "valid": pieces[int(0.6 * n):int(0.8 * n)], "test": pieces[int(0.8 * n):]}
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(cache, **{f"{s}-{i}": p for s, ps in cut.items() for i, p in enumerate(ps)})
+    tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.tmp.npz")  # whole, then renamed: readers never see half
+    np.savez_compressed(tmp, **{f"{s}-{i}": p for s, ps in cut.items() for i, p in enumerate(ps)})
+    os.replace(tmp, cache)
     return cut
 
 
