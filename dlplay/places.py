@@ -4,6 +4,7 @@ whether a class shares this server. Everything else builds on these; they build 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -36,3 +37,14 @@ def use_neighbouring_data() -> None:
     if "DLPLAY_DATA_DIR" not in os.environ and neighbour.is_dir():
         os.environ["DLPLAY_DATA_DIR"] = str(neighbour)
     os.environ.setdefault("DLPLAY_OFFLINE", "1")
+
+
+@contextlib.contextmanager
+def making(path: Path):
+    """Hold while checking for, or making, a file in the cache: another thread or process
+    making the same file waits here, then finds it made (a judge, a pretrained body)."""
+    from filelock import FileLock
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.with_name(f".{path.name}.lock"))):
+        yield

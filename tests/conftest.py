@@ -34,6 +34,17 @@ os.environ["DLPLAY_OFFLINE"] = "1"
 os.environ["DLPLAY_DATA_DIR"] = str(SHARED_DATA)
 
 
+def pytest_collection_modifyitems(config, items):
+    """The longest files first, so the two workers don't end with one of them finishing a long file
+    alone (the suite took 14.8 min so, 12 balanced). `durations.json`: seconds per file of 5 s or
+    more, measured in one process with `--durations=0`; a file not in it counts as short. Stable
+    and the same in every worker, as pytest-xdist requires."""
+    import json
+
+    seconds = json.loads((ROOT / "tests" / "durations.json").read_text())
+    items.sort(key=lambda item: -seconds.get(Path(item.fspath.strpath).relative_to(ROOT).as_posix(), 0))
+
+
 def need_shared(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
@@ -50,6 +61,21 @@ def _private_cache(tmp_path_factory):
     # whole and renamed); a run store of each worker's own.
     os.environ["DLPLAY_CACHE_DIR"] = str((base.parent if WORKER else base) / "dlplay-cache")
     os.environ["DLPLAY_HOME"] = str(base / "dlplay-home")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _store_per_file(tmp_path_factory):
+    """Each test file starts with an empty run store: a page shows the workspace's last run of its
+    setup (`ui.runs.adopt_last`), so runs left by another file — files run in any order, in two
+    workers — would change what it shows. (Run ids restart: results cached by id are dropped.)"""
+    from dlplay.runs import record
+
+    before = os.environ["DLPLAY_HOME"]
+    os.environ["DLPLAY_HOME"] = str(tmp_path_factory.mktemp("store"))
+    record._results._items.clear()  # noqa: SLF001
+    yield
+    os.environ["DLPLAY_HOME"] = before
+    record._results._items.clear()  # noqa: SLF001
 
 
 @pytest.fixture(autouse=True)

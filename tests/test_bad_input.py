@@ -55,6 +55,7 @@ def no_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("DLPLAY_HOME", str(tmp_path / "home"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_bad_url_values_keep_every_setting_at_its_default(apptest, page, no_runs):
     prefix = PAGES[page]

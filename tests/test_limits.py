@@ -205,6 +205,7 @@ def test_a_job_that_ends_in_time_keeps_its_own_note(shared):
 
 # --- on the pages -------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_shared_server_limits_on_the_pages(apptest, shared):
     """In one browser session: an oversized setting is refused with the biggest allowed one;
     a run on the digit classifier blocks Train on the Denoising page, naming it; the run

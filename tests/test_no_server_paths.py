@@ -176,6 +176,7 @@ def apptest_from_function(fn):
     return AppTest.from_function(fn, default_timeout=30)
 
 
+@pytest.mark.slow
 def test_an_exported_run_holds_no_server_path(shared_server, tmp_path):
     """The zip a visitor downloads: spec JSON, metrics, weights, the standalone script — and
     the script still finds the test set when its folder sits beside it as the run named it."""

@@ -37,6 +37,7 @@ def test_page_shows_model_size_and_data_source(apptest):
     assert "784 → 256 → 10" in " ".join(m.value for m in at.markdown)
 
 
+@pytest.mark.slow
 def test_training_one_epoch_gives_curves_accuracy_and_mistakes(apptest):
     at = apptest(PAGE).run()
     job = train(at, epochs=1)
@@ -78,6 +79,7 @@ def test_stop_keeps_what_was_learned(apptest):
     assert run.state == "stopped" and run.has_model and "stopped at epoch 1 of 30" in run.status
 
 
+@pytest.mark.slow
 def test_switching_dataset_after_training_keeps_the_runs_own_results(apptest):
     """Train on MNIST, then pick other data: no IndexError, the MNIST run's report stays
     with MNIST's images and digit classes, and the page says the settings changed."""
@@ -96,6 +98,7 @@ def test_switching_dataset_after_training_keeps_the_runs_own_results(apptest):
     assert "Sandal" not in captions and "T-shirt" not in captions
 
 
+@pytest.mark.slow
 def test_fashion_run_draws_clothing_and_a_new_run_has_a_fresh_canvas(apptest):
     at = apptest(PAGE).run()
     at.selectbox(key="mlp-dataset").set_value("mnist5k")
@@ -130,6 +133,7 @@ def test_missing_dataset_is_a_message_not_a_traceback(apptest, tmp_path, monkeyp
     assert any("Put the four files" in e.value and str(tmp_path) in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_many_users_queue_fairly_and_see_their_place(apptest, monkeypatch):
     """With one worker, a second and third user's runs wait in FIFO order and the page
     says where they are; Stop in the first session lets the next one start."""

@@ -174,6 +174,7 @@ def test_overlay_draws_one_line_per_model_of_a_multi_model_run():
     assert {t.line.dash for t in fig.data} == {"solid", "dash"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset", ["mnist5k", "mnist"])
 def test_exported_script_measures_what_the_page_measured(home, tmp_path, dataset):
     """The standalone script rebuilds the MLP without dlplay and gets the page's accuracy

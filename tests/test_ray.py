@@ -27,6 +27,9 @@ from dlplay.runs import record  # noqa: E402
 from dlplay.runs.store import get_store  # noqa: E402
 from dlplay.train import TrainConfig, evaluate  # noqa: E402
 
+# Each test here trains on real data (a module fixture of several seconds): the full suite only.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -170,6 +170,7 @@ def expected_tensors(run_id: int, ckpt: int) -> dict:
             "layer.bias": torch.full((1000,), base, dtype=torch.int64)}
 
 
+@pytest.mark.slow
 def test_a_writer_killed_at_random_moments_leaves_a_consistent_store(tmp_path):
     from safetensors import safe_open
 
@@ -520,6 +521,17 @@ def test_a_read_only_store_is_named_before_training_without_a_path(tmp_path):
     problem = ro.writable()
     assert problem is not None and "read-only" in problem and str(tmp_path) not in problem
     assert RunStore(tmp_path).writable() is None
+
+
+def test_visitors_pressing_train_at_once_all_find_the_store_writable(store):
+    """Each check writes a probe of its own (one shared name: a second check's unlink found the
+    first's gone, and a visitor of the load test was told the store can't be written)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(lambda _: store.writable(), range(200)))
+    assert found == [None] * 200
+    assert not list(store.files.glob(".probe*"))
 
 
 def test_a_store_that_fails_at_the_end_keeps_the_trained_model_in_memory(store, monkeypatch):

@@ -4,6 +4,8 @@ the Runs page brings back the whole sequence on its own page (Shuffle, batch, re
 Compare CNNs, transfer, forgetting and image regression share `ui.sequence`)."""
 from __future__ import annotations
 
+import pytest
+
 PAGE, KEY = "pages/craft/pipeline_order.py", "pipe"
 
 
@@ -19,6 +21,7 @@ def train_sequence(apptest):
     return seq, at.dataframe[0].value
 
 
+@pytest.mark.slow
 def test_a_finished_sequence_comes_back_after_a_reload_and_from_the_runs_page(apptest, tmp_path, monkeypatch):
     monkeypatch.setenv("DLPLAY_HOME", str(tmp_path / "home"))
     seq, table = train_sequence(apptest)

@@ -28,6 +28,7 @@ def small(mnist):
     return (mnist.x_train[tr], mnist.y_train[tr]), (mnist.x_train[va], mnist.y_train[va])
 
 
+@pytest.mark.slow
 def test_default_mlp_reaches_97_5_percent_on_mnist_in_3_epochs(mnist):
     sched = Scheduler(max_workers=1)
     try:

@@ -161,6 +161,7 @@ def test_a_sequence_shares_one_time_cap_and_keeps_the_model_it_stopped(shared):
     assert stored.has_model and stored.status.startswith("stopped at the server's limit of 3 s")
 
 
+@pytest.mark.slow
 def test_gradient_ascent_is_stopped_at_the_time_cap(shared):
     job = work.start_job(work.Visitor("work-test-ascent", "tab"), spinning, "Gradient ascent")
     assert job.wait(30)

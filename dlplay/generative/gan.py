@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import data
+from .. import data, places
 from ..classify import ClassifierSpec, train_classifier
 from ..jobs import Cancelled, Job
 from ..runs.lesson import Lesson, Saved
@@ -120,6 +120,11 @@ def load_judge(dataset: str, job: Job | None = None) -> tuple[nn.Module, float]:
     accuracy: from the cache, or trained now (seconds) and cached for next time."""
     ds = data.load(dataset)
     spec, path = judge_spec(dataset), judge_path(ds)
+    with places.making(path):  # sessions (or processes) asking at once: one trains it, the others read it
+        return _cached_or_trained_judge(dataset, ds, spec, path, job)
+
+
+def _cached_or_trained_judge(dataset: str, ds, spec, path, job: Job | None) -> tuple[nn.Module, float]:
     if path.is_file():
         model = spec.build(ds)
         try:
@@ -131,7 +136,6 @@ def load_judge(dataset: str, job: Job | None = None) -> tuple[nn.Module, float]:
     if job:
         job.log(f"training the judge classifier for {dataset}; cached at {path}")
     result = train_classifier(spec, _Quiet(job) if job else None)
-    # (written whole, then renamed: two sessions may train the same judge at once)
     save_checkpoint(result.model, path, {"dataset": dataset, "source": ds.source.describe(full=True),
                                          "n_train": len(ds.x_train), "test_acc": result.test_acc,
                                          "hidden": spec.hidden})

@@ -208,9 +208,10 @@ class RunStore:
                 con.rollback()
         except sa.exc.SQLAlchemyError as exc:
             return f"the run database can't be written ({store_problem(exc)})"
+        probe = self.files / f".probe-{uuid.uuid4().hex}"  # its own: visitors pressing Train at once
         try:
-            _atomic_write(self.files / ".probe", b"x")
-            (self.files / ".probe").unlink()
+            _atomic_write(probe, b"x")
+            probe.unlink()
         except OSError as exc:
             return f"the run files can't be written ({store_problem(exc)})"
         free_mb = shutil.disk_usage(self.files).free / 2**20

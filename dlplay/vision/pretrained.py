@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import data
+from .. import data, places
 from ..jobs import Job
 from ..visible import where
 
@@ -232,7 +231,6 @@ PRETRAIN_EPOCHS = 8
 # At most this many source images (a fixed random subset): ~25 s of pretraining on two cores for
 # either dataset (CIFAR-10's one batch has 5,026 of classes 0–4; Fashion-MNIST's 30,000 would take 2.5 min).
 PRETRAIN_IMAGES = 6000
-_own_lock = threading.Lock()
 
 
 def source_images(ds: data.ImageData, source: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -273,7 +271,7 @@ def own_body(dataset: str, source: tuple[int, ...], job: Job | None = None,
 
     ds = data.load(dataset)
     path = own_path(dataset, source, epochs)
-    with _own_lock:  # two runs starting at once pretrain it once
+    with places.making(path):  # two runs (or processes) starting at once pretrain it once
         net = own_net(ds.image_shape, len(source), ds.pixel_stats)
         if path.is_file():
             try:

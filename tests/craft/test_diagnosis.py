@@ -15,6 +15,9 @@ from dlplay.jobs import STOPPED, get_scheduler
 from dlplay.runs import specs
 from dlplay.runs.store import dumps
 
+# Each test here trains on real data (a module fixture of several seconds): the full suite only.
+pytestmark = pytest.mark.slow
+
 # 5,000 training images, 2 epochs of 78 steps (the partial batch dropped), 784-128-128-10, batch 64, seed 0
 SPEC = DiagnosisSpec()
 

@@ -13,6 +13,9 @@ from dlplay.jobs import STOPPED, get_scheduler
 from dlplay.runs import specs
 from dlplay.train import evaluate
 
+# Each test here trains on real data (a module fixture of several seconds): the full suite only.
+pytestmark = pytest.mark.slow
+
 BASE = preset("overfit", "mnist")  # 500 MNIST digits, 512-512, no regularisation, 20 epochs
 
 

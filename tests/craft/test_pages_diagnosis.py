@@ -1,6 +1,8 @@
 """AppTests of the page "Training diagnosis"."""
 import json
 
+import pytest
+
 from dlplay.craft.diagnosis import CASES
 from tests.conftest import chart_titles, job_of, page_texts
 
@@ -37,6 +39,7 @@ def test_missing_mnist_is_an_error_and_train_is_off(apptest, monkeypatch):
     assert at.button(key=f"{KEY}-train").disabled
 
 
+@pytest.mark.slow
 def test_train_guess_reveal_and_the_fix_side_by_side(apptest):
     at = apptest(PAGE).run(timeout=120)
     at.selectbox(key=f"{KEY}-case").set_value("zero_init")

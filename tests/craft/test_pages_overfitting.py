@@ -1,6 +1,8 @@
 """AppTests of the page "Overfitting lab"."""
 import json
 
+import pytest
+
 from tests.conftest import job_of, chart_titles, page_texts
 
 PAGE = "pages/craft/overfitting.py"
@@ -42,6 +44,7 @@ def test_overfit_it_sets_the_preset(apptest):
     assert "MNIST" in texts(at) and not at.warning
 
 
+@pytest.mark.slow
 def test_a_short_run_shows_its_curves_table_row_and_histograms(apptest):
     at = apptest(PAGE).run(timeout=120)
     at.selectbox(key=f"{KEY}-dataset").set_value("mnist").run()

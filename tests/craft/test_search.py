@@ -57,6 +57,7 @@ def test_the_estimator_is_searched_by_gridsearchcv():
     assert search.best_estimator_.predict_proba(x_test[:5]).sum(1) == pytest.approx(np.ones(5), abs=1e-5)
 
 
+@pytest.mark.slow
 def test_optuna_is_reproducible_prunes_and_tests_once(monkeypatch):
     test_inputs = []
     real_predict = MLPNet.predict

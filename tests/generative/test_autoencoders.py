@@ -1,4 +1,7 @@
 """dlplay.generative.autoencoders, dlplay.generative.denoise and dlplay.generative.morph on real MNIST: the linear AE
+
+# Each test here trains on real data (a module fixture of several seconds): the full suite only.
+pytestmark = pytest.mark.slow
 reaches the SVD optimum, depth beats it, denoising beats copying, morphs go from one
 class to the other and the GIF holds every frame."""
 import io

@@ -34,6 +34,8 @@ def test_train_hover_then_click_the_latent_plane(app_server, page):
     screenshot(page, "e2e_vae_1_ready")
 
     train.click()
+    # This run, not one the server's earlier visitors left (a page first shows the last run of its setup).
+    expect(page.locator(".dl-run-label")).to_contain_text("5,000 of 60,000", timeout=TRAIN_MS)
     elbo = page.locator('[data-testid="stMetric"]', has_text="Negative ELBO")
     expect(elbo).to_be_visible(timeout=TRAIN_MS)
     value = float(re.match(r"[\d.]+", elbo.locator('[data-testid="stMetricValue"]').inner_text()).group())

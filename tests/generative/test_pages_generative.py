@@ -82,6 +82,7 @@ def test_vae_page_before_training(apptest):
     assert at.slider(key="vae-beta").value == 1.0
 
 
+@pytest.mark.slow
 def test_vae_page_trains_then_decodes_a_picked_point(apptest):
     at = apptest(VAE_PAGE).run()
     job = train(at, "vae", ntrain=5000, epochs=1)
@@ -104,6 +105,7 @@ def test_vae_page_trains_then_decodes_a_picked_point(apptest):
     assert any("(draw #1)" in i.caption for i in images(at)) and not at.exception
 
 
+@pytest.mark.slow
 def test_vae_page_with_a_larger_code_says_it_shows_pca(apptest):
     at = apptest(VAE_PAGE).run()
     at.select_slider(key="vae-latent").set_value(8)
@@ -113,6 +115,7 @@ def test_vae_page_with_a_larger_code_says_it_shows_pca(apptest):
     assert isinstance(job.result.plane, vae.LatentPlane) and job.result.plane.is_pca
 
 
+@pytest.mark.slow
 def test_vae_pick_from_an_earlier_run_is_ignored(apptest):
     at = apptest(VAE_PAGE).run()
     job = train(at, "vae", ntrain=5000, epochs=1)
@@ -122,6 +125,7 @@ def test_vae_pick_from_an_earlier_run_is_ignored(apptest):
     assert not any(i.caption.startswith("decoded at") for i in images(at))
 
 
+@pytest.mark.slow
 def test_vae_click_a_test_dot_then_switch_dataset_keeps_the_runs_test_image(apptest):
     """Was: IndexError — the clicked MNIST test index (≥ 1,000) looked up in the 1,000
     test images of the bundled sample picked since. Now the run's own image and label."""
@@ -191,6 +195,7 @@ def test_dcgan_page_says_what_to_notice_before_a_run(apptest):
     assert what_to_notice(at), "was: nothing below Train until a run ended"
 
 
+@pytest.mark.slow
 def test_dcgan_page_trains_and_shows_samples_scores_and_interpolation(apptest):
     need_shared("MNIST", "raw")
     at = apptest(GAN_PAGE).run()
@@ -250,6 +255,7 @@ def test_dcgan_stop_keeps_both_models_and_the_page_offers_everything(apptest):
     assert run.state == "stopped" and run.has_model
 
 
+@pytest.mark.slow
 def test_dcgan_settings_changed_mid_run_show_the_runs_own_results(apptest):
     """Epochs moved from 1 to 3 while the run trains: the page says so, and the run's
     figures stay the one-epoch run's (two grids: epochs 0 and 1)."""
@@ -283,6 +289,7 @@ def restart_and_reopen(apptest, page, key, run_id):
     return at.run()
 
 
+@pytest.mark.slow
 def test_vae_run_reopened_after_a_restart_offers_everything(apptest):
     at = apptest(VAE_PAGE).run()
     at.slider(key="vae-beta").set_value(2.0)
@@ -302,6 +309,7 @@ def test_vae_run_reopened_after_a_restart_offers_everything(apptest):
     assert f"test image #{index}: {label}" in [i.caption for i in images(again)]
 
 
+@pytest.mark.slow
 def test_dcgan_run_reopened_after_a_restart_keeps_its_sample_grids_and_scores(apptest):
     at = apptest(GAN_PAGE).run()
     job = train(at, "gan", ntrain=3200, epochs=1)

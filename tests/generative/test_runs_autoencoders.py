@@ -104,6 +104,7 @@ def test_ae_run_reopens_with_the_svd_and_every_model(ae_run):
     assert "test MSE" in run.headline and run.brief == "k = 4 · all images · 1 epoch"
 
 
+@pytest.mark.slow
 def test_ae_script_prints_the_tables_test_mse(ae_run, tmp_path):
     run, live = ae_run
     printed = dict(re.findall(r"^(.+): test MSE ([0-9.]+)$", run_script(run, tmp_path), re.M))
@@ -169,6 +170,7 @@ def test_ae_page_trains_a_run_and_shows_its_table_and_reconstructions(apptest):
     assert "SVD's 4 directions keep" in texts(at.caption)
 
 
+@pytest.mark.slow
 def test_ae_page_stop_keeps_the_models_trained_so_far(apptest):
     """Stopped during the shallow AE: SVD and linear AE finished, the shallow AE kept as of
     its last step, the deep AE absent; the page shows all that without error."""
@@ -244,6 +246,7 @@ def test_dn_run_reopens_with_both_models_and_their_psnr(dn_run):
     assert run.headline.startswith(f"{live.scores['denoising']:.1f} dB PSNR · Denoising AE")
 
 
+@pytest.mark.slow
 def test_dn_script_prints_psnr_of_both_models_at_the_trained_noise(dn_run, tmp_path):
     run, live = dn_run
     out = run_script(run, tmp_path)
@@ -298,6 +301,7 @@ def test_dn_page_stop_during_the_plain_ae_keeps_it_and_shows_it_alone(apptest):
 
 # --- Latent morphing ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_morph_run_reopens_and_its_script_prints_the_mse_and_writes_a_gif(tmp_path):
     run, job = run_lesson(MORPH_LESSON, MorphSpec(dataset=SMALL, k=4, n_train=0, epochs=1))
     live = job.result

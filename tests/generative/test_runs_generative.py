@@ -82,6 +82,7 @@ def test_vae_rebuilt_from_the_store_equals_the_live_result(vae_run):
     assert run.headline == f"{live.test_elbo:.1f} nats negative ELBO"
 
 
+@pytest.mark.slow
 def test_vae_script_prints_the_test_figures_the_page_shows(vae_run, tmp_path):
     job, run = vae_run
     result = job.result

@@ -18,6 +18,9 @@ from dlplay.generative import vae
 from dlplay.jobs import Cancelled, Job
 from tests.conftest import need_shared
 
+# Each test here trains on real data (a module fixture of several seconds): the full suite only.
+pytestmark = pytest.mark.slow
+
 # Pixel-wise BCE of every MNIST test image against the mean training image, summed over
 # the 784 pixels (205.8 nats measured): what a decoder that ignores its code can reach.
 MEAN_IMAGE_BCE = 205.8

@@ -13,6 +13,7 @@ from dlplay.music.training import MusicSpec, baseline_nll, continue_piece, evalu
 from tests.conftest import need_shared
 
 
+@pytest.mark.slow
 def test_the_lstm_beats_the_per_key_baseline_on_nottingham():
     need_shared("polyphonic_music", "Nottingham.pickle")
     spec = MusicSpec(epochs=3, batch_size=16, length=32)
@@ -40,6 +41,7 @@ def test_ordered_draws_are_the_probability_of_drawing_lowest_first():
     assert _ordered_draws(logits, torch.zeros_like(keys), 4).item() == 0.0
 
 
+@pytest.mark.slow
 def test_the_two_hands_model_trains_and_plays_counted_chords():
     need_shared("polyphonic_music", "JSB Chorales.pickle")
     data = rolls.load("jsb")

@@ -1,6 +1,8 @@
 """AppTests of the page "Grid-world RL"."""
 import time
 
+import pytest
+
 from tests.conftest import chart_titles, job_of, page_texts
 
 PAGE = "pages/rl/gridworld.py"
@@ -69,6 +71,7 @@ def test_a_cliff_run_draws_its_values_curves_and_plays_an_episode_back(apptest):
     assert at.dataframe[0].value.iloc[0]["run"] == run_id  # every run of the page
 
 
+@pytest.mark.slow
 def test_edits_and_rewards_reach_the_agent_while_it_learns(apptest):
     at = apptest(PAGE).run()
     at.selectbox(key=f"{KEY}-world").set_value("maze").run()
@@ -100,6 +103,7 @@ def test_edits_and_rewards_reach_the_agent_while_it_learns(apptest):
     assert not at.exception and "stopped after episode" in " ".join(i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_gymnasiums_frozen_lake_trains_and_cannot_be_edited(apptest):
     at = apptest(PAGE).run()
     at.selectbox(key=f"{KEY}-world").set_value("gym-lake").run()

@@ -164,6 +164,7 @@ def test_stop_before_anything_was_learned_cancels():
 
 # --- export scripts --------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_digits_script_prints_the_runs_test_accuracy(tmp_path):
     run, live = finish("npdigits")
     out = run_script(run, tmp_path)

@@ -162,6 +162,7 @@ def test_perceptron_online_update_uses_the_next_mistake_in_order():
 
 # --- two-layer nets on truth tables --------------------------------------------------------------
 
+@pytest.mark.slow
 def test_2_2_1_net_solves_xor():
     assert train_gate(GateSpec(gate="XOR", hidden=2, seed=0, pace_s=0)).solved
     # Two hidden units can get stuck on a plateau for some starting weights; most seeds solve it.

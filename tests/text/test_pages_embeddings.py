@@ -39,6 +39,7 @@ def test_without_the_reviews_the_page_says_what_to_put_where_and_train_is_off(ap
     assert at.button(key=f"{KEY}-train").disabled
 
 
+@pytest.mark.slow
 def test_a_short_run_shows_neighbours_analogies_and_both_accuracies(apptest):
     at = apptest(PAGE).run(timeout=60)
     # 1,000 reviews, 3 epochs: measured about 2 s of word2vec and 5 s of sentiment embedding

@@ -38,6 +38,7 @@ def sentiment_run(monkeypatch):
     return run
 
 
+@pytest.mark.slow
 def test_after_train_the_explorer_shows_the_run_just_trained_and_a_reload_brings_it_back(apptest, sentiment_run):
     at = apptest(PAGE).run(timeout=60)
     sentiment = f"Run {sentiment_run.id} · sentiment model (lstm · 2 epochs)"

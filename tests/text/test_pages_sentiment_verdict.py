@@ -31,6 +31,7 @@ def method_caption(at) -> str:
     return next(c.value for c in at.caption if c.value.startswith("Green words pushed"))
 
 
+@pytest.mark.slow
 def test_a_verdict_is_the_one_of_the_run_review_and_method_on_screen(apptest):
     at = apptest(PAGE).run(timeout=60)
     at.selectbox(key=f"{KEY}-corpus").set_value("imdb")  # the folder's 2,500 reviews: seconds

@@ -1,6 +1,8 @@
 """AppTests of the page "Sequence autoencoder"."""
 import json
 
+import pytest
+
 from tests.conftest import job_of
 
 PAGE = "pages/text/seq_autoencoder.py"
@@ -31,6 +33,7 @@ def test_a_missing_corpus_is_named_and_train_is_off(apptest, tmp_path, monkeypat
     assert at.button(key=f"{KEY}-train").disabled
 
 
+@pytest.mark.slow
 def test_a_short_run_shows_its_curves_reconstructions_and_code_scatter(apptest):
     at = apptest(PAGE).run(timeout=60)
     assert not at.exception and not at.error

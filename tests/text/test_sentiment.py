@@ -13,6 +13,9 @@ from dlplay.text.models import NetSpec
 from dlplay.text.sentiment import SentimentSpec, load_result, save_result, table, train_sentiment
 from tests.conftest import need_shared
 
+# Each test here trains on real data (a module fixture of several seconds): the full suite only.
+pytestmark = pytest.mark.slow
+
 # Each model at settings that train in seconds (100 words, 4 epochs; 3 for the slower
 # bidirectional LSTM), and the test accuracy it must reach on the 2,500 test reviews.
 # Measured, seeds 0 and 1: bag 79.9 / 79.6 %, RNN 64.2 / 65.5 %, LSTM 74.4 / 71.7 %,

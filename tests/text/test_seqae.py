@@ -16,6 +16,9 @@ from dlplay.text.seqae import (LESSON, SeqAESpec, SeqAutoencoder, evaluate, load
                                reversed_ids, save_result, train_seqae, work)
 from dlplay.text.tokens import Encoded
 
+# Each test here trains on real data (a module fixture of several seconds): the full suite only.
+pytestmark = pytest.mark.slow
+
 # The UCI sentences (2,400 training, 300 of the 600 test sentences), cut to 10 words, a small
 # network: an epoch takes 0.5 s in a job (one thread) on a busy 2-core machine.
 SMALL = SeqAESpec(corpus="uci_sentences", n_train=0, n_test=300, max_len=10, vocab_size=1000, embed=32, hidden=64)

@@ -49,6 +49,7 @@ def imdb_csv():
     return corpus.load("imdb_csv")  # the full 25,000 + 25,000 reviews, read once for the module
 
 
+@pytest.mark.slow
 def test_sentiment_says_what_it_prepares_and_stops_while_encoding(sched, imdb_csv):
     from dlplay.text.sentiment import SentimentSpec, train_sentiment
 
@@ -70,6 +71,7 @@ def test_sentiment_stops_while_learning_its_vocabulary(sched, imdb_csv):
     assert job.state == CANCELLED
 
 
+@pytest.mark.slow
 def test_sequence_autoencoder_stops_while_encoding(sched, imdb_csv):
     from dlplay.text.seqae import SeqAESpec, train_seqae
 
@@ -80,6 +82,7 @@ def test_sequence_autoencoder_stops_while_encoding(sched, imdb_csv):
     assert job.state == CANCELLED
 
 
+@pytest.mark.slow
 def test_word2vec_stops_inside_an_epoch_and_keeps_its_vectors(sched, imdb_csv):
     from dlplay.text.word2vec import Word2VecSpec, train_word2vec
 

@@ -10,6 +10,9 @@ from dlplay.text import embeddings as E
 from dlplay.text import tokens
 from dlplay.text import word2vec as W
 
+# Each test here trains on real data (a module fixture of several seconds): the full suite only.
+pytestmark = pytest.mark.slow
+
 # CBOW, 100-d, window 5, 5 epochs on the 2,500 reviews (590,000 words, 7,899 with a vector):
 # about 3 s of gensim on 2 workers when the machine is idle; the sentiment embedding beside it
 # (3 epochs of a bag-of-embeddings classifier on the same reviews) 8 s.

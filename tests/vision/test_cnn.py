@@ -165,6 +165,7 @@ def start(spec=SMALL):
     return runs.start(cnn.LESSON, spec, workspace="test", session_id="test", ds=data.load(spec.dataset))
 
 
+@pytest.mark.slow
 def test_a_run_emits_filters_every_epoch_and_rebuilt_from_the_store_equals_the_live_one(tmp_path):
     spec = replace(SMALL, train=replace(SMALL.train, epochs=2))
     run, job = start(spec)
@@ -199,6 +200,7 @@ def test_a_run_emits_filters_every_epoch_and_rebuilt_from_the_store_equals_the_l
     assert f"test accuracy: {live.test_acc:.4f} on 10,000 images" in out.stdout, out.stdout
 
 
+@pytest.mark.slow
 def test_cifar_export_script_reads_its_own_test_set_and_flips(tmp_path):
     spec = replace(cnn.from_preset("fast", "cifar10"), n_train=1000, train=TrainConfig(epochs=1, batch_size=128))
     run, job = start(spec)
@@ -214,6 +216,7 @@ def test_cifar_export_script_reads_its_own_test_set_and_flips(tmp_path):
     assert f"test accuracy: {live.test_acc:.4f} on 10,000 images" in out.stdout, out.stdout
 
 
+@pytest.mark.slow
 def test_stop_keeps_a_measured_model():
     run, job = start(replace(SMALL, train=replace(SMALL.train, epochs=50, schedule="constant")))
     while not any(m.get("split") == "epoch" for m in job.metrics()):

@@ -162,6 +162,7 @@ def test_ewc_penalty_and_its_gradient_match_the_formula_and_finite_differences(m
         assert (up - down) / (2 * eps) == pytest.approx(w.grad[idx].item(), rel=1e-6, abs=1e-9)
 
 
+@pytest.mark.slow
 def test_ewc_keeps_more_of_a_than_no_remedy_on_permuted_and_fashion(mnist):
     need_shared("MNIST", "raw")
     # Permuted MNIST forgets little with a wide MLP; B trained longer and faster makes the fall show.

@@ -69,6 +69,7 @@ def test_an_invalid_stack_shows_why_and_train_is_disabled(apptest):
     assert train_button(at).disabled and not at.exception
 
 
+@pytest.mark.slow
 def test_training_gives_curves_report_filters_and_feature_maps_of_uploads(apptest):
     at = apptest(PAGE).run()
     at.select_slider(key="cnn-ntrain").set_value(5000)
@@ -123,6 +124,7 @@ def test_training_gives_curves_report_filters_and_feature_maps_of_uploads(apptes
     assert not any(m.value.startswith("**Prediction") for m in at.markdown)
 
 
+@pytest.mark.slow
 def test_compare_trains_setups_one_after_another_and_tables_them(apptest):
     at = apptest(COMPARE).run()
     assert not at.exception

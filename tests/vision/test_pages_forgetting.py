@@ -69,6 +69,7 @@ def test_a_short_run_shows_both_curves_named_by_its_run_and_what_b_cost_a(apptes
     assert run.page == "forget" and run.spec["n_train"] == 2000 and run.headline.startswith("task A 9")
 
 
+@pytest.mark.slow
 def test_remedies_compared_one_after_another_in_a_table_with_overlaid_curves(apptest):
     at = small(apptest(PAGE).run(), n=2000, a=1, b=2)
     at.multiselect(key="forget-compare").set_value(["none", "rehearsal"]).run()

@@ -5,6 +5,9 @@ from dlplay import runs
 from dlplay.classify import LESSON, ClassifierSpec, prepare
 from dlplay.train import TrainConfig
 
+# Each test here trains on real data (a module fixture of several seconds): the full suite only.
+pytestmark = pytest.mark.slow
+
 PAGE = "pages/vision/inside.py"
 
 

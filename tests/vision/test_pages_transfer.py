@@ -154,6 +154,7 @@ def test_caltech_101_a_frozen_mobilenet_run_from_the_page(apptest, tmp_path, mon
     caltech.clear_cache()
 
 
+@pytest.mark.slow
 def test_a_failed_download_is_said_once_and_the_own_body_s_runs_match_the_page(
         apptest, tmp_path, monkeypatch, own_cifar_body):  # noqa: F811
     """Issue 25: with no network the ResNet18 download failed, a warning flashed, the page kept promising

@@ -90,12 +90,13 @@ def test_stop_keeps_what_was_learned_and_ends_promptly(small_folder):
 @pytest.mark.slow
 def test_the_regression_learns_the_slant_and_rounded_labels_cost_accuracy():
     """On the real digit folder (3,000 training files, 2 epochs), both scored on exact test labels.
-    Measured: exact 3.29°, rounded to 10° 3.57° (+8 %), predicting the mean 11.9°."""
-    base = short(n_train=3000, epochs=2)
+    Rounded to 20°: measured exact 3.27°, rounded 4.00° (+22 %), predicting the mean 11.9°. At the
+    page's 10° the cost, +2 to +8 %, is within seed and thread-count noise, as its text says."""
+    base = short(n_train=3000, epochs=2, step=20.0)
     exact, rounded = (train_regression(spec) for spec in pair(base))
     assert exact.spec.labels == "exact" and rounded.spec.labels == "rounded"
     assert exact.test_mae < 0.4 * exact.baseline_mae, (exact.test_mae, exact.baseline_mae)
-    assert rounded.test_mae > 1.04 * exact.test_mae, (rounded.test_mae, exact.test_mae)
+    assert rounded.test_mae > 1.1 * exact.test_mae, (rounded.test_mae, exact.test_mae)
     assert np.allclose(rounded.true, exact.true), "the same exact test labels"
     assert not exact.bad_files and len(exact.true) == digitfiles.N_TEST
     assert exact.rows[-1]["val_mae"] < exact.rows[0]["val_mae"]

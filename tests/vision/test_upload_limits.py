@@ -15,6 +15,9 @@ from PIL import Image
 from dlplay.vision.images import MAX_PIXELS, WORK_PX, ImageRejected, load_upload
 from tests.conftest import ROOT
 
+# Each test here trains on real data (a module fixture of several seconds): the full suite only.
+pytestmark = pytest.mark.slow
+
 MEASURE = textwrap.dedent("""
     import sys, time
     from dlplay.vision.images import ImageRejected, load_upload
