@@ -36,8 +36,9 @@ os.environ["DLPLAY_DATA_DIR"] = str(SHARED_DATA)
 
 def pytest_collection_modifyitems(config, items):
     """The longest files first, so the two workers don't end with one of them finishing a long file
-    alone (the suite took 14.8 min so, 12 balanced). `durations.json`: seconds per file of 5 s or
-    more, measured in one process with `--durations=0`; a file not in it counts as short. Stable
+    alone. `durations.json`: seconds per file of 5 s or more, measured with `--durations=0`; a file
+    not in it counts as short. The file that pretrains transfer's own body counts it, and those that
+    read it count without it: they come later, when it is cached, instead of waiting for it. Stable
     and the same in every worker, as pytest-xdist requires."""
     import json
 

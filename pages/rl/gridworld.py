@@ -1,5 +1,7 @@
 """Grid-world RL: a tabular agent (Q-learning, SARSA, Expected SARSA) learns to walk from S to G
 while the learner edits the world under it, and every episode can be played back as a GIF."""
+import time
+
 import numpy as np
 import streamlit as st
 
@@ -32,6 +34,7 @@ def reset_layout() -> None:
     """A new world: its own grid in the editor."""
     ss[f"{KEY}-text"] = ss[f"{KEY}:layout"] = worlds.builtin(ss[f"{KEY}-world"]).text()
     ss.pop(f"{KEY}:note", None)
+    ss.pop(f"{KEY}:stale", None)
 
 
 def live_world():
@@ -60,20 +63,37 @@ def cell_clicked() -> None:
         return
     new = worlds.apply_tool(rows, int(cell["r"]), int(cell["c"]), ss.get(f"{KEY}-tool", "wall"))
     if new != rows and send_edit(new):
+        # What the box showed before this click may still come back from the browser: an echo.
+        ss[f"{KEY}:stale"] = set(recently_drawn()) | set(ss.get(f"{KEY}:stale", ())) | {"\n".join(rows)}
         ss[f"{KEY}-text"] = ss[f"{KEY}:layout"] = "\n".join(new)
     ss[f"{KEY}:clicked"] = True
+
+
+ECHO_S = 5.0  # how long a text the box was drawn with may come back as an echo
+
+
+def recently_drawn(text: str | None = None) -> list[str]:
+    """The texts the layout box was drawn with in the last ECHO_S seconds (and `text`, now drawn)."""
+    now = time.time()
+    drawn = [(t, d) for t, d in ss.get(f"{KEY}:drawn", []) if now - t < ECHO_S][-20:]
+    if text is not None:
+        drawn.append((now, text))
+    ss[f"{KEY}:drawn"] = drawn
+    return [d for _, d in drawn]
 
 
 def text_edited() -> None:
     """The layout box's callback. A browser sends every widget's value with each request, so a box
     not yet redrawn since a click changed the layout sends the text it still shows: that echo
     would undo the click (and a click while the agent learns is drawn by the live part alone,
-    which leaves the box as it was until the page's next full redraw). Only a text that differs
-    from what the box was last drawn with is an edit."""
+    which leaves the box as it was until the page's next full redraw). Under load the echo can be
+    older than the last drawing: any text the box showed before the clicks since the last typed
+    edit is an echo; a typed edit is taken, even one back to an earlier text (a typo undone)."""
     text = ss.get(f"{KEY}-text", "")
-    if text == ss.get(f"{KEY}:shown") and ss.get(f"{KEY}:layout", text) != text:
+    if text in ss.get(f"{KEY}:stale", ()) and ss.get(f"{KEY}:layout", text) != text:
         ss[f"{KEY}-text"] = ss[f"{KEY}:layout"]  # the echo: the layout stays as the clicks left it
         return
+    ss[f"{KEY}:stale"] = set()
     ss[f"{KEY}:layout"] = text
     rows, found = worlds.validate(text)
     if rows is not None and not found:
@@ -212,8 +232,8 @@ st.plotly_chart(figures.schedule(shown.id if shown is not None else None, run_sp
                 key=f"{KEY}-schedule-fig")
 with st.expander("The layout as text", expanded=bool(found)):
     st.caption("# wall · S start · G goal · P pit · . free. Edits here reach a running agent too.")
-    ss[f"{KEY}:shown"] = st.text_area("Layout", key=f"{KEY}-text", height=200, on_change=text_edited,
-                                      disabled=is_gym, persist_state="session")
+    recently_drawn(st.text_area("Layout", key=f"{KEY}-text", height=200, on_change=text_edited,
+                                disabled=is_gym, persist_state="session"))
 if shown is None:
     board(None)
 live(KEY, render)

@@ -132,6 +132,28 @@ def test_a_refusals_reason_stays_until_the_next_edit(apptest):
     assert not at.exception and not at.warning
 
 
+def test_a_typed_edit_undone_at_once_is_taken_and_a_stale_echo_after_a_click_is_not(apptest):
+    """The layout box may send back what it showed before a click (an echo, older than the last
+    drawing under load): that never undoes the click; a learner's own edit back to an earlier
+    text (a typo undone within a second) is an edit."""
+    at = apptest(PAGE).run()
+    box = at.text_area(key=f"{KEY}-text")
+    before = box.value
+    rows = before.splitlines()
+    walled = "\n".join([rows[0][:3] + "#" + rows[0][4:], *rows[1:]])
+    at.text_area(key=f"{KEY}-text").input(walled).run()
+    assert at.session_state[f"{KEY}:layout"] == walled
+    at.text_area(key=f"{KEY}-text").input(before).run()  # the typo undone
+    assert at.session_state[f"{KEY}:layout"] == before
+    # A click's layout (as the board's callback leaves it), then the box's text from before it.
+    clicked = "\n".join([rows[0], rows[1][:3] + "#" + rows[1][4:], *rows[2:]])
+    at.session_state[f"{KEY}:stale"] = {before, walled}
+    at.session_state[f"{KEY}:layout"] = at.session_state[f"{KEY}-text"] = clicked
+    at.run()
+    at.text_area(key=f"{KEY}-text").input(walled).run()  # an echo two drawings old
+    assert not at.exception and at.session_state[f"{KEY}:layout"] == clicked
+
+
 def test_steps_per_episode_axis_comes_from_the_data():
     """A log axis put the shortest-path line at 10^18 (plotly reads shapes on a log axis as log10)
     and showed ticks up to 10^20 (issue 25)."""
