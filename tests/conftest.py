@@ -43,7 +43,14 @@ def pytest_collection_modifyitems(config, items):
     import json
 
     seconds = json.loads((ROOT / "tests" / "durations.json").read_text())
-    items.sort(key=lambda item: -seconds.get(Path(item.fspath.strpath).relative_to(ROOT).as_posix(), 0))
+    # A browser file not listed still starts a server and a browser: before the short files, not last.
+    browser = {item.fspath.strpath for item in items if item.get_closest_marker("browser")}
+
+    def weight(item) -> float:
+        return seconds.get(Path(item.fspath.strpath).relative_to(ROOT).as_posix(),
+                           5.0 if item.fspath.strpath in browser else 0.0)
+
+    items.sort(key=lambda item: -weight(item))
 
 
 def need_shared(*parts: str) -> Path:
