@@ -112,15 +112,20 @@ class Job:
     def stop_requested(self) -> bool:
         if not self._cancel.is_set():
             return False
-        if self.training_stopped is None and getattr(_running_here, "job", None) is self:
-            self.training_stopped = time.time()  # the job's own loop has seen it
+        if getattr(_running_here, "job", None) is self:
+            self._saw_stop()  # the job's own loop has seen it
         return True
 
     def stopped_at(self, note: str) -> None:
         """Called by a training function that caught `Cancelled` and returns the model
         as it was: the job then ends as STOPPED, with its result."""
         self.stop_note = note
-        self.training_stopped = self.training_stopped or time.time()
+        self._saw_stop()
+
+    def _saw_stop(self) -> None:
+        """The first moment the job's function acted on Stop: it learns no more from then on."""
+        if self.training_stopped is None:
+            self.training_stopped = time.time()
 
     def on_finish(self, callback: Callable[["Job"], None]) -> None:
         """`callback(job)` once the job has ended, whatever the way (run in the thread that ends it)."""
@@ -130,7 +135,7 @@ class Job:
         """Call often (every step): raises `Cancelled` once the user pressed Stop,
         and keeps this job's share of the cores up to date."""
         if self._cancel.is_set():
-            self.training_stopped = self.training_stopped or time.time()
+            self._saw_stop()
             raise Cancelled()
         if self._scheduler is not None:
             self._scheduler._sync_threads()
@@ -210,7 +215,7 @@ class Job:
             self.check_cancelled()
             self.result = self.fn(self)
             if self._cancel.is_set():  # stopped, but the function kept what it had learned
-                self.training_stopped = self.training_stopped or time.time()
+                self._saw_stop()
                 self._finish(STOPPED, self.stop_note or "stopped by user")
             else:
                 self._finish(DONE, "finished")
@@ -287,7 +292,7 @@ def _stop_before_forward(module, args):
 
     if torch.is_grad_enabled():
         job._stopped_inside = True
-        job.training_stopped = job.training_stopped or time.time()
+        job._saw_stop()
         raise Cancelled()
     return None
 

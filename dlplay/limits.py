@@ -253,15 +253,17 @@ def queue_full(scheduler, limits: Limits) -> str | None:
 
 
 def refusal(work: Work | None, scheduler, session_id: str, replacing: Job | None = None,
-            limits: Limits | None = None, workspace: str | None = None, cost=None) -> str | None:
-    """Why a new run may not start here; None if it may. On a personal machine only its memory
-    (`cost`, a `dlplay.costs.Cost`) is checked. Check and submit under `START_LOCK`, so tabs
-    pressing Train at once can't all pass."""
+            limits: Limits | None = None, workspace: str | None = None, costs: tuple = ()) -> str | None:
+    """Why new work (`work` in all, one `dlplay.costs.Cost` per run of it) may not start here;
+    None if it may. On a personal machine only each run's memory is checked. Check and submit
+    under `START_LOCK`, so tabs pressing Train at once can't all pass."""
     limits = limits or current()
+    costly = next((why for cost in costs if (why := too_costly(cost, limits))), None)
     if limits is None:
-        return too_costly(cost, None)
+        return costly
     return (busy_elsewhere(scheduler, session_id, limits, replacing, workspace) or over_budget(work, limits)
-            or too_costly(cost, limits) or queue_full(scheduler, limits))
+            or costly or (too_long_together(costs, limits) if len(costs) > 1 else None)
+            or queue_full(scheduler, limits))
 
 
 # Held from a start's fair-use check until its job is submitted.

@@ -49,7 +49,7 @@ def start_runs(visitor: Visitor, lesson: runs.Lesson, specs: list, *, settings: 
                replacing: Job | None = None, prepare: Callable[[list], list] | None = None) -> Sequence:
     """Train `specs` of `lesson`, one run each, one after another; returns the `Sequence`
     (its first run already submitted). `settings`: stored with each run, a dict or a
-    function (place, spec) → dict; `ds`: the data, or a function spec → data; `replacing`:
+    function (place, the specs trained) → dict; `ds`: the data, or a function spec → data; `replacing`:
     the visitor's job this one replaces (stopped, keeping its model, once the start is
     allowed); `prepare(specs)`: the specs to train, worked out once the start is allowed
     (a download; an empty list starts nothing). Raises `Refused`."""
@@ -89,14 +89,8 @@ def start_job(visitor: Visitor, fn: Callable[[Job], Any], name: str, *, work: li
 
 def refuse(visitor: Visitor, work: limits.Work | None, costs: list, replacing: Job | None = None) -> None:
     """Raise `Refused` if the visitor may not start this work now (call under START_LOCK)."""
-    rules = limits.current()
-    if rules is not None and (why := limits.refusal(work, get_scheduler(), visitor.session_id, replacing, rules,
-                                                    workspace=visitor.workspace)):
-        raise Refused(why)
-    for cost in costs:  # memory on every machine; a step's time on a shared server
-        if why := limits.too_costly(cost, rules):
-            raise Refused(why)
-    if rules is not None and len(costs) > 1 and (why := limits.too_long_together(costs, rules)):
+    if why := limits.refusal(work, get_scheduler(), visitor.session_id, replacing, workspace=visitor.workspace,
+                             costs=tuple(costs)):
         raise Refused(why)
 
 

@@ -134,13 +134,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_log(log_name: str) -> Path:
+    """Where streamlit_server writes a server's output (each xdist worker its own file)."""
+    return SCREENSHOTS / (f"{WORKER}-{log_name}" if WORKER else log_name)
+
+
 @contextlib.contextmanager
 def streamlit_server(args: list[str], log_name: str, env: dict | None = None):
     """A Streamlit server (`python -m <args>`) on a free localhost port, its output in
     screenshots/<log_name>; yields the base URL once it answers, stops it afterwards."""
     port = _free_port()
     SCREENSHOTS.mkdir(exist_ok=True)
-    log = open(SCREENSHOTS / (f"{WORKER}-{log_name}" if WORKER else log_name), "w")
+    log = open(server_log(log_name), "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", *args, "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true"],
@@ -155,7 +160,7 @@ def streamlit_server(args: list[str], log_name: str, env: dict | None = None):
             time.sleep(0.3)
     else:
         proc.kill()
-        pytest.fail(f"Streamlit server did not start; see screenshots/{log_name}")
+        pytest.fail(f"Streamlit server did not start; see {server_log(log_name)}")
     try:
         yield url
     finally:

@@ -9,7 +9,7 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import SCREENSHOTS, screenshot, streamlit_server
+from tests.conftest import screenshot, server_log, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,5 +38,5 @@ def test_twelve_visitors_arriving_at_once_on_a_fresh_server_see_no_error(browser
         finally:
             for c in contexts:
                 c.close()
-    log = (SCREENSHOTS / "cold_start_server.log").read_text()
+    log = server_log("cold_start_server.log").read_text()
     assert "Traceback" not in log and "Uncaught app exception" not in log, log[-3000:]

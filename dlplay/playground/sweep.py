@@ -127,11 +127,11 @@ def wait(sweep: Sweep, timeout: float = 600) -> bool:
 
 
 def results(sweep: Sweep) -> list[dict]:
-    """Per value, in the sweep's order (a run not started yet: state "queued", no figures): {run, setting, value, state, status, epoch, test_loss,
+    """Per value, in the sweep's order: {run, setting, value, state, status, epoch, test_loss,
     train_loss, accuracy (test, None for regression), map ((d, d) or (d, d, k); None until
     the first one), headline, error (why it diverged, None if it did not; test_loss is then the
-    huge loss it reached, None if not finite)}. A running
-    job's figures are its latest."""
+    huge loss it reached, None if not finite)}. A running job's figures are its latest; a
+    value whose run has not started yet is "queued", without figures."""
     store = get_store()
     out = []
     ids = sweep.run_ids
@@ -159,4 +159,3 @@ def results(sweep: Sweep) -> list[dict]:
                            accuracy=last.get("val_acc"), map=job.latest("map"))
         out.append(row)
     return out
-
