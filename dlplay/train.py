@@ -1,20 +1,23 @@
-"""One training loop for torch models, shaped like pytorch/examples: `train_epoch()`
-and `evaluate()` with the loop visible, hyperparameters in one `TrainConfig`.
+"""The one training loop every torch lesson trains through (`Loop`), shaped like
+pytorch/examples: `train_epoch()` and `evaluate()` with the loop visible, hyperparameters in
+one `TrainConfig`; `fit` is the loop over whole-dataset tensors.
 
-Batches are drawn by shuffled index from whole-dataset tensors (about 3× faster than
-Dataset + DataLoader + ToTensor). Metric rows stream to a job every few steps and
-after every epoch; a loss that becomes NaN or explodes stops training with a hint
-(`LossWatch`, which every torch page's loop calls once per step).
+`fit` draws batches by shuffled index from whole-dataset tensors (about 3× faster than
+Dataset + DataLoader + ToTensor); other lessons hand `Loop.run` batches of their own
+(bucketed texts, piano-roll windows, a lazy DataLoader) and a step function (the VAE's two
+losses, a GAN's two players). Metric rows stream to a job every few steps and after every
+epoch; a loss that becomes NaN or explodes stops training with a hint (`LossWatch`).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -56,6 +59,7 @@ class History:
     stopped_early: bool = False
     stopped: str = ""  # "stopped at epoch 7 of 15" when Stop was pressed
     samples_per_s: float = 0.0
+    train_seconds: float = 0.0
 
     def last(self, key: str):
         for row in reversed(self.rows):
@@ -69,8 +73,10 @@ class Callback(Protocol):
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    """Where a run trains: `name`, or for "auto" `DLPLAY_DEVICE` when set (cuda, cuda:1, cpu; meta
+    for the shapes-only check every lesson's step passes), else CUDA when present, else the CPU."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = os.environ.get("DLPLAY_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
 
 
@@ -214,80 +220,240 @@ def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 2048) -> 
     return torch.cat(parts) if parts else torch.empty(0)
 
 
-class Trainer:
-    """Holds the pieces of one run so `train_epoch` reads like pytorch/examples."""
+@dataclass
+class Step:
+    """What one training step hands the loop."""
 
-    def __init__(self, model: nn.Module, cfg: TrainConfig, steps_per_epoch: int,
-                 loss_fn: Callable = F.cross_entropy, job: Job | None = None, classify: bool = True,
-                 transform: Callable | None = None, after_step: Callable | None = None):
-        self.cfg, self.loss_fn, self.job, self.classify = cfg, loss_fn, job, classify
-        self.after_step = after_step  # (model, lr) after each optimizer step: a proximal L1 step, say
-        self.transform = transform  # a batch transform for training only (augmentation)
+    loss: torch.Tensor  # the batch's mean loss; the loop backpropagates it unless `stepped`
+    n: int  # examples in the batch: the epoch's mean loss weighs each batch by it
+    correct: torch.Tensor | int | None = None  # right answers in the batch, for the training accuracy
+    row: dict = field(default_factory=dict)  # more values for the streamed row (floats or 0-d tensors)
+    stepped: bool = False  # the step function stepped its own optimizers (a GAN's two players)
+
+
+class Optimizers:
+    """One or more optimizers and their learning-rate schedules, stepped together (a text model's
+    sparse embedding table has an optimizer of its own; most runs have one)."""
+
+    def __init__(self, opts: list, schedules: list = ()):
+        self.opts, self.schedules = list(opts), [s for s in schedules if s is not None]
+
+    @classmethod
+    def of(cls, params, cfg: TrainConfig, total_steps: int) -> "Optimizers":
+        opt = make_optimizer(params, cfg)
+        return cls([opt], [make_schedule(opt, cfg, total_steps)])
+
+    @property
+    def params(self) -> list[torch.Tensor]:
+        return [p for o in self.opts for g in o.param_groups for p in g["params"]]
+
+    def lr(self) -> float:
+        return self.opts[0].param_groups[0]["lr"]
+
+    def zero_grad(self) -> None:
+        for o in self.opts:
+            o.zero_grad(set_to_none=True)
+
+    def step(self) -> None:
+        for o in self.opts:
+            o.step()
+        for s in self.schedules:
+            s.step()
+
+
+def autocast(device: torch.device, bf16: bool):
+    """The forward pass in bfloat16 when asked (no context otherwise: autocast refuses the meta device)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+def to_device(batch, device: torch.device):
+    """A batch's tensors (alone, or in a tuple or list) moved to `device`."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(b, device) for b in batch)
+    return batch
+
+
+class Loop:
+    """The training loop every torch lesson runs: batches from any source, a step function,
+    and around them what every run needs — the device (`pick_device`), bfloat16 autocast when
+    configured, Stop between steps (a run stopped after its first step keeps its model), the
+    exploding-loss watch, the optimizer and schedule, gradient clipping, one early-stopping rule
+    (patience on the validation loss, the best epoch's weights restored) and metric streaming
+    (the first step at once, then every `log_every` steps, a row per epoch).
+
+    A lesson builds the model, makes a Loop (which moves the model to the device), and calls
+    `run(batches, step)`: `batches(epoch)` yields that epoch's batches, `step(batch)` returns a
+    `Step`. The batch reaches `step` as the source gave it; `loop.device` is where to put it
+    (`to_device`), so a lesson that keeps some tensors on the CPU (the lengths packing reads) can."""
+
+    def __init__(self, model: nn.Module, cfg: TrainConfig, job: Job | None = None, *, steps_per_epoch: int,
+                 optimizers: Optimizers | None = None, watch: LossWatch | None = None,
+                 clip: list[torch.Tensor] | None = None, after_step: Callable | None = None):
+        self.cfg, self.job, self.steps_per_epoch = cfg, job, max(1, steps_per_epoch)
         self.device = pick_device(cfg.device)
         self.model = model.to(self.device)
-        self.opt = make_optimizer(model.parameters(), cfg)
-        self.schedule = make_schedule(self.opt, cfg, steps_per_epoch * cfg.epochs)
-        self.steps_per_epoch = steps_per_epoch
+        self.total = self.steps_per_epoch * cfg.epochs
+        self.opt = optimizers or Optimizers.of(model.parameters(), cfg, self.total)
+        self.clip = clip  # the parameters clipping applies to (default: the optimizers')
+        self.after_step = after_step  # (model, lr) after each optimizer step: a proximal L1 step, say
+        self.watch = watch or LossWatch(cfg.lr)  # the learning rate as set, not as scheduled now
         self.step = 0
-        self.watch = LossWatch(cfg.lr)  # the learning rate as set, not as scheduled now
         self.samples = 0
         self.train_time = 0.0
 
     def lr(self) -> float:
-        return self.opt.param_groups[0]["lr"]
+        return self.opt.lr()
 
-    def train_epoch(self, epoch: int, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict:
+    def batch(self, batch):
+        return to_device(batch, self.device)
+
+    def run(self, batches: Callable[[int], Iterable], step: Callable[..., Step], *,
+            validate: Callable[[], dict] | None = None,
+            on_epoch: Callable[[int, dict], bool | None] | None = None) -> History:
+        """Train for `cfg.epochs` (fewer when Stop is pressed or early stopping ends it). After
+        each epoch `validate()` adds val_* values to the row, and `on_epoch(epoch, row)` may add
+        more before it is streamed, or end training by returning True (a time budget, say)."""
+        cfg, job, history = self.cfg, self.job, History()
+        best, best_state, waited = math.inf, None, 0
+        for epoch in range(cfg.epochs):
+            try:
+                with stoppable_steps(job):
+                    trained = self.train_epoch(epoch, batches(epoch), step)
+            except Cancelled:
+                history.stopped = keep_on_stop(job, epoch, cfg.epochs, self.step,
+                                               history.best_epoch if best_state else 0)
+                break
+            row = {"epoch": epoch + 1, "step": self.step, "split": "epoch", **trained}
+            if validate is not None:
+                row.update({f"val_{k}": v for k, v in self._validate(validate, epoch).items()})
+            enough = on_epoch is not None and on_epoch(epoch + 1, row)
+            history.rows.append(row)
+            if job:
+                job.metric(**row)  # drawn before a diverged validation ends the run: what was measured shows
+            if "val_loss" in row and (warning := self.watch.validation(row["val_loss"], epoch + 1)):
+                if hasattr(job, "warn"):  # a job, not a stand-in that only shows progress
+                    job.warn(warning)
+            if enough:
+                break
+            if cfg.early_stopping and "val_loss" in row:
+                if row["val_loss"] < best - 1e-4:
+                    best, history.best_epoch, waited = row["val_loss"], epoch + 1, 0
+                    best_state = {k: t.detach().clone() for k, t in self.model.state_dict().items()}
+                elif (waited := waited + 1) >= cfg.early_stopping:
+                    history.stopped_early = True
+                    if job:
+                        job.log(f"early stopping after epoch {epoch + 1}: validation loss has not improved "
+                                f"for {waited} epochs; restoring epoch {history.best_epoch}")
+                    break
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        history.samples_per_s = self.samples / max(1e-9, self.train_time)
+        history.train_seconds = self.train_time
+        return history
+
+    def _validate(self, validate: Callable[[], dict], epoch: int) -> dict:
+        if self.job:
+            self.job.set_progress(getattr(self.job, "progress", 0.0),
+                                  f"epoch {epoch + 1}/{self.cfg.epochs} · measuring the validation examples")
+        return validate()
+
+    def train_epoch(self, epoch: int, batches: Iterable, step: Callable[..., Step]) -> dict:
+        """One pass over `batches`; raises Cancelled when Stop is pressed."""
         self.model.train()
         cfg, running, seen = self.cfg, 0.0, 0
         correct = torch.zeros((), dtype=torch.long, device=self.device)  # summed on device: no sync per step
+        counted, sums = False, {}
         t0 = time.perf_counter()
-        for idx in index_batches(len(x), cfg.batch_size, gen):
+        for batch in batches:
             if self.job:
                 self.job.check_cancelled()
-            xb, yb = x[idx].to(self.device, non_blocking=True), y[idx].to(self.device, non_blocking=True)
-            if self.transform is not None:
-                xb = self.transform(xb)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                out = self.model(xb)
-                loss = self.loss_fn(out, yb)
-            if cfg.l1:
-                loss = loss + cfg.l1 * l1_penalty(self.model)
-            # The one host sync per step: the loss check and the running mean share it.
-            loss_value = self.watch(loss.item())
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.max_grad_norm:
-                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
-            self.opt.step()
-            if self.after_step is not None:
-                self.after_step(self.model, self.lr())
-            if self.schedule is not None:
-                self.schedule.step()
+            out = self.learn(batch, step)
             self.step += 1
-            running += loss_value * len(idx)
-            seen += len(idx)
-            if self.classify:
-                correct += (out.argmax(1) == yb).sum()
+            running += (out.value if out.value is not None else 0.0) * out.n
+            seen += out.n
+            if out.correct is not None:
+                correct, counted = correct + out.correct, True
+            for k, v in out.row.items():  # summed where they are: no host sync per step
+                sums[k] = sums.get(k, 0.0) + (v.detach() if isinstance(v, torch.Tensor) else v) * out.n
             # The first step is reported at once so the curve appears right after "Train".
             if self.job and (self.step == 1 or self.step % cfg.log_every == 0):
-                self._report_step(epoch, loss_value, out, yb, seen)
+                self._report_step(epoch, out, seen)
         elapsed = time.perf_counter() - t0
         self.train_time += elapsed
         self.samples += seen
         # Throughput per epoch: pages show it and `python -m dlplay.bench` reads it from the page.
-        row = {"train_loss": running / max(1, seen), "samples_per_s": seen / max(1e-9, elapsed)}
-        if self.classify:
-            row["train_acc"] = correct.item() / max(1, seen)
+        row = {"train_loss": running / max(1, seen), "samples_per_s": seen / max(1e-9, elapsed), "seconds": elapsed,
+               **{f"train_{k}": float(v) / max(1, seen) for k, v in sums.items()}}
+        if counted:
+            row["train_acc"] = float(correct) / max(1, seen)
         return row
 
-    def _report_step(self, epoch: int, loss: float, out, yb, seen: int) -> None:
+    def learn(self, batch, step: Callable[..., Step]) -> "Learned":
+        """One step: the lesson's forward pass and loss, then (unless the step did it) backward,
+        clipping and the optimizer."""
+        cfg = self.cfg
+        with autocast(self.device, cfg.bf16):
+            out = step(batch)
+        loss = out.loss
+        if not out.stepped:
+            if cfg.l1:
+                loss = loss + cfg.l1 * l1_penalty(self.model)
+            value = self.read(loss)
+            self.opt.zero_grad()
+            loss.backward()
+            if cfg.max_grad_norm:
+                nn.utils.clip_grad_norm_(self.clip or self.opt.params, cfg.max_grad_norm)
+            self.opt.step()
+            if self.after_step is not None:
+                self.after_step(self.model, self.lr())
+        else:
+            value = self.read(loss)
+        return Learned(value, out.n, out.correct, out.row)
+
+    def read(self, loss: torch.Tensor) -> float | None:
+        """The loss as a float, checked by the watch — the one host sync per step. On the meta
+        device (shapes only) there is no value to read: None."""
+        if isinstance(loss, torch.Tensor) and loss.device.type == "meta":
+            return None
+        return self.watch(loss.detach() if isinstance(loss, torch.Tensor) else loss)
+
+    def _report_step(self, epoch: int, out: "Learned", seen: int) -> None:
         row = {"step": self.step, "epoch": epoch + seen / (self.steps_per_epoch * self.cfg.batch_size),
-               "split": "train", "loss": loss, "lr": self.lr()}
-        if self.classify:
-            row["acc"] = (out.argmax(1) == yb).float().mean().item()
+               "split": "train", "loss": out.value, "lr": self.lr(),
+               **{k: _value(v) for k, v in out.row.items()}}
+        if out.correct is not None and out.n:
+            row["acc"] = _value(out.correct) / out.n
         self.job.metric(**row)
-        total = self.steps_per_epoch * self.cfg.epochs
-        self.job.set_progress(self.step / total, f"epoch {epoch + 1}/{self.cfg.epochs} · step {self.step}/{total}")
+        self.job.set_progress(self.step / self.total,
+                              f"epoch {epoch + 1}/{self.cfg.epochs} · step {self.step}/{self.total}")
+
+
+@dataclass
+class Learned:
+    value: float | None  # None on the meta device
+    n: int
+    correct: torch.Tensor | int | None
+    row: dict
+
+
+def _value(v) -> float | None:
+    if isinstance(v, torch.Tensor):
+        return None if v.device.type == "meta" else v.item()
+    return v
+
+
+def classify_step(model: nn.Module, loss_fn: Callable, device: torch.device, classify: bool = True,
+                  transform: Callable | None = None) -> Callable[[tuple], Step]:
+    """The usual step: (x, y) to the device, augmented by `transform`, through the model, scored by `loss_fn`."""
+    def step(batch) -> Step:
+        xb, yb = to_device(batch, device)
+        if transform is not None:
+            xb = transform(xb)
+        out = model(xb)
+        return Step(loss_fn(out, yb), len(yb), (out.argmax(1) == yb).sum() if classify else None)
+    return step
 
 
 def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
@@ -295,54 +461,23 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         job: Job | None = None, loss_fn: Callable = F.cross_entropy, classify: bool = True,
         callbacks: tuple[Callback, ...] = (), transform: Callable | None = None,
         after_step: Callable[[nn.Module, float], None] | None = None) -> History:
-    """Train `model` in place; returns the history. With early stopping the best
-    validation weights are restored at the end. `transform` maps each training batch
+    """Train `model` in place on whole-dataset tensors; returns the history. With early stopping
+    the best validation weights are restored at the end. `transform` maps each training batch
     (augmentation) before the model sees it; `after_step(model, lr)` runs after every
     optimizer step (the overfitting lab's proximal L1 step)."""
     cfg = cfg or TrainConfig()
     gen = seed_everything(cfg.seed)
     x, y = train
-    trainer = Trainer(model, cfg, math.ceil(len(x) / cfg.batch_size), loss_fn, job, classify, transform, after_step)
-    history, best, best_state, bad_epochs = History(), math.inf, None, 0
-    for epoch in range(cfg.epochs):
-        try:
-            with stoppable_steps(job):
-                trained = trainer.train_epoch(epoch, x, y, gen)
-        except Cancelled:
-            history.stopped = keep_on_stop(job, epoch, cfg.epochs, trainer.step,
-                                           history.best_epoch if best_state else 0)
-            break
-        row = {"epoch": epoch + 1, "step": trainer.step, "split": "epoch", **trained}
-        if val is not None:
-            if job:
-                job.set_progress(getattr(job, "progress", 0.0), f"epoch {epoch + 1}/{cfg.epochs} · measuring "
-                                                                 f"{len(val[0]):,} validation examples")
-            v = evaluate(trainer.model, *val, loss_fn=loss_fn, classify=classify)
-            row.update({f"val_{k}": val_ for k, val_ in v.items()})
-        history.rows.append(row)
-        if job:
-            job.metric(**row)  # drawn before a diverged validation ends the run: what was measured shows
-        if val is not None and (warning := trainer.watch.validation(row["val_loss"], epoch + 1)):
-            if hasattr(job, "warn"):  # a job, not a stand-in that only shows progress
-                job.warn(warning)
+    loop = Loop(model, cfg, job, steps_per_epoch=math.ceil(len(x) / cfg.batch_size), after_step=after_step)
+    validate = None if val is None else (lambda: evaluate(loop.model, *val, loss_fn=loss_fn, classify=classify))
+
+    def on_epoch(epoch: int, row: dict) -> None:
         for cb in callbacks:
-            cb.on_epoch_end(trainer.model, epoch + 1, row)
-        if cfg.early_stopping and val is not None:
-            if row["val_loss"] < best - 1e-4:
-                best, history.best_epoch, bad_epochs = row["val_loss"], epoch + 1, 0
-                best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
-            else:
-                bad_epochs += 1
-                if bad_epochs >= cfg.early_stopping:
-                    history.stopped_early = True
-                    if job:
-                        job.log(f"early stopping after epoch {epoch + 1}: validation loss has not improved "
-                                f"for {bad_epochs} epochs; restoring epoch {history.best_epoch}")
-                    break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    history.samples_per_s = trainer.samples / max(1e-9, trainer.train_time)
-    return history
+            cb.on_epoch_end(loop.model, epoch, row)
+
+    return loop.run(lambda epoch: ((x[i], y[i]) for i in index_batches(len(x), cfg.batch_size, gen)),
+                    classify_step(loop.model, loss_fn, loop.device, classify, transform),
+                    validate=validate, on_epoch=on_epoch)
 
 
 def stop_pressed(job: Job | None, step: int) -> bool:

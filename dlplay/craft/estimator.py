@@ -96,7 +96,7 @@ class MLPNet(ClassifierMixin, BaseEstimator):
         torch.manual_seed(int(self.seed))
         self.model_ = self.build(x.shape[1], len(self.classes_))
         cfg = TrainConfig(optimizer="adam", lr=h["lr"], batch_size=h["batch_size"], epochs=int(self.epochs),
-                          l2=h["weight_decay"], schedule="constant", seed=int(self.seed), device="cpu")
+                          l2=h["weight_decay"], schedule="constant", seed=int(self.seed))
         watch = WATCH.get()
         t0 = time.perf_counter()
         self.diverged_ = ""

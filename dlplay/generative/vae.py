@@ -1,6 +1,6 @@
 """Variational autoencoder, shaped like pytorch/examples vae/main.py: a model class,
-the loss, `train_epoch()` and `test()` with the loop visible, hyperparameters in one
-`VAESpec`. Then the latent-space tools the page needs: encode to means, decode points,
+the loss, its training step (in the one loop, `dlplay.train.Loop`) and `test()`,
+hyperparameters in one `VAESpec`. Then the latent-space tools the page needs: encode to means, decode points,
 a grid at Gaussian quantiles, sampling, and a 2-D view of a larger latent space.
 
 The encoder maps an image to the mean and log-variance of a Gaussian over the latent
@@ -29,7 +29,7 @@ from torch import nn
 from .. import data
 from ..jobs import Job
 from ..runs.lesson import Lesson, Saved
-from ..train import LossWatch, index_batches, pick_device, seed_everything, stop_note, stop_pressed
+from ..train import Loop, Step, TrainConfig, index_batches, seed_everything
 from ..viz import curves_figure, to_uint8
 
 
@@ -139,35 +139,6 @@ class VAEResult:
         return self.scatter_images[i] / 255.0, self.classes[int(self.scatter_y[i])]
 
 
-def train_epoch(model: VAE, opt, x: torch.Tensor, spec: VAESpec, epoch: int, step: int,
-                gen: torch.Generator, job: Job | None, watch: LossWatch | None = None) -> tuple[dict, int]:
-    """One pass over `x` (shorter if Stop is pressed); the mean loss terms and the step reached."""
-    model.train()
-    device = next(model.parameters()).device
-    sums, seen, steps_per_epoch = {"recon": 0.0, "kl": 0.0}, 0, math.ceil(len(x) / spec.batch_size)
-    watch = watch or LossWatch(spec.lr)  # NaN, or exploded far above the first step's loss
-    for idx in index_batches(len(x), spec.batch_size, gen):
-        if stop_pressed(job, step):
-            break
-        xb = x[idx].to(device)
-        recon, kl = vae_loss(xb, *model(xb))
-        loss = recon + spec.beta * kl
-        watch(loss.item())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        sums["recon"] += recon.item() * len(idx)
-        sums["kl"] += kl.item() * len(idx)
-        seen += len(idx)
-        if job and (step == 1 or step % spec.log_every == 0):
-            job.metric(step=step, epoch=epoch + seen / len(x), split="train", recon=recon.item(),
-                       kl=kl.item(), loss=loss.item(), elbo=(recon + kl).item())
-            total = steps_per_epoch * spec.epochs
-            job.set_progress(step / total, f"epoch {epoch + 1}/{spec.epochs} · step {step}/{total}")
-    return {k: v / max(1, seen) for k, v in sums.items()}, step
-
-
 @torch.no_grad()
 def test(model: VAE, x: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict:
     """Mean reconstruction and KL per image over a whole split. One z sample per image,
@@ -191,27 +162,29 @@ def train_vae(spec: VAESpec, job: Job | None = None) -> VAEResult:
     x_tr, _, x_val, _ = ds.split_validation(spec.n_val, seed=spec.seed)
     if spec.n_train and spec.n_train < len(x_tr):
         x_tr = x_tr[:spec.n_train]  # split_validation already shuffled
-    model = spec.build(ds).to(pick_device())
-    opt = torch.optim.Adam(model.parameters(), lr=spec.lr)
+    cfg = TrainConfig(optimizer="adam", lr=spec.lr, batch_size=spec.batch_size, epochs=spec.epochs,
+                      schedule="constant", seed=spec.seed, log_every=spec.log_every)
+    loop = Loop(spec.build(ds), cfg, job, steps_per_epoch=math.ceil(len(x_tr) / spec.batch_size))
+    model = loop.model
     if job:
         job.log(f"{ds.summary()}")
         job.log(f"training on {len(x_tr):,} images, validating on {len(x_val):,}; "
                 f"latent size {spec.latent_dim}, β = {spec.beta:g}")
-    rows, step, stopped, watch = [], 0, "", LossWatch(spec.lr)
-    for epoch in range(spec.epochs):
-        train, step = train_epoch(model, opt, x_tr, spec, epoch, step, gen, job, watch)
-        if job and job.stop_requested:  # Stop mid-epoch: keep the model, measure it like a finished one
-            stopped = stop_note(epoch, spec.epochs, step)
-            job.stopped_at(stopped)
-            break
+
+    def step(xb: torch.Tensor) -> Step:
+        """The VAE's two losses: reconstruction plus β times the KL term (the ELBO when β = 1)."""
+        xb = loop.batch(xb)
+        recon, kl = vae_loss(xb, *model(xb))
+        return Step(recon + spec.beta * kl, len(xb), row={"recon": recon, "kl": kl, "elbo": recon + kl})
+
+    def validate() -> dict:
         val = test(model, x_val)
-        row = {"epoch": epoch + 1, "step": step, "split": "epoch",
-               **{f"train_{k}": v for k, v in train.items()}, **{f"val_{k}": v for k, v in val.items()},
-               "train_elbo": train["recon"] + train["kl"], "val_elbo": val["recon"] + val["kl"]}
-        rows.append(row)
-        if job:
-            job.metric(**row)
-    return assess(model.cpu().eval(), rows, ds, spec, stopped)
+        return {**val, "elbo": val["recon"] + val["kl"]}
+
+    history = loop.run(lambda epoch: (x_tr[idx] for idx in index_batches(len(x_tr), spec.batch_size, gen)),
+                       step, validate=validate)
+    # Stop mid-epoch keeps the model, measured like a finished one.
+    return assess(model.cpu().eval(), history.rows, ds, spec, history.stopped)
 
 
 def assess(model: VAE, rows: list[dict], ds: data.ImageData, spec: VAESpec, stopped: str = "") -> VAEResult:

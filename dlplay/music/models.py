@@ -40,7 +40,7 @@ class RollLSTM(nn.Module):
     @torch.no_grad()
     def sample(self, logits: torch.Tensor, temperature: float, gen: torch.Generator) -> torch.Tensor:
         p = torch.sigmoid(logits / max(temperature, 1e-3))
-        return torch.bernoulli(p, generator=gen)
+        return torch.bernoulli(p.cpu(), generator=gen).to(p.device)  # drawn on the CPU: the generator is there
 
 
 class HandsLSTM(nn.Module):
@@ -72,16 +72,16 @@ class HandsLSTM(nn.Module):
     @torch.no_grad()
     def sample(self, heads: dict, temperature: float, gen: torch.Generator) -> torch.Tensor:
         """How many notes per hand, then which, drawn without replacement: (batch, 1, 88)."""
-        t = max(temperature, 1e-3)
+        t, device = max(temperature, 1e-3), heads["left"][0].device
         frame = torch.zeros(heads["left"][0].shape[0], KEYS)
-        for hand, (notes, count) in heads.items():
-            n = torch.multinomial(F.softmax(count[:, -1] / t, -1), 1, generator=gen).squeeze(1)
-            probs = F.softmax(notes[:, -1] / t, -1)
+        for hand, (notes, count) in heads.items():  # drawn on the CPU: the generator is there
+            n = torch.multinomial(F.softmax(count[:, -1] / t, -1).cpu(), 1, generator=gen).squeeze(1)
+            probs = F.softmax(notes[:, -1] / t, -1).cpu()
             for b in range(len(n)):
                 if n[b] > 0:
                     keys = torch.multinomial(probs[b], int(n[b]), replacement=False, generator=gen)
                     frame[b, self.hands[hand].start + keys] = 1.0
-        return frame.unsqueeze(1)
+        return frame.unsqueeze(1).to(device)
 
 
 def _ordered_draws(logits: torch.Tensor, keys: torch.Tensor, max_notes: int) -> torch.Tensor:
@@ -89,7 +89,7 @@ def _ordered_draws(logits: torch.Tensor, keys: torch.Tensor, max_notes: int) -> 
     order = torch.argsort(keys * -1.0, dim=-1, stable=True)  # the pressed keys first, lowest pitch first
     n = keys.sum(-1).long().clamp(max=max_notes)
     taken = torch.zeros_like(logits, dtype=torch.bool)
-    out = torch.zeros(logits.shape[:-1])
+    out = torch.zeros(logits.shape[:-1], device=logits.device)
     for i in range(max_notes):
         k = order[..., i:i + 1]
         active = n > i

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..jobs import Cancelled, Job, stoppable_steps
+from ..jobs import Job
 from ..runs.lesson import Lesson, Saved
-from ..train import LossWatch, keep_on_stop
+from ..train import Loop, Step, TrainConfig, to_device
 from . import rolls
 from .models import MODELS, build
 
@@ -114,8 +114,9 @@ def evaluate(model, pieces: list[np.ndarray], batch: int = 16) -> float:
     model.eval()
     order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))  # similar lengths together: little padding
     total, frames = 0.0, 0
+    device = next(model.parameters()).device
     for s in range(0, len(order), batch):
-        x, mask = padded([pieces[i] for i in order[s:s + batch]])
+        x, mask = to_device(padded([pieces[i] for i in order[s:s + batch]]), device)
         out, _ = model(shifted(x))
         total += model.nll(out, x)[mask].sum().item()
         frames += int(mask.sum())
@@ -150,51 +151,34 @@ def train_music(spec: MusicSpec, job: Job | None = None, data: rolls.MusicData |
     data = data or rolls.load(spec.dataset)
     torch.manual_seed(spec.seed)
     gen = torch.Generator().manual_seed(spec.seed)
-    model = build(spec.model, spec.hidden, spec.layers, spec.dropout)
-    opt = torch.optim.Adam(model.parameters(), lr=spec.lr)
-    base = baseline_nll(data)
-    watch, rows, step, stopped, t0 = LossWatch(spec.lr), [], 0, "", time.perf_counter()
+    cfg = TrainConfig(optimizer="adam", lr=spec.lr, batch_size=spec.batch_size, epochs=spec.epochs,
+                      schedule="constant", max_grad_norm=spec.max_grad_norm, seed=spec.seed, log_every=10)
     steps_per_epoch = math.ceil(len(windows(data.train, spec.window, 0)) / spec.batch_size)
+    loop = Loop(build(spec.model, spec.hidden, spec.layers, spec.dropout), cfg, job, steps_per_epoch=steps_per_epoch)
+    model, base, t0 = loop.model, baseline_nll(data), time.perf_counter()
     if job:
         job.log(f"{data.summary()}; per-key frequency baseline: {base:.2f} nats per frame on validation")
-    for epoch in range(spec.epochs):
+
+    def batches(epoch: int):  # a fresh window offset every epoch, so window edges move
         x = windows(data.train, spec.window, int(torch.randint(spec.window, (1,), generator=gen)))
-        model.train()
-        running, seen = 0.0, 0
-        try:
-            with stoppable_steps(job):  # Stop may end a long step midway: the last finished one is kept
-                for idx in torch.randperm(len(x), generator=gen).split(spec.batch_size):
-                    if job:
-                        job.check_cancelled()
-                    xb = x[idx]
-                    out, _ = model(shifted(xb))
-                    loss = model.nll(out, xb).mean()
-                    value = watch(loss.item())
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), spec.max_grad_norm)
-                    opt.step()
-                    step += 1
-                    running, seen = running + value * len(idx), seen + len(idx)
-                    if job and (step == 1 or step % 10 == 0):
-                        job.metric(step=step, epoch=epoch + seen / len(x), split="train", loss=value)
-                        total = steps_per_epoch * spec.epochs
-                        job.set_progress(step / total, f"epoch {epoch + 1}/{spec.epochs} · step {step}/{total}")
-        except Cancelled:
-            stopped = keep_on_stop(job, epoch, spec.epochs, step)
-            break
-        row = {"epoch": epoch + 1, "step": step, "split": "epoch", "train_loss": running / max(1, seen),
-               "val_loss": evaluate(model, data.valid), "baseline": base, "seconds": time.perf_counter() - t0}
-        rows.append(row)
-        if job:
-            job.metric(**row)
-        if spec.time_limit_s and row["seconds"] >= spec.time_limit_s:
-            break  # the time budget: the benchmark's "within 5 minutes"
-    val = rows[-1]["val_loss"] if rows and not stopped else evaluate(model, data.valid)
+        return (x[idx] for idx in torch.randperm(len(x), generator=gen).split(spec.batch_size))
+
+    def step(xb: torch.Tensor) -> Step:
+        xb = loop.batch(xb)
+        out, _ = model(shifted(xb))
+        return Step(model.nll(out, xb).mean(), len(xb))
+
+    def on_epoch(epoch: int, row: dict) -> bool:
+        row.update(baseline=base, seconds=time.perf_counter() - t0)
+        return bool(spec.time_limit_s) and row["seconds"] >= spec.time_limit_s  # the benchmark's "within 5 minutes"
+
+    history = loop.run(batches, step, validate=lambda: {"loss": evaluate(model, data.valid)}, on_epoch=on_epoch)
+    rows = history.rows
+    val = rows[-1]["val_loss"] if rows and not history.stopped else evaluate(model, data.valid)
     test = evaluate(model, data.test)
     generated, original = continue_piece(model, data.test[spec.piece % len(data.test)], spec)
     return MusicResult(model.eval(), spec, rows, val, test, base, time.perf_counter() - t0, data.summary(),
-                       generated, original, stopped)
+                       generated, original, history.stopped)
 
 
 @torch.no_grad()
@@ -203,7 +187,7 @@ def continue_piece(model, piece: np.ndarray, spec: MusicSpec, seed: int | None =
     (each fed back in); and the piece's own frames over the same span, to compare."""
     model.eval()
     gen = torch.Generator().manual_seed(spec.seed if seed is None else seed)
-    prime = torch.from_numpy(piece[:spec.prime]).unsqueeze(0)
+    prime = torch.from_numpy(piece[:spec.prime]).unsqueeze(0).to(next(model.parameters()).device)
     out, state = model(shifted(prime))
     frames = [prime]
     last = prime[:, -1:]
@@ -211,7 +195,7 @@ def continue_piece(model, piece: np.ndarray, spec: MusicSpec, seed: int | None =
         out, state = model(last, state)
         last = model.sample(out, spec.temperature, gen)
         frames.append(last)
-    return torch.cat(frames, 1)[0].numpy(), piece[:spec.prime + spec.length]
+    return torch.cat(frames, 1)[0].cpu().numpy(), piece[:spec.prime + spec.length]
 
 
 # --- as a stored run ------------------------------------------------------------------------------------
@@ -248,9 +232,8 @@ class _Step(torch.nn.Module):
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.device(x.device):  # the loss makes tensors of its own: beside x's (the meta device)
-            out, _ = self.model(shifted(x))
-            return self.model.nll(out, x).mean()
+        out, _ = self.model(shifted(x))
+        return self.model.nll(out, x).mean()
 
 
 def cost(spec: MusicSpec):

@@ -11,7 +11,7 @@ from plotly.colors import qualitative
 from .lesson import lesson_for
 from .store import Run
 
-NOT_CURVES = {"step", "epoch", "split", "lr", "samples_per_s", "t"}
+NOT_CURVES = {"step", "epoch", "split", "lr", "samples_per_s", "seconds", "t"}
 
 
 def table(runs: list[Run]) -> pd.DataFrame:
