@@ -54,7 +54,8 @@ class TrainConfig:
 
 @dataclass
 class History:
-    rows: list[dict] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)  # one per epoch
+    steps: list[dict] = field(default_factory=list)  # a training row every `log_every` steps (and the first)
     best_epoch: int = 0
     stopped_early: bool = False
     stopped: str = ""  # "stopped at epoch 7 of 15" when Stop was pressed
@@ -302,6 +303,7 @@ class Loop:
         self.step = 0
         self.samples = 0
         self.train_time = 0.0
+        self.history = History()
 
     def lr(self) -> float:
         return self.opt.lr()
@@ -315,7 +317,7 @@ class Loop:
         """Train for `cfg.epochs` (fewer when Stop is pressed or early stopping ends it). After
         each epoch `validate()` adds val_* values to the row, and `on_epoch(epoch, row)` may add
         more before it is streamed, or end training by returning True (a time budget, say)."""
-        cfg, job, history = self.cfg, self.job, History()
+        cfg, job, history = self.cfg, self.job, self.history
         best, best_state, waited = math.inf, None, 0
         for epoch in range(cfg.epochs):
             try:
@@ -378,7 +380,7 @@ class Loop:
             for k, v in out.row.items():  # summed where they are: no host sync per step
                 sums[k] = sums.get(k, 0.0) + (v.detach() if isinstance(v, torch.Tensor) else v) * out.n
             # The first step is reported at once so the curve appears right after "Train".
-            if self.job and (self.step == 1 or self.step % cfg.log_every == 0):
+            if self.step == 1 or self.step % cfg.log_every == 0:
                 self._report_step(epoch, out, seen)
         elapsed = time.perf_counter() - t0
         self.train_time += elapsed
@@ -425,6 +427,9 @@ class Loop:
                **{k: _value(v) for k, v in out.row.items()}}
         if out.correct is not None and out.n:
             row["acc"] = _value(out.correct) / out.n
+        self.history.steps.append(row)
+        if self.job is None:
+            return
         self.job.metric(**row)
         self.job.set_progress(self.step / self.total,
                               f"epoch {epoch + 1}/{self.cfg.epochs} · step {self.step}/{self.total}")

@@ -25,8 +25,8 @@ from .. import data, places
 from ..classify import ClassifierSpec, train_classifier
 from ..jobs import Cancelled, Job
 from ..runs.lesson import Lesson, Saved
-from ..train import (LossWatch, TrainConfig, index_batches, load_checkpoint, pick_device, save_checkpoint,
-                    seed_everything, stop_note, stop_pressed)
+from ..train import (LossWatch, Loop, Optimizers, Step, TrainConfig, index_batches, load_checkpoint,
+                    save_checkpoint, seed_everything)
 from ..viz import montage, to_uint8
 
 
@@ -206,8 +206,9 @@ class GANResult:
     stopped: str = ""  # "stopped at epoch 3 of 5 (step 250)" when Stop was pressed
 
 
-def train_step(g: Generator, d: Discriminator, opt_g, opt_d, real: torch.Tensor) -> dict:
-    """One round of the game: D learns to tell real from fake, then G learns to fool D."""
+def train_step(g: Generator, d: Discriminator, opt_g, opt_d, real: torch.Tensor) -> Step:
+    """One round of the game: D learns to tell real from fake, then G learns to fool D (both
+    players step here: the loop watches their summed loss)."""
     ones, zeros = torch.ones(len(real), device=real.device), torch.zeros(len(real), device=real.device)
     fake = g(torch.randn(len(real), g.nz, device=real.device))
     # Discriminator: push D(x) up for real images and D(G(z)) down for fakes.
@@ -221,8 +222,9 @@ def train_step(g: Generator, d: Discriminator, opt_g, opt_d, real: torch.Tensor)
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
-    return {"d_loss": loss_d.item(), "g_loss": loss_g.item(),
-            "d_x": torch.sigmoid(d_real).mean().item(), "d_g_z": torch.sigmoid(d_fake).mean().item()}
+    row = {"d_loss": loss_d.detach(), "g_loss": loss_g.detach(),
+           "d_x": torch.sigmoid(d_real).mean().detach(), "d_g_z": torch.sigmoid(d_fake).mean().detach()}
+    return Step(row["d_loss"] + row["g_loss"], len(real), row=row, stepped=True)
 
 
 def train_gan(spec: GANSpec, job: Job | None = None) -> GANResult:
@@ -233,63 +235,52 @@ def train_gan(spec: GANSpec, job: Job | None = None) -> GANResult:
     if spec.n_train and spec.n_train < len(x):
         x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(spec.seed))[:spec.n_train]]
     x = x * 2 - 1  # the generator's tanh works in [-1, 1]
-    device = pick_device()
     g, d = spec.build(ds.image_shape[0])
-    g, d = g.to(device), d.to(device)
     opt_g = torch.optim.Adam(g.parameters(), lr=spec.lr, betas=(spec.beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=spec.lr, betas=(spec.beta1, 0.999))
+    cfg = TrainConfig(lr=spec.lr, batch_size=spec.batch_size, epochs=spec.epochs, seed=spec.seed,
+                      log_every=spec.log_every)
+    steps_per_epoch = math.ceil(len(x) / spec.batch_size)
+    # The two losses see-saw by design (up to 3.4× their first sum at default settings):
+    # only NaN or a loss far beyond anything a working game produces stops the run.
+    loop = Loop(_Round(g, d), cfg, job, steps_per_epoch=steps_per_epoch, optimizers=Optimizers([opt_g, opt_d]),
+                watch=LossWatch(spec.lr, factor=100.0, patience=10))
     fixed = torch.randn(64, spec.nz, generator=torch.Generator().manual_seed(spec.seed + 1))
     score_z = torch.randn(spec.n_score, spec.nz, generator=torch.Generator().manual_seed(spec.seed + 2))
     if job:
         job.log(f"{ds.summary()}")
         job.log(f"training on {len(x):,} images; judge classifier test accuracy {judge_acc:.1%}")
-    rows, scores, grids, step = [], [], [], 0
-    steps_per_epoch = math.ceil(len(x) / spec.batch_size)
+    scores, grids = [], []
 
-    def end_of_epoch(epoch: int) -> None:
+    def scored(epoch: float) -> dict:
         s = {"epoch": epoch, **quality(generate(g, score_z), judge, ds.n_classes)}
         scores.append(s)
         grids.append(montage(generate(g, fixed), ncols=8))
         if job:
-            # An "epoch" row: the Runs page overlays the score of several runs per epoch.
-            job.metric(step=step, split="epoch", **{k: v for k, v in s.items() if k != "class_counts"})
             job.artifact("samples", {"epoch": epoch, "image": grids[-1]})
             job.artifact("class_counts", s["class_counts"])
         g.train()
+        # An "epoch" row: the Runs page overlays the score of several runs per epoch.
+        return {k: v for k, v in s.items() if k not in ("class_counts", "epoch")}
 
-    end_of_epoch(0)
-    stopped = ""
-    # The two losses see-saw by design (up to 3.4× their first sum at default settings):
-    # only NaN or a loss far beyond anything a working game produces stops the run.
-    watch = LossWatch(spec.lr, factor=100.0, patience=10)
-    for epoch in range(spec.epochs):
-        g.train(), d.train()
-        for idx in index_batches(len(x), spec.batch_size, gen):
-            if stop_pressed(job, step):
-                break
-            if len(idx) < 2:  # batch norm needs two images
-                continue
-            row = train_step(g, d, opt_g, opt_d, x[idx].to(device))
-            watch(row["d_loss"] + row["g_loss"])
-            step += 1
-            if step == 1 or step % spec.log_every == 0:
-                row = {"step": step, "epoch": epoch + (step - epoch * steps_per_epoch) / steps_per_epoch,
-                       "split": "train", **row}
-                rows.append(row)
-                if job:
-                    job.metric(**row)
-                    total = steps_per_epoch * spec.epochs
-                    job.set_progress(step / total, f"epoch {epoch + 1}/{spec.epochs} · step {step}/{total}")
-        if job and job.stop_requested:  # Stop: keep both models, score the samples as they are now
-            stopped = stop_note(epoch, spec.epochs, step)
-            job.stopped_at(stopped)
-            done = round(step / steps_per_epoch, 2)  # epochs trained, e.g. 2.4
-            if done > scores[-1]["epoch"]:
-                end_of_epoch(done)
-            break
-        end_of_epoch(epoch + 1)
-    return GANResult(g.cpu().eval(), d.cpu().eval(), rows, scores, grids, fixed, ds.classes, ds.name, judge_acc,
-                     stopped)
+    if job:
+        job.metric(step=0, split="epoch", epoch=0, **scored(0))
+    else:
+        scored(0)
+
+    def batches(epoch: int):
+        return (x[idx] for idx in index_batches(len(x), spec.batch_size, gen) if len(idx) >= 2)  # batch norm needs two
+
+    history = loop.run(batches, lambda real: train_step(g, d, opt_g, opt_d, loop.batch(real)),
+                       on_epoch=lambda epoch, row: row.update(scored(epoch)))
+    done = round(loop.step / steps_per_epoch, 2)  # epochs trained, e.g. 2.4
+    if history.stopped and done > scores[-1]["epoch"]:  # Stop: both models kept, their samples scored as they are
+        row = scored(done)
+        if job:
+            job.metric(step=loop.step, split="epoch", epoch=done, **row)
+    rows = [{"split": "train", **{k: r[k] for k in ROW_KEYS}} for r in history.steps]  # what the store keeps
+    return GANResult(g.cpu().eval(), d.cpu().eval(), rows, scores, grids, fixed, ds.classes, ds.name,
+                     judge_acc, history.stopped)
 
 
 # --- latent interpolation -------------------------------------------------------------------------
