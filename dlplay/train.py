@@ -228,7 +228,9 @@ class Step:
     loss: torch.Tensor  # the batch's mean loss; the loop backpropagates it unless `stepped`
     n: int  # examples in the batch: the epoch's mean loss weighs each batch by it
     correct: torch.Tensor | int | None = None  # right answers in the batch, for the training accuracy
-    row: dict = field(default_factory=dict)  # more values for the streamed row (floats or 0-d tensors)
+    # More values for the streamed rows (floats or 0-d tensors), each also averaged into the epoch's
+    # row as train_<name>; a "loss" here is what the curve shows (a loss in the data's own unit).
+    row: dict = field(default_factory=dict)
     stepped: bool = False  # the step function stepped its own optimizers (a GAN's two players)
 
 
@@ -364,33 +366,38 @@ class Loop:
     def train_epoch(self, epoch: int, batches: Iterable, step: Callable[..., Step]) -> dict:
         """One pass over `batches`; raises Cancelled when Stop is pressed."""
         self.model.train()
-        cfg, running, seen = self.cfg, 0.0, 0
-        correct = torch.zeros((), dtype=torch.long, device=self.device)  # summed on device: no sync per step
-        counted, sums = False, {}
+        tally = {"loss": 0.0, "seen": 0, "correct": None, "sums": {}}
         t0 = time.perf_counter()
-        for batch in batches:
-            if self.job:
-                self.job.check_cancelled()
-            out = self.learn(batch, step)
-            self.step += 1
-            running += (out.value if out.value is not None else 0.0) * out.n
-            seen += out.n
-            if out.correct is not None:
-                correct, counted = correct + out.correct, True
-            for k, v in out.row.items():  # summed where they are: no host sync per step
-                sums[k] = sums.get(k, 0.0) + (v.detach() if isinstance(v, torch.Tensor) else v) * out.n
-            # The first step is reported at once so the curve appears right after "Train".
-            if self.step == 1 or self.step % cfg.log_every == 0:
-                self._report_step(epoch, out, seen)
-        elapsed = time.perf_counter() - t0
+        try:
+            for batch in batches:
+                if self.job:
+                    self.job.check_cancelled()
+                self._count(tally, self.learn(batch, step), epoch)
+        finally:  # a generator of batches ends here, however the epoch ends (a lazy loader's readers with it)
+            if hasattr(batches, "close"):
+                batches.close()
+        elapsed, seen = time.perf_counter() - t0, tally["seen"]
         self.train_time += elapsed
         self.samples += seen
         # Throughput per epoch: pages show it and `python -m dlplay.bench` reads it from the page.
-        row = {"train_loss": running / max(1, seen), "samples_per_s": seen / max(1e-9, elapsed), "seconds": elapsed,
-               **{f"train_{k}": float(v) / max(1, seen) for k, v in sums.items()}}
-        if counted:
-            row["train_acc"] = float(correct) / max(1, seen)
+        row = {"train_loss": tally["loss"] / max(1, seen), "samples_per_s": seen / max(1e-9, elapsed), "seconds": elapsed,
+               **{f"train_{k}": float(v) / max(1, seen) for k, v in tally["sums"].items()}}
+        if tally["correct"] is not None:
+            row["train_acc"] = float(tally["correct"]) / max(1, seen)
         return row
+
+    def _count(self, tally: dict, out: "Learned", epoch: int) -> None:
+        """A step's loss, examples and row values added to the epoch's (on the device: no host sync)."""
+        self.step += 1
+        tally["loss"] += (out.value if out.value is not None else 0.0) * out.n
+        tally["seen"] += out.n
+        if out.correct is not None:
+            tally["correct"] = out.correct + (tally["correct"] if tally["correct"] is not None else 0)
+        for k, v in out.row.items():
+            tally["sums"][k] = tally["sums"].get(k, 0.0) + (v.detach() if isinstance(v, torch.Tensor) else v) * out.n
+        # The first step is reported at once so the curve appears right after "Train".
+        if self.step == 1 or self.step % self.cfg.log_every == 0:
+            self._report_step(epoch, out, tally["seen"])
 
     def learn(self, batch, step: Callable[..., Step]) -> "Learned":
         """One step: the lesson's forward pass and loss, then (unless the step did it) backward,

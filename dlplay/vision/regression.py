@@ -23,10 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import data, visible
-from ..jobs import Cancelled, Job
+from ..jobs import Job
 from ..limits import shared
 from ..runs.lesson import Lesson, Saved
-from ..train import LossWatch, TrainConfig, keep_on_stop, make_optimizer, make_schedule
+from ..train import Loop, Step, TrainConfig
 from . import digitfiles, lazyfiles
 from .cnn import build, from_preset
 
@@ -153,12 +153,13 @@ class Regressor(nn.Module):
 def predict(model: nn.Module, dl) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """(predictions, targets, indices, unreadable items) over a loader."""
     model.eval()
+    device = next(model.parameters()).device
     preds, trues, idx, bad = [], [], [], []
     with lazyfiles.batches(dl) as it:
         for b in it:
             bad += b.bad
             if len(b.y):
-                preds.append(model(b.x))
+                preds.append(model(b.x.to(device)).cpu())
                 trues.append(b.y)
                 idx.append(b.index)
     cat = (lambda parts: torch.cat(parts).numpy()) if preds else (lambda parts: np.zeros(0))
@@ -192,42 +193,6 @@ class RegressionResult:
     stopped: str = ""
 
 
-def train_epoch(model, dl, opt, schedule, watch: LossWatch, job: Job | None, epoch: int, cfg: TrainConfig,
-                state: dict) -> dict:
-    """One pass over the training files, as pytorch/examples writes it; Stop is checked between batches."""
-    model.train()
-    seen, total, wait, t0 = 0, 0.0, 0.0, time.perf_counter()
-    with lazyfiles.batches(dl) as it:
-        while True:
-            t_ask = time.perf_counter()
-            b = next(it, None)
-            wait += time.perf_counter() - t_ask  # the loop waiting for files to be read
-            if b is None:
-                break
-            if job:
-                job.check_cancelled()
-            state["bad"] += b.bad
-            if not len(b.y):
-                continue
-            loss = F.l1_loss(model(b.x), b.y) / model.std  # the MAE, in standardized units
-            value = watch(loss.item())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
-            state["step"] += 1
-            seen += len(b.y)
-            total += value * len(b.y)
-            if job and (state["step"] == 1 or state["step"] % cfg.log_every == 0):
-                job.metric(step=state["step"], epoch=epoch + seen / max(1, state["n"]), split="train",
-                           loss=value * float(model.std))
-                job.set_progress(state["step"] / state["total"], f"epoch {epoch + 1}/{cfg.epochs} · step "
-                                 f"{state['step']}/{state['total']}")
-    elapsed = time.perf_counter() - t0
-    return {"train_mae": total / max(1, seen) * float(model.std), "images_per_s": seen / max(elapsed, 1e-9),
-            "wait_share": wait / max(elapsed, 1e-9)}
-
-
 def train_regression(spec: RegressionSpec, job: Job | None = None) -> RegressionResult:
     src = source(spec, progress=(lambda f, msg: job.set_progress(0.0, msg)) if job else None)
     train_ds, val_ds, test_ds = splits(spec, src)
@@ -247,40 +212,55 @@ def train_regression(spec: RegressionSpec, job: Job | None = None) -> Regression
         job.log(f"{len(train_ds):,} training files ({'decoded into memory' if spec.in_memory else 'read lazily'}), "
                 f"{len(val_ds):,} validation, {len(test_ds):,} test")
         job.artifact("bad_files", [])
-    steps = math.ceil(len(train_ds) / cfg.batch_size)
-    opt = make_optimizer(model.parameters(), cfg)
-    schedule = make_schedule(opt, cfg, steps * cfg.epochs) or torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
-    watch = LossWatch(cfg.lr)
-    state = {"bad": [], "step": 0, "n": len(train_ds), "total": steps * cfg.epochs}
-    rows, stopped, t_train = [], "", time.perf_counter()
+    loop = Loop(model, cfg, job, steps_per_epoch=math.ceil(len(train_ds) / cfg.batch_size))
+    bad, waits = [], []
     val_dl = lazyfiles.loader(val_ds, 512, workers=min(spec.workers, 1), prefetch=spec.prefetch)
+
+    def batches(epoch: int):
+        """The epoch's batches of files, as the loader reads them; the time spent waiting for them counted."""
+        waits.append(0.0)
+        with lazyfiles.batches(dl) as it:
+            while True:
+                t_ask = time.perf_counter()
+                b = next(it, None)
+                waits[-1] += time.perf_counter() - t_ask  # the loop waiting for files to be read
+                if b is None:
+                    return
+                bad.extend(b.bad)
+                if len(b.y):
+                    yield b
+
+    def step(b) -> Step:
+        x, target = loop.batch((b.x, b.y))
+        loss = F.l1_loss(model(x), target) / model.std  # the MAE, in standardized units
+        return Step(loss, len(target), row={"loss": loss.detach() * model.std})  # shown in the target's unit
+
+    def validate() -> dict:
+        pred, true, _, unreadable = predict(model, val_dl)
+        bad.extend(unreadable)
+        return {"mae": mae(pred, true), "loss": mae(pred, true)}
+
+    def on_epoch(epoch: int, row: dict) -> None:
+        row.update(train_mae=row["train_loss"], loss=row["train_loss"], images_per_s=row["samples_per_s"],
+                   wait_share=waits[-1] / max(row["seconds"], 1e-9))
+        if job:
+            job.artifact("bad_files", _named(bad))
+
     try:
-        for epoch in range(cfg.epochs):
-            try:
-                row = train_epoch(model, dl, opt, schedule, watch, job, epoch, cfg, state)
-            except Cancelled:
-                stopped = keep_on_stop(job, epoch, cfg.epochs, state["step"])
-                break
-            pred, true, _, bad = predict(model, val_dl)
-            state["bad"] += bad
-            row = {"epoch": epoch + 1, "step": state["step"], "split": "epoch", **row, "val_mae": mae(pred, true),
-                   "loss": row["train_mae"], "val_loss": mae(pred, true)}
-            rows.append(row)
-            if job:
-                job.metric(**row)
-                job.artifact("bad_files", _named(state["bad"]))
+        history = loop.run(batches, step, validate=validate, on_epoch=on_epoch)
     finally:
         lazyfiles.close(dl)  # the persistent workers end with the training, however it ends
-    train_seconds = time.perf_counter() - t_train
-    pred, true, idx, bad = predict(model, lazyfiles.loader(test_ds, 512, workers=min(spec.workers, 1)))
-    state["bad"] += bad
+    rows = history.rows
+    pred, true, idx, unreadable = predict(model, lazyfiles.loader(test_ds, 512, workers=min(spec.workers, 1)))
+    bad.extend(unreadable)
     return RegressionResult(
         model.eval(), spec, rows, mae(pred, true), mae(np.full_like(true, float(y.mean())), true), pred, true,
-        [test_ds.paths[int(i)].name for i in idx], _named(state["bad"]),
+        [test_ds.paths[int(i)].name for i in idx], _named(bad),
         src.train.odd_names + (src.test.odd_names if src.test else []), src.unit, src.what,
         float(np.mean([r["images_per_s"] for r in rows])) if rows else 0.0,
         float(np.mean([r["wait_share"] for r in rows])) if rows else 0.0,
-        data_for_training.held_bytes(), load_s, (src.channels, src.size, src.size), train_seconds, stopped)
+        data_for_training.held_bytes(), load_s, (src.channels, src.size, src.size), history.train_seconds,
+        history.stopped)
 
 
 def _named(bad: list) -> list[str]:
