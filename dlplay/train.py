@@ -62,6 +62,10 @@ class History:
     samples_per_s: float = 0.0
     train_seconds: float = 0.0
 
+    def in_order(self) -> list[dict]:
+        """The step rows and epoch rows in the order they were streamed."""
+        return sorted(self.steps + self.rows, key=lambda r: (r["step"], r.get("split") == "epoch"))
+
     def last(self, key: str):
         for row in reversed(self.rows):
             if key in row:
@@ -153,6 +157,7 @@ class LossWatch:
     def __init__(self, lr: float, factor: float | None = 10.0, patience: int = 5, ceiling: float = 1e4):
         self.lr, self.factor, self.patience, self.ceiling = lr, factor, patience, ceiling
         self.first: float | None = None
+        self.last = math.nan
         self.step = 0
         self.streak = 0  # steps in a row above factor × first
         self.worst = 1.0  # the largest loss so far as a multiple of the first
@@ -161,7 +166,8 @@ class LossWatch:
     def __call__(self, loss: torch.Tensor | float) -> float:
         """The loss as a float, after checking it; raises TrainingDiverged with a hint."""
         self.step += 1
-        value = check_finite(loss, self.step, self.lr)
+        self.last = float(loss)  # the value that stopped a run, for a lesson that reports it (diagnosis)
+        value = check_finite(self.last, self.step, self.lr)
         if self.first is None:
             self.first = value
             return value
@@ -293,7 +299,8 @@ class Loop:
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, job: Job | None = None, *, steps_per_epoch: int,
                  optimizers: Optimizers | None = None, watch: LossWatch | None = None,
-                 clip: list[torch.Tensor] | None = None, after_step: Callable | None = None):
+                 clip: list[torch.Tensor] | None = None, after_step: Callable | None = None,
+                 after_backward: Callable[[int, float | None], None] | None = None):
         self.cfg, self.job, self.steps_per_epoch = cfg, job, max(1, steps_per_epoch)
         self.device = pick_device(cfg.device)
         self.model = model.to(self.device)
@@ -301,6 +308,7 @@ class Loop:
         self.opt = optimizers or Optimizers.of(model.parameters(), cfg, self.total)
         self.clip = clip  # the parameters clipping applies to (default: the optimizers')
         self.after_step = after_step  # (model, lr) after each optimizer step: a proximal L1 step, say
+        self.after_backward = after_backward  # (step, loss) with the gradients there, before the optimizer step
         self.watch = watch or LossWatch(cfg.lr)  # the learning rate as set, not as scheduled now
         self.step = 0
         self.samples = 0
@@ -414,6 +422,8 @@ class Loop:
             loss.backward()
             if cfg.max_grad_norm:
                 nn.utils.clip_grad_norm_(self.clip or self.opt.params, cfg.max_grad_norm)
+            if self.after_backward is not None:
+                self.after_backward(self.step + 1, value)
             self.opt.step()
             if self.after_step is not None:
                 self.after_step(self.model, self.lr())

@@ -25,10 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..jobs import Cancelled, Job, TrainingDiverged
+from ..jobs import Job, TrainingDiverged
 from ..models.mlp import ACTIVATIONS, Standardize
 from ..runs.lesson import Lesson, Saved
-from ..train import LossWatch, TrainConfig, keep_on_stop, make_optimizer
+from ..train import Loop, LossWatch, TrainConfig, classify_step
 
 LOG10 = math.log(10)  # the loss of a network that knows nothing: 1/10 on each digit (2.303)
 KINDS = {"weights": "weights", "grads": "gradients", "acts": "activations"}
@@ -379,60 +379,15 @@ class DiagnosisResult:
 def test(model: Net, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2500) -> dict:
     """Cross-entropy on the model's outputs (as the training loss sees them) and accuracy."""
     model.eval()
+    device = next(model.parameters()).device
     total, correct = 0.0, 0
     for i in range(0, len(x), batch_size):
-        out = model(x[i:i + batch_size])
-        total += F.cross_entropy(out, y[i:i + batch_size], reduction="sum").item()
-        correct += (out.argmax(1) == y[i:i + batch_size]).sum().item()
+        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+        out = model(xb)
+        total += F.cross_entropy(out, yb, reduction="sum").item()
+        correct += (out.argmax(1) == yb).sum().item()
     model.train()
     return {"loss": total / max(1, len(x)), "acc": correct / max(1, len(x))}
-
-
-class Diverged(Exception):
-    def __init__(self, note: str, step: int):
-        super().__init__(note)
-        self.note, self.step = note, step
-
-
-def train_epoch(model: Net, opt, probe: Probe, x, y, epoch: int, spec: DiagnosisSpec,
-                log: dict, job: Job | None) -> None:
-    """One pass over the training images; appends metric rows and snapshots to `log`."""
-    setup = model.setup
-    n = len(x)
-    order = torch.randperm(n, generator=log["gen"]) if setup.shuffle else torch.arange(n)
-    per_epoch = max(1, n // spec.batch_size)  # the last, partial batch is dropped: every step's batch is as large
-    for idx in order[:per_epoch * spec.batch_size].split(spec.batch_size):
-        if job:
-            job.check_cancelled()
-        step = log["step"] + 1
-        out = model(x[idx])
-        loss = F.cross_entropy(out, y[idx])
-        try:
-            value = log["watch"](loss.detach())
-        except TrainingDiverged:
-            v = float(loss.detach())
-            what = ("became NaN" if math.isnan(v) else "became infinite") if not math.isfinite(v) else \
-                f"exploded from {log['watch'].first:.3g} to {v:.3g}"
-            raise Diverged(f"the loss {what} at step {step}", step) from None
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        epoch_f = epoch + (step - epoch * per_epoch) / per_epoch
-        if step in log["snap_at"]:
-            snap = take_snapshot(model, probe, step, epoch_f, value)
-            log["snapshots"].append(snap)
-            if job:
-                job.metric(step=step, epoch=epoch_f, split="layers",
-                           **{f"grad_norm_{i + 1}": g for i, g in enumerate(snap.grad_norm)},
-                           **{f"inactive_{i + 1}": d for i, d in enumerate(snap.inactive)})
-                job.artifact("snapshots", tuple(log["snapshots"]))
-        opt.step()
-        log["step"] = step
-        row = {"step": step, "epoch": epoch_f, "split": "train", "loss": value,
-               "acc": (out.argmax(1) == y[idx]).float().mean().item()}
-        log["rows"].append(row)
-        if job:
-            job.metric(**row)
-            job.set_progress(step / log["total"], f"epoch {epoch + 1}/{spec.epochs} · step {step}/{log['total']}")
 
 
 def train_diagnosis(spec: DiagnosisSpec, job: Job | None = None, ds=None) -> DiagnosisResult:
@@ -443,40 +398,52 @@ def train_diagnosis(spec: DiagnosisSpec, job: Job | None = None, ds=None) -> Dia
     ds = ds or data.load("mnist")
     x, y = training_subset(ds, spec.n_train, spec.seed, setup.sort_labels)
     x_test, y_test = scaled_for_test(setup, ds.x_test), ds.y_test
+    per_epoch = max(1, len(x) // spec.batch_size)  # the last, partial batch is dropped: every step's batch is as large
+    cfg = TrainConfig(optimizer=setup.optimizer, lr=setup.lr, batch_size=spec.batch_size, epochs=spec.epochs,
+                      schedule="constant", seed=spec.seed, log_every=1)
     model = build(spec, ds.n_classes, ds.pixel_stats, x[0].numel())
-    opt = make_optimizer(model.parameters(), TrainConfig(optimizer=setup.optimizer, lr=setup.lr))
-    probe = Probe(model)
-    total = max(1, len(x) // spec.batch_size) * spec.epochs
-    log = {"step": 0, "rows": [], "snapshots": [], "total": total, "snap_at": snapshot_steps(total),
-           # factor=None: only NaN, infinity or a 10,000-fold jump ends a run. A slow 10-fold rise is
-           # a symptom to watch here, not a reason to stop.
-           "watch": LossWatch(setup.lr, factor=None), "gen": torch.Generator().manual_seed(spec.seed)}
-    if job:
-        job.log(f"{len(x):,} training images, {spec.epochs} epochs of {total // spec.epochs} steps")
-    diverged, diverged_step, stopped = "", 0, ""
-    for epoch in range(spec.epochs):
-        try:
-            train_epoch(model, opt, probe, x, y, epoch, spec, log, job)
-        except Cancelled:
-            stopped = keep_on_stop(job, epoch, spec.epochs, log["step"])
-            break
-        except Diverged as exc:
-            diverged, diverged_step = exc.note, exc.step
-            if job:
-                job.log(f"diverged: {exc.note}")
-            break
-        tr, te = log["rows"][-(len(x) // spec.batch_size):], test(model, x_test, y_test)
-        row = {"epoch": epoch + 1, "step": log["step"], "split": "epoch",  # val_: the test images, as scaled
-               "train_loss": float(np.mean([r["loss"] for r in tr])),
-               "train_acc": float(np.mean([r["acc"] for r in tr])), "val_loss": te["loss"], "val_acc": te["acc"]}
-        log["rows"].append(row)
+    probe, snapshots, snap_at = Probe(model), [], snapshot_steps(per_epoch * spec.epochs)
+
+    def snapshot(step: int, loss: float | None) -> None:
+        """After backward, before the optimizer step, at the chosen steps: every layer pictured."""
+        if step not in snap_at:
+            return
+        snap = take_snapshot(model, probe, step, step / per_epoch, loss)
+        snapshots.append(snap)
         if job:
-            job.metric(**row)
+            job.metric(step=step, epoch=snap.epoch, split="layers",
+                       **{f"grad_norm_{i + 1}": g for i, g in enumerate(snap.grad_norm)},
+                       **{f"inactive_{i + 1}": d for i, d in enumerate(snap.inactive)})
+            job.artifact("snapshots", tuple(snapshots))
+
+    # factor=None: only NaN, infinity or a 10,000-fold jump ends a run. A slow 10-fold rise is
+    # a symptom to watch here, not a reason to stop.
+    watch = LossWatch(setup.lr, factor=None)
+    loop = Loop(model, cfg, job, steps_per_epoch=per_epoch, watch=watch, after_backward=snapshot)
+    gen = torch.Generator().manual_seed(spec.seed)
+
+    def batches(epoch: int):
+        order = torch.randperm(len(x), generator=gen) if setup.shuffle else torch.arange(len(x))
+        return ((x[idx], y[idx]) for idx in order[:per_epoch * spec.batch_size].split(spec.batch_size))
+
+    if job:
+        job.log(f"{len(x):,} training images, {spec.epochs} epochs of {per_epoch} steps")
+    diverged, diverged_step, stopped = "", 0, ""
+    try:  # val_: the test images, as scaled
+        stopped = loop.run(batches, classify_step(model, F.cross_entropy, loop.device),
+                           validate=lambda: test(model, x_test, y_test)).stopped
+    except TrainingDiverged:  # a finding here, not a failure: the page shows where it went
+        v = watch.last
+        what = ("became NaN" if math.isnan(v) else "became infinite") if not math.isfinite(v) else \
+            f"exploded from {watch.first:.3g} to {v:.3g}"
+        diverged, diverged_step = f"the loss {what} at step {watch.step}", watch.step
+        if job:
+            job.log(f"diverged: {diverged}")
     probe.remove()
     with np.errstate(all="ignore"):
         tr, te = test(model, x, y), test(model, x_test, y_test)
-    first = log["watch"].first
-    return DiagnosisResult(spec, model.eval(), log["rows"], log["snapshots"], layer_names(model),
+    first = watch.first
+    return DiagnosisResult(spec, model.eval(), loop.history.in_order(), snapshots, layer_names(model),
                            first if first is not None else math.nan, tr["acc"], te["acc"], te["loss"],
                            list(ds.classes), ds.summary(), diverged, diverged_step, stopped,
                            time.perf_counter() - t0)
