@@ -300,7 +300,8 @@ class Loop:
     def __init__(self, model: nn.Module, cfg: TrainConfig, job: Job | None = None, *, steps_per_epoch: int,
                  optimizers: Optimizers | None = None, watch: LossWatch | None = None,
                  clip: list[torch.Tensor] | None = None, after_step: Callable | None = None,
-                 after_backward: Callable[[int, float | None], None] | None = None):
+                 after_backward: Callable[[int, float | None], None] | None = None,
+                 report: Callable[[dict], None] | None = None):
         self.cfg, self.job, self.steps_per_epoch = cfg, job, max(1, steps_per_epoch)
         self.device = pick_device(cfg.device)
         self.model = model.to(self.device)
@@ -309,6 +310,8 @@ class Loop:
         self.clip = clip  # the parameters clipping applies to (default: the optimizers')
         self.after_step = after_step  # (model, lr) after each optimizer step: a proximal L1 step, say
         self.after_backward = after_backward  # (step, loss) with the gradients there, before the optimizer step
+        self.report = report  # adds to each streamed step row (a validation accuracy measured as it trains)
+        self._last: tuple | None = None  # the last step's (epoch, Learned, seen), for the run's last row
         self.watch = watch or LossWatch(cfg.lr)  # the learning rate as set, not as scheduled now
         self.step = 0
         self.samples = 0
@@ -359,6 +362,8 @@ class Loop:
                         job.log(f"early stopping after epoch {epoch + 1}: validation loss has not improved "
                                 f"for {waited} epochs; restoring epoch {history.best_epoch}")
                     break
+        if self._last is not None and history.steps[-1]["step"] != self.step:
+            self._report_step(*self._last)  # the curve ends where training ended
         if best_state is not None:
             self.model.load_state_dict(best_state)
         history.samples_per_s = self.samples / max(1e-9, self.train_time)
@@ -403,9 +408,10 @@ class Loop:
             tally["correct"] = out.correct + (tally["correct"] if tally["correct"] is not None else 0)
         for k, v in out.row.items():
             tally["sums"][k] = tally["sums"].get(k, 0.0) + (v.detach() if isinstance(v, torch.Tensor) else v) * out.n
+        self._last = (epoch, out, tally["seen"])
         # The first step is reported at once so the curve appears right after "Train".
         if self.step == 1 or self.step % self.cfg.log_every == 0:
-            self._report_step(epoch, out, tally["seen"])
+            self._report_step(*self._last)
 
     def learn(self, batch, step: Callable[..., Step]) -> "Learned":
         """One step: the lesson's forward pass and loss, then (unless the step did it) backward,
@@ -444,6 +450,8 @@ class Loop:
                **{k: _value(v) for k, v in out.row.items()}}
         if out.correct is not None and out.n:
             row["acc"] = _value(out.correct) / out.n
+        if self.report is not None:
+            self.report(row)
         self.history.steps.append(row)
         if self.job is None:
             return

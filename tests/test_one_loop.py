@@ -14,7 +14,7 @@ from dlplay.runs.lesson import lesson_for
 
 NOT_TORCH = {"pg", "gates", "npdigits", "regsel", "rl", "emb"}  # NumPy, tabular RL, gensim's word2vec
 TORCH = [page for page in course.lessons() if page not in NOT_TORCH]
-OWN_LOOP = {"tl", "pipe", "seqae"}  # issue 26 part 2, moving over
+OWN_LOOP = {"tl", "seqae"}  # issue 26 part 2, moving over
 
 
 class OneStep(Exception):
@@ -41,6 +41,8 @@ def _small(page: str, lesson):
 @pytest.mark.parametrize("page", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="a loop of its own"))
                                   if p in OWN_LOOP else p for p in TORCH])
 def test_one_step_of_every_torch_lesson_runs_on_the_meta_device(page, monkeypatch):
+    lesson = lesson_for(page)
+    spec = _small(page, lesson)
     monkeypatch.setenv("DLPLAY_DEVICE", "meta")
     learned = []
     real_learn = train.Loop.learn
@@ -57,10 +59,6 @@ def test_one_step_of_every_torch_lesson_runs_on_the_meta_device(page, monkeypatc
     if page == "diag":  # the first step's histograms: on meta there are no values to count
         from dlplay.craft import diagnosis
         monkeypatch.setattr(diagnosis, "take_snapshot", lambda net, probe, step, epoch, loss: None)
-    lesson = lesson_for(page)
-    with monkeypatch.context() as on_cpu:
-        on_cpu.delenv("DLPLAY_DEVICE")
-        spec = _small(page, lesson)
     with pytest.raises(OneStep):
         lesson.train(spec, None)
     (loop,) = learned

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..jobs import Cancelled, Job
+from ..jobs import Job
 from ..models.mlp import MLP
 from ..runs.lesson import Lesson, Saved
-from ..train import LossWatch, keep_on_stop, predict_proba
+from ..train import Loop, TrainConfig, classify_step, predict_proba
 
 ORDERS = {
     "shuffle_batch_repeat": "shuffle → batch → repeat",
@@ -141,38 +141,32 @@ def train_pipeline(spec: PipelineSpec, job: Job | None = None, ds=None) -> Pipel
     x, y = sorted_subset(ds, spec.n_train, spec.seed)
     torch.manual_seed(spec.seed)
     model = MLP(x[0].numel(), (128,), ds.n_classes, dropout=0.0, norm=ds.pixel_stats)
-    opt = torch.optim.Adam(model.parameters(), lr=spec.lr)
     plan = batches_for(spec.order, len(y), spec.batch_size, spec.epochs, spec.seed)
     counts = label_counts(plan, y.numpy(), ds.n_classes)
     per_epoch = math.ceil(len(y) / spec.batch_size)
     x_val, y_val = ds.x_test[:2000], ds.y_test[:2000]
-    watch, rows, stopped, t0 = LossWatch(spec.lr), [], "", time.perf_counter()
+    t0 = time.perf_counter()
     if job:
         job.artifact("counts", counts[:200])
-    for step, idx in enumerate(plan, start=1):
-        try:
-            if job:
-                job.check_cancelled()
-        except Cancelled:
-            stopped = keep_on_stop(job, (step - 1) // per_epoch, spec.epochs, step - 1)
-            break
-        loss = F.cross_entropy(model(x[idx]), y[idx])
-        value = watch(loss.detach())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step % 4 == 0 or step == len(plan):  # validation on 2,000 images: a few ms
-            acc, _ = _accuracy(model, x_val, y_val)
-            row = {"step": step, "epoch": step / per_epoch, "split": "train", "loss": value, "val_acc": acc,
-                   "batch_classes": int((counts[step - 1] > 0).sum())}
-            rows.append(row)
-            if job:
-                job.metric(**row)
-                job.set_progress(step / len(plan), f"step {step}/{len(plan)}")
+
+    def measured(row: dict) -> None:  # validation on 2,000 images every 4 steps: a few ms
+        acc, _ = _accuracy(model, x_val, y_val)
+        row.update(val_acc=acc, batch_classes=int((counts[row["step"] - 1] > 0).sum()))
+
+    def batches(epoch: int):
+        """The plan's batches in epochs of `per_epoch` (an order that repeats before it batches
+        crosses epochs: its last one is shorter)."""
+        part = plan[epoch * per_epoch:(epoch + 1) * per_epoch if epoch < spec.epochs - 1 else None]
+        return ((x[idx], y[idx]) for idx in part)
+
+    cfg = TrainConfig(optimizer="adam", lr=spec.lr, batch_size=spec.batch_size, epochs=spec.epochs,
+                      schedule="constant", seed=spec.seed, log_every=4)
+    loop = Loop(model, cfg, job, steps_per_epoch=per_epoch, report=measured)
+    history = loop.run(batches, classify_step(model, F.cross_entropy, loop.device))
     test_acc, pred = _accuracy(model, ds.x_test, ds.y_test)
     share = np.bincount(pred, minlength=ds.n_classes) / max(1, len(pred))
-    return PipelineResult(spec, model.eval(), rows, counts[:200], test_acc, share, list(ds.classes),
-                          classes_per_batch(counts), stopped, time.perf_counter() - t0)
+    return PipelineResult(spec, model.eval(), history.steps, counts[:200], test_acc, share, list(ds.classes),
+                          classes_per_batch(counts), history.stopped, time.perf_counter() - t0)
 
 
 def save_result(r: PipelineResult) -> Saved:
