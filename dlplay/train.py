@@ -232,12 +232,17 @@ class Step:
     """What one training step hands the loop."""
 
     loss: torch.Tensor  # the batch's mean loss; the loop backpropagates it unless `stepped`
-    n: int  # examples in the batch: the epoch's mean loss weighs each batch by it
+    n: int  # examples in the batch
     correct: torch.Tensor | int | None = None  # right answers in the batch, for the training accuracy
     # More values for the streamed rows (floats or 0-d tensors), each also averaged into the epoch's
     # row as train_<name>; a "loss" here is what the curve shows (a loss in the data's own unit).
     row: dict = field(default_factory=dict)
     stepped: bool = False  # the step function stepped its own optimizers (a GAN's two players)
+    weight: float | None = None  # what the epoch's means weigh the batch by: `n` unless given (a text's words)
+
+    @property
+    def counted(self) -> float:
+        return self.n if self.weight is None else self.weight
 
 
 class Optimizers:
@@ -312,6 +317,7 @@ class Loop:
         self.after_backward = after_backward  # (step, loss) with the gradients there, before the optimizer step
         self.report = report  # adds to each streamed step row (a validation accuracy measured as it trains)
         self._last: tuple | None = None  # the last step's (epoch, Learned, seen), for the run's last row
+        self._step: Step | None = None  # the step being learned (what a diverged step measured)
         self.watch = watch or LossWatch(cfg.lr)  # the learning rate as set, not as scheduled now
         self.step = 0
         self.samples = 0
@@ -379,35 +385,41 @@ class Loop:
     def train_epoch(self, epoch: int, batches: Iterable, step: Callable[..., Step]) -> dict:
         """One pass over `batches`; raises Cancelled when Stop is pressed."""
         self.model.train()
-        tally = {"loss": 0.0, "seen": 0, "correct": None, "sums": {}}
+        tally = {"loss": 0.0, "seen": 0, "weight": 0.0, "correct": None, "sums": {}}
         t0 = time.perf_counter()
         try:
             for batch in batches:
                 if self.job:
                     self.job.check_cancelled()
-                self._count(tally, self.learn(batch, step), epoch)
+                try:
+                    out = self.learn(batch, step)
+                except TrainingDiverged as exc:
+                    self._report_diverged(epoch, tally["seen"], exc)
+                    raise
+                self._count(tally, out, epoch)
         finally:  # a generator of batches ends here, however the epoch ends (a lazy loader's readers with it)
             if hasattr(batches, "close"):
                 batches.close()
-        elapsed, seen = time.perf_counter() - t0, tally["seen"]
+        elapsed, seen, weight = time.perf_counter() - t0, tally["seen"], max(tally["weight"], 1e-12)
         self.train_time += elapsed
         self.samples += seen
         # Throughput per epoch: pages show it and `python -m dlplay.bench` reads it from the page.
-        row = {"train_loss": tally["loss"] / max(1, seen), "samples_per_s": seen / max(1e-9, elapsed), "seconds": elapsed,
-               **{f"train_{k}": float(v) / max(1, seen) for k, v in tally["sums"].items()}}
+        row = {"train_loss": tally["loss"] / weight, "samples_per_s": seen / max(1e-9, elapsed), "seconds": elapsed,
+               **{f"train_{k}": float(v) / weight for k, v in tally["sums"].items()}}
         if tally["correct"] is not None:
-            row["train_acc"] = float(tally["correct"]) / max(1, seen)
+            row["train_acc"] = float(tally["correct"]) / weight
         return row
 
     def _count(self, tally: dict, out: "Learned", epoch: int) -> None:
         """A step's loss, examples and row values added to the epoch's (on the device: no host sync)."""
         self.step += 1
-        tally["loss"] += (out.value if out.value is not None else 0.0) * out.n
+        tally["loss"] += (out.value if out.value is not None else 0.0) * out.counted
         tally["seen"] += out.n
+        tally["weight"] += out.counted
         if out.correct is not None:
             tally["correct"] = out.correct + (tally["correct"] if tally["correct"] is not None else 0)
         for k, v in out.row.items():
-            tally["sums"][k] = tally["sums"].get(k, 0.0) + (v.detach() if isinstance(v, torch.Tensor) else v) * out.n
+            tally["sums"][k] = tally["sums"].get(k, 0.0) + (v.detach() if isinstance(v, torch.Tensor) else v) * out.counted
         self._last = (epoch, out, tally["seen"])
         # The first step is reported at once so the curve appears right after "Train".
         if self.step == 1 or self.step % self.cfg.log_every == 0:
@@ -418,7 +430,7 @@ class Loop:
         clipping and the optimizer."""
         cfg = self.cfg
         with autocast(self.device, cfg.bf16):
-            out = step(batch)
+            out = self._step = step(batch)
         loss = out.loss
         if not out.stepped:
             if cfg.l1:
@@ -435,7 +447,7 @@ class Loop:
                 self.after_step(self.model, self.lr())
         else:
             value = self.read(loss)
-        return Learned(value, out.n, out.correct, out.row)
+        return Learned(value, out.n, out.correct, out.row, out.counted)
 
     def read(self, loss: torch.Tensor) -> float | None:
         """The loss as a float, checked by the watch — the one host sync per step. On the meta
@@ -444,12 +456,24 @@ class Loop:
             return None
         return self.watch(loss.detach() if isinstance(loss, torch.Tensor) else loss)
 
+    def _report_diverged(self, epoch: int, seen: int, exc: TrainingDiverged) -> None:
+        """The step that diverged is drawn too (a run that dies at step 6 has one more point to show),
+        with what was measured and why it ended."""
+        if self.job is None:
+            return
+        out, last = self._step, self.watch.last
+        row = {"step": self.step + 1, "epoch": epoch + seen / (self.steps_per_epoch * self.cfg.batch_size),
+               "split": "train", "diverged": str(exc), **({"loss": last} if math.isfinite(last) else {})}
+        if out is not None and out.correct is not None and out.counted:
+            row["acc"] = _value(out.correct) / out.counted
+        self.job.metric(**row)
+
     def _report_step(self, epoch: int, out: "Learned", seen: int) -> None:
         row = {"step": self.step, "epoch": epoch + seen / (self.steps_per_epoch * self.cfg.batch_size),
                "split": "train", "loss": out.value, "lr": self.lr(),
                **{k: _value(v) for k, v in out.row.items()}}
-        if out.correct is not None and out.n:
-            row["acc"] = _value(out.correct) / out.n
+        if out.correct is not None and out.counted:
+            row["acc"] = _value(out.correct) / out.counted
         if self.report is not None:
             self.report(row)
         self.history.steps.append(row)
@@ -466,6 +490,7 @@ class Learned:
     n: int
     correct: torch.Tensor | int | None
     row: dict
+    counted: float
 
 
 def _value(v) -> float | None:

@@ -14,7 +14,7 @@ from dlplay.runs.lesson import lesson_for
 
 NOT_TORCH = {"pg", "gates", "npdigits", "regsel", "rl", "emb"}  # NumPy, tabular RL, gensim's word2vec
 TORCH = [page for page in course.lessons() if page not in NOT_TORCH]
-OWN_LOOP = {"tl", "seqae"}  # issue 26 part 2, moving over
+OWN_LOOP = {"tl"}  # issue 26 part 2, moving over
 
 
 class OneStep(Exception):

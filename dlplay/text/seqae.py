@@ -23,7 +23,6 @@ don't separate — a linear probe on the codes says by how much they do.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,9 +31,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ..jobs import Cancelled, Job, TrainingDiverged
+from ..jobs import Job
 from ..runs.lesson import Lesson, Saved
-from ..train import LossWatch, TrainConfig, keep_on_stop, make_optimizer, pick_device, seed_everything
+from ..train import Loop, Step, TrainConfig, seed_everything
 from . import corpus as corpora
 from .batches import bucketed, scoring, take
 from .tokens import PAD_ID, UNK_ID, Encoded, Vocab, job_progress, job_report
@@ -357,78 +356,35 @@ def corpora_vocab(data: corpora.TextData, spec: SeqAESpec, job: Job | None = Non
                      job_report(job, f"learning the vocabulary from {len(data.train_texts):,} texts"))
 
 
-def train_epoch(model, enc: Encoded, opt, watch: LossWatch, job: Job | None, epoch: int, spec: SeqAESpec,
-                gen: torch.Generator, state: dict) -> dict:
-    """One pass, as pytorch/examples writes it; Stop is checked between batches."""
-    cfg, device = spec.train, next(model.parameters()).device
-    model.train()
-    total = right = n = 0
-    for idx in bucketed(enc.lengths, cfg.batch_size, gen):
-        if job:
-            job.check_cancelled()
-        ids, lengths, _ = take(enc, idx)
-        ids = ids.to(device)
-        logits = model(ids, lengths, spec.teacher_forcing, spec.word_dropout)
-        loss = masked_loss(logits, ids)
-        try:
-            value = watch(loss.item())
-        except TrainingDiverged as exc:
-            if job:  # the step that diverged is drawn too: a run that dies at step 6 had one point to show
-                k, m = hits(logits.detach(), ids)
-                measured = {"loss": loss.item()} if math.isfinite(loss.item()) else {}
-                job.metric(step=state["step"] + 1, epoch=epoch + state["seen"] / max(1, len(enc)), split="train",
-                           acc=k / max(1, m), diverged=str(exc), **measured)
-            raise
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.max_grad_norm:
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        opt.step()
-        state["step"] += 1
-        k, m = hits(logits.detach(), ids)
-        total, right, n = total + value * m, right + k, n + m
-        if job and (state["step"] == 1 or state["step"] % cfg.log_every == 0):
-            job.metric(step=state["step"], epoch=epoch + state["seen"] / max(1, len(enc)), split="train",
-                       loss=value, acc=k / max(1, m))
-            job.set_progress(state["step"] / state["total"],
-                             f"epoch {epoch + 1}/{cfg.epochs} · step {state['step']}/{state['total']}")
-        state["seen"] += len(idx)
-    state["seen"] = 0
-    return {"train_loss": total / max(1, n), "train_acc": right / max(1, n)}
-
-
 def train_seqae(spec: SeqAESpec, job: Job | None = None) -> SeqAEResult:
     cfg = spec.train
     gen = seed_everything(cfg.seed)
     data, vocab, train, val, test = load_texts(spec, job)
     if len(train) < 10:
         raise ValueError(f"Only {len(train)} training texts: choose more (n_train) or another corpus.")
-    device = pick_device(cfg.device)
-    model = SeqAutoencoder(vocab.size, spec.embed, spec.hidden, spec.code, spec.reverse, spec.feed_code).to(device)
-    opt = make_optimizer(model.parameters(), cfg)
-    watch = LossWatch(cfg.lr)
-    steps = math.ceil(len(train) / cfg.batch_size)
-    state = {"step": 0, "seen": 0, "total": steps * cfg.epochs}
+    model = SeqAutoencoder(vocab.size, spec.embed, spec.hidden, spec.code, spec.reverse, spec.feed_code)
+    loop = Loop(model, cfg, job, steps_per_epoch=math.ceil(len(train) / cfg.batch_size))
     if job:
         job.log(f"{len(train):,} training, {len(val):,} validation, {len(test):,} test texts; "
                 f"{train.truncated:,} training texts cut to their first {spec.max_len} words")
-    rows, stopped, t0 = [], "", time.perf_counter()
-    for epoch in range(cfg.epochs):
-        t_epoch = time.perf_counter()
-        try:
-            row = train_epoch(model, train, opt, watch, job, epoch, spec, gen, state)
-        except Cancelled:
-            stopped = keep_on_stop(job, epoch, cfg.epochs, state["step"])
-            break
-        seconds = time.perf_counter() - t_epoch
+
+    def step(batch) -> Step:
+        """Rebuild the texts from their codes; the loss and accuracy are per real word."""
+        ids, lengths, _ = batch
+        words = int((ids != PAD_ID).sum())  # counted on the CPU: no wait for the device
+        ids = ids.to(loop.device)  # the lengths stay on the CPU, where packing reads them
+        logits = model(ids, lengths, spec.teacher_forcing, spec.word_dropout)
+        right = ((logits.detach().argmax(-1) == ids) & (ids != PAD_ID)).sum()
+        return Step(masked_loss(logits, ids), len(ids), correct=right, weight=words)
+
+    def validate() -> dict:
         v = evaluate(model, val, job=job)
-        row = {"epoch": epoch + 1, "step": state["step"], "split": "epoch", **row, "val_loss": v["loss"],
-               "val_acc": v["acc"], "val_greedy_acc": v["greedy_acc"], "seconds": seconds}
-        rows.append(row)
-        if job:
-            job.metric(**row)
-    train_seconds = time.perf_counter() - t0
-    return finish(model.cpu().eval(), vocab, spec, data, train, test, rows, train_seconds, stopped, job)
+        return {"loss": v["loss"], "acc": v["acc"], "greedy_acc": v["greedy_acc"]}
+
+    history = loop.run(lambda epoch: (take(train, idx) for idx in bucketed(train.lengths, cfg.batch_size, gen)),
+                       step, validate=validate)
+    return finish(model.cpu().eval(), vocab, spec, data, train, test, history.rows, history.train_seconds,
+                  history.stopped, job)
 
 
 def finish(model, vocab, spec, data, train, test, rows, train_seconds, stopped, job: Job | None = None) -> SeqAEResult:
