@@ -499,6 +499,23 @@ def _value(v) -> float | None:
     return v
 
 
+class Checked:
+    """A stand-in job that only checks for Stop: `check()` raises to end the loop (a loop inside
+    another lesson's run, which shows its own progress and keeps nothing half-trained)."""
+
+    def __init__(self, check: Callable[[], None]):
+        self.check_cancelled = check
+
+    def metric(self, **row) -> None:
+        pass
+
+    def set_progress(self, fraction: float, status: str | None = None) -> None:
+        pass
+
+    def stopped_at(self, note: str) -> None:
+        raise Cancelled()
+
+
 def classify_step(model: nn.Module, loss_fn: Callable, device: torch.device, classify: bool = True,
                   transform: Callable | None = None) -> Callable[[tuple], Step]:
     """The usual step: (x, y) to the device, augmented by `transform`, through the model, scored by `loss_fn`."""

@@ -14,7 +14,6 @@ from dlplay.runs.lesson import lesson_for
 
 NOT_TORCH = {"pg", "gates", "npdigits", "regsel", "rl", "emb"}  # NumPy, tabular RL, gensim's word2vec
 TORCH = [page for page in course.lessons() if page not in NOT_TORCH]
-OWN_LOOP = {"tl"}  # issue 26 part 2, moving over
 
 
 class OneStep(Exception):
@@ -38,8 +37,7 @@ def _small(page: str, lesson):
     return spec
 
 
-@pytest.mark.parametrize("page", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="a loop of its own"))
-                                  if p in OWN_LOOP else p for p in TORCH])
+@pytest.mark.parametrize("page", TORCH)
 def test_one_step_of_every_torch_lesson_runs_on_the_meta_device(page, monkeypatch):
     lesson = lesson_for(page)
     spec = _small(page, lesson)

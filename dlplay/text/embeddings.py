@@ -283,11 +283,13 @@ def sentiment_embedding(texts: list[str], labels, vocab, dim: int = 32, epochs: 
     "pursuing", "dir", "grabbing"; from 0.1 they are "stupid", "dull", "annoying").
     `report` (a dict) receives the training accuracy per epoch and the seconds taken;
     `check()` is called between batches (a job's stop check)."""
+    import math
     import time
 
     import torch
     import torch.nn.functional as F
 
+    from ..train import Checked, Loop, Step, TrainConfig
     from .batches import bucketed, take
 
     t0 = time.perf_counter()
@@ -295,24 +297,22 @@ def sentiment_embedding(texts: list[str], labels, vocab, dim: int = 32, epochs: 
     torch.manual_seed(seed)
     enc = vocab.encode(texts, labels, max_len=max_len, keep="end",  # a review's verdict often comes last
                        report=None if check is None else lambda done, total: check())
-    model = bag_classifier(dim, vocab.size, init_std)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    accs = []
-    for _ in range(epochs):
-        right = 0
-        for idx in bucketed(enc.lengths, batch_size, gen):
-            if check is not None:
-                check()
-            ids, _, y = take(enc, idx)
-            logits = model(ids)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            right += int((logits.argmax(1) == y).sum())
-        accs.append(right / max(1, len(enc)))
+    cfg = TrainConfig(optimizer="adam", lr=lr, batch_size=batch_size, epochs=epochs, schedule="constant", seed=seed)
+    loop = Loop(bag_classifier(dim, vocab.size, init_std), cfg, None if check is None else Checked(check),
+                steps_per_epoch=math.ceil(len(enc) / batch_size))
+    model = loop.model
+
+    def step(batch) -> Step:
+        ids, _, y = batch
+        ids, y = ids.to(loop.device), y.to(loop.device)
+        logits = model(ids)
+        return Step(F.cross_entropy(logits, y), len(y), (logits.argmax(1) == y).sum())
+
+    history = loop.run(lambda epoch: (take(enc, idx) for idx in bucketed(enc.lengths, batch_size, gen)), step)
+    model.cpu()
     if report is not None:
-        report.update(train_acc=accs, seconds=time.perf_counter() - t0, model=model, encoded_len=max_len)
+        report.update(train_acc=[r["train_acc"] for r in history.rows], seconds=time.perf_counter() - t0,
+                      model=model, encoded_len=max_len)
     return model.embedding.weight.detach().numpy().copy()
 
 

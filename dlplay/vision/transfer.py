@@ -35,9 +35,9 @@ from torch import nn
 
 from .. import data
 from ..visible import where
-from ..jobs import Job
+from ..jobs import Cancelled, Job
 from ..runs.lesson import Lesson, Saved
-from ..train import LossWatch, evaluate, index_batches, stop_pressed
+from ..train import Loop, Optimizers, TrainConfig, classify_step, evaluate, index_batches
 from . import caltech, pretrained
 from .pretrained import Net
 
@@ -330,42 +330,66 @@ def clear_features() -> None:
 
 # --- training at one budget -----------------------------------------------------------------------------
 
-class Step:
+class Counter:
     """Counts the run's steps over all budgets (Stop after the first keeps what was learned)."""
 
     def __init__(self, total: int):
         self.n, self.total = 0, total
 
 
+class BudgetJob:
+    """The run's job as one budget's loop sees it: its rows numbered after the earlier budgets'
+    steps and tagged with the budget, its progress a share of the whole run; its stop note is
+    the run's to write (`train_transfer` names the budget)."""
+
+    def __init__(self, job: Job, label: str, counter: Counter, steps: int):
+        self.job, self.label, self.counter, self.steps = job, label, counter, steps
+
+    def check_cancelled(self) -> None:
+        self.job.check_cancelled()
+
+    def metric(self, **row):
+        return self.job.metric(**{**row, "step": self.counter.n + row["step"], "budget": self.label})
+
+    def set_progress(self, fraction: float, status: str | None = None) -> None:
+        done = round(fraction * self.steps)
+        self.job.set_progress((self.counter.n + done) / self.counter.total, f"{self.label}: step {done}/{self.steps}")
+
+    def stopped_at(self, note: str) -> None:
+        pass
+
+    def __getattr__(self, name):  # log, artifact, stop_requested…: the job's own
+        return getattr(self.job, name)
+
+
 def train_steps(model: nn.Module, groups: list[dict], x: torch.Tensor, y: torch.Tensor, spec: TransferSpec,
-                job: Job | None, counter: Step, label: str) -> tuple[int, bool]:
-    """`spec.steps` steps of AdamW on (x, y), cosine-annealed; returns (steps done, stopped)."""
+                job: Job | None, counter: Counter, label: str) -> tuple[int, bool]:
+    """`spec.steps` steps of AdamW on (x, y), cosine-annealed, in the one loop (`dlplay.train.Loop`);
+    returns (steps done, stopped). Stop before a later budget's first step keeps the earlier budgets."""
     opt = torch.optim.AdamW(groups, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=spec.steps)
-    watch = LossWatch(spec.lr)
+    batch = min(spec.batch_size, len(x))
+    cfg = TrainConfig(lr=spec.lr, batch_size=batch, epochs=1, seed=spec.seed, log_every=10)
+    loop = Loop(model, cfg, BudgetJob(job, label, counter, spec.steps) if job else None,
+                steps_per_epoch=spec.steps, optimizers=Optimizers([opt], [sched]))
     gen = torch.Generator().manual_seed(spec.seed)
-    model.train()
-    done = 0
-    while done < spec.steps:
-        for idx in index_batches(len(x), min(spec.batch_size, len(x)), gen):
-            if stop_pressed(job, counter.n):
-                return done, True
-            out = model(x[idx])
-            loss = F.cross_entropy(out, y[idx])
-            value = watch(loss.item())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            done += 1
-            counter.n += 1
-            if job is not None and (done == 1 or done % 10 == 0 or done == spec.steps):
-                job.metric(split="train", step=counter.n, loss=value,
-                           acc=(out.argmax(1) == y[idx]).float().mean().item(), budget=label)
-                job.set_progress(counter.n / counter.total, f"{label}: step {done}/{spec.steps}")
-            if done >= spec.steps:
-                break
-    return done, False
+
+    def batches(epoch: int):  # `spec.steps` batches, as many passes over the labelled images as that takes
+        while True:
+            for idx in index_batches(len(x), batch, gen):
+                if loop.step >= spec.steps:
+                    return
+                yield x[idx], y[idx]
+
+    try:
+        stopped = bool(loop.run(batches, classify_step(loop.model, F.cross_entropy, loop.device)).stopped)
+    except Cancelled:
+        if counter.n == 0:
+            raise  # nothing learned in the whole run: it is cancelled
+        stopped = True
+    counter.n += loop.step
+    model.cpu()  # the budget's model is kept, measured and stored on the CPU (a pretrained body stays there)
+    return loop.step, stopped
 
 
 @torch.no_grad()
@@ -374,7 +398,7 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def train_budget(spec: TransferSpec, body: Body | None, target: Target, k: int, job: Job | None,
-                 counter: Step, features=None) -> tuple[dict, nn.Module]:
+                 counter: Counter, features=None) -> tuple[dict, nn.Module]:
     """One fresh model trained on k labels per class; its row (test accuracy, time) and the model."""
     x, y = budget_slice(target, k)
     label = f"{k} per class"
@@ -451,7 +475,7 @@ def train_transfer(spec: TransferSpec, job: Job | None = None) -> TransferResult
         if job:
             job.log(f"frozen features: {features[0].shape[1]:,} per image, "
                     + (f"computed in {feature_seconds:.1f} s" if feature_seconds else "from the cache"))
-    counter = Step(spec.steps * len(budgets))
+    counter = Counter(spec.steps * len(budgets))
     rows, model, stopped = [], None, ""
     for k in budgets:
         row, model = train_budget(spec, body, target, k, job, counter, features)
