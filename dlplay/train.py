@@ -11,6 +11,7 @@ epoch; a loss that becomes NaN or explodes stops training with a hint (`LossWatc
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import threading
@@ -239,6 +240,7 @@ class Step:
     row: dict = field(default_factory=dict)
     stepped: bool = False  # the step function stepped its own optimizers (a GAN's two players)
     weight: float | None = None  # what the epoch's means weigh the batch by: `n` unless given (a text's words)
+    value: float | None = None  # the loss as the loop read it (None on the meta device)
 
     @property
     def counted(self) -> float:
@@ -275,9 +277,12 @@ class Optimizers:
             s.step()
 
 
+NO_CONTEXT = contextlib.nullcontext()
+
+
 def autocast(device: torch.device, bf16: bool):
     """The forward pass in bfloat16 when asked (no context otherwise: autocast refuses the meta device)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else NO_CONTEXT
 
 
 def to_device(batch, device: torch.device):
@@ -316,8 +321,9 @@ class Loop:
         self.after_step = after_step  # (model, lr) after each optimizer step: a proximal L1 step, say
         self.after_backward = after_backward  # (step, loss) with the gradients there, before the optimizer step
         self.report = report  # adds to each streamed step row (a validation accuracy measured as it trains)
-        self._last: tuple | None = None  # the last step's (epoch, Learned, seen), for the run's last row
+        self._last: tuple | None = None  # the last step's (epoch, Step, seen), for the run's last row
         self._step: Step | None = None  # the step being learned (what a diverged step measured)
+        self._autocast = functools.partial(autocast, self.device, cfg.bf16)
         self.watch = watch or LossWatch(cfg.lr)  # the learning rate as set, not as scheduled now
         self.step = 0
         self.samples = 0
@@ -410,7 +416,7 @@ class Loop:
             row["train_acc"] = float(tally["correct"]) / weight
         return row
 
-    def _count(self, tally: dict, out: "Learned", epoch: int) -> None:
+    def _count(self, tally: dict, out: Step, epoch: int) -> None:
         """A step's loss, examples and row values added to the epoch's (on the device: no host sync)."""
         self.step += 1
         tally["loss"] += (out.value if out.value is not None else 0.0) * out.counted
@@ -425,11 +431,11 @@ class Loop:
         if self.step == 1 or self.step % self.cfg.log_every == 0:
             self._report_step(*self._last)
 
-    def learn(self, batch, step: Callable[..., Step]) -> "Learned":
+    def learn(self, batch, step: Callable[..., Step]) -> Step:
         """One step: the lesson's forward pass and loss, then (unless the step did it) backward,
         clipping and the optimizer."""
         cfg = self.cfg
-        with autocast(self.device, cfg.bf16):
+        with self._autocast():
             out = self._step = step(batch)
         loss = out.loss
         if not out.stepped:
@@ -447,14 +453,15 @@ class Loop:
                 self.after_step(self.model, self.lr())
         else:
             value = self.read(loss)
-        return Learned(value, out.n, out.correct, out.row, out.counted)
+        out.value = value
+        return out
 
     def read(self, loss: torch.Tensor) -> float | None:
         """The loss as a float, checked by the watch — the one host sync per step. On the meta
         device (shapes only) there is no value to read: None."""
-        if isinstance(loss, torch.Tensor) and loss.device.type == "meta":
+        if self.device.type == "meta":
             return None
-        return self.watch(loss.detach() if isinstance(loss, torch.Tensor) else loss)
+        return self.watch(loss.detach())
 
     def _report_diverged(self, epoch: int, seen: int, exc: TrainingDiverged) -> None:
         """The step that diverged is drawn too (a run that dies at step 6 has one more point to show),
@@ -468,7 +475,7 @@ class Loop:
             row["acc"] = _value(out.correct) / out.counted
         self.job.metric(**row)
 
-    def _report_step(self, epoch: int, out: "Learned", seen: int) -> None:
+    def _report_step(self, epoch: int, out: Step, seen: int) -> None:
         row = {"step": self.step, "epoch": epoch + seen / (self.steps_per_epoch * self.cfg.batch_size),
                "split": "train", "loss": out.value, "lr": self.lr(),
                **{k: _value(v) for k, v in out.row.items()}}
@@ -482,15 +489,6 @@ class Loop:
         self.job.metric(**row)
         self.job.set_progress(self.step / self.total,
                               f"epoch {epoch + 1}/{self.cfg.epochs} · step {self.step}/{self.total}")
-
-
-@dataclass
-class Learned:
-    value: float | None  # None on the meta device
-    n: int
-    correct: torch.Tensor | int | None
-    row: dict
-    counted: float
 
 
 def _value(v) -> float | None:
@@ -520,7 +518,7 @@ def classify_step(model: nn.Module, loss_fn: Callable, device: torch.device, cla
                   transform: Callable | None = None) -> Callable[[tuple], Step]:
     """The usual step: (x, y) to the device, augmented by `transform`, through the model, scored by `loss_fn`."""
     def step(batch) -> Step:
-        xb, yb = to_device(batch, device)
+        xb, yb = batch[0].to(device, non_blocking=True), batch[1].to(device, non_blocking=True)
         if transform is not None:
             xb = transform(xb)
         out = model(xb)
