@@ -11,8 +11,11 @@ import torch
 
 from dlplay import course, train
 from dlplay.runs.lesson import lesson_for
+from tests.test_work import _setting
 
-NOT_TORCH = {"pg", "gates", "npdigits", "regsel", "rl", "emb"}  # NumPy, tabular RL, gensim's word2vec
+# NumPy, tabular RL, and word2vec (gensim; its sentiment-trained bag goes through the loop after gensim has
+# trained on every review: tests/text/test_embeddings.py trains it)
+NOT_TORCH = {"pg", "gates", "npdigits", "regsel", "rl", "emb"}
 TORCH = [page for page in course.lessons() if page not in NOT_TORCH]
 
 
@@ -20,27 +23,11 @@ class OneStep(Exception):
     pass
 
 
-def _small(page: str, lesson):
-    """The page's default setting, smaller where the default would prepare for long; the DCGAN's
-    judge made first (on the CPU, once per server: its own first step would be the one seen)."""
-    from dlplay.generative import gan
-    from dlplay.text.sentiment import SentimentSpec
-    from dlplay.vision.regression import RegressionSpec
-    from dlplay.vision.transfer import TransferSpec
-
-    smaller = {"tl": lambda: TransferSpec(strategy="scratch"),
-               "sent": lambda: SentimentSpec(n_train=500, n_test=200),
-               "imgreg": lambda: RegressionSpec(n_train=200, workers=0)}
-    spec = smaller[page]() if page in smaller else lesson.spec_type()
-    if page == "gan":
-        gan.load_judge(spec.dataset)
-    return spec
-
-
+@pytest.mark.slow  # each lesson's data prepared as its page does (a few seconds each)
 @pytest.mark.parametrize("page", TORCH)
 def test_one_step_of_every_torch_lesson_runs_on_the_meta_device(page, monkeypatch):
     lesson = lesson_for(page)
-    spec = _small(page, lesson)
+    spec = _setting(page, lesson)  # its page's default, smaller where that prepares for long
     monkeypatch.setenv("DLPLAY_DEVICE", "meta")
     learned = []
     real_learn = train.Loop.learn

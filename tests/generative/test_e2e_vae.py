@@ -128,21 +128,23 @@ def tooltip_dot(page) -> dict | None:
 
 
 def find_dots(page) -> list[tuple[float, float, dict]]:
-    """Sweep the mouse along a few rows of the chart; the first dot showing a tooltip in
-    each row, with the pixel where it did."""
+    """Sweep the mouse along a few rows of the chart, from the left and from the right; the first
+    dot showing a tooltip in each sweep, with the pixel where it did (both ends of a row: dots
+    found from one side only may all lie on one vertical line, too close to calibrate)."""
     canvas = page.locator(SCATTER).first
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     found = []
     for fy in (0.2, 0.35, 0.5, 0.65):
-        for k in range(100):
-            px, py = box["x"] + box["width"] * (0.1 + 0.7 * k / 100), box["y"] + box["height"] * fy
-            page.mouse.move(px, py)
-            page.wait_for_timeout(15)
-            dot = tooltip_dot(page)
-            if dot:
-                found.append((px, py, dot))
-                break
+        for side in (range(100), range(99, -1, -1)):
+            for k in side:
+                px, py = box["x"] + box["width"] * (0.1 + 0.7 * k / 100), box["y"] + box["height"] * fy
+                page.mouse.move(px, py)
+                page.wait_for_timeout(15)
+                dot = tooltip_dot(page)
+                if dot:
+                    found.append((px, py, dot))
+                    break
     return found
 
 
