@@ -11,7 +11,8 @@ from torchmetrics.functional.classification import multiclass_confusion_matrix
 from . import data
 from .jobs import Job
 from .models import MLP, count_parameters
-from .runs.lesson import Lesson, Saved
+from .runs.codec import Codec, Form
+from .runs.lesson import Lesson
 from .train import History, TrainConfig, evaluate, fit, predict_proba
 
 
@@ -107,26 +108,13 @@ def classify_image(model, image28: np.ndarray) -> np.ndarray:
 
 # --- as a stored run (dlplay.runs) ----------------------------------------------------------------
 
-def save_result(result: ClassifierResult) -> Saved:
-    cfg = result.model.config
-    return Saved(
-        tensors={f"model.{k}": v for k, v in result.model.state_dict().items()},
-        arrays={"confusion": result.confusion, "wrong": result.wrong, "wrong_pred": result.wrong_pred},
-        summary={"test_acc": result.test_acc, "test_loss": result.test_loss, "classes": result.classes,
-                 "dataset": result.dataset, "stopped": result.stopped, "in_features": cfg["in_features"],
-                 "n_classes": cfg["n_classes"], "best_epoch": result.history.best_epoch},
-        headline=f"{result.test_acc:.1%} test accuracy")
-
-
-def load_result(spec: ClassifierSpec, saved: Saved) -> ClassifierResult:
-    s = saved.summary
-    model = MLP(s["in_features"], spec.hidden, s["n_classes"], spec.activation, spec.dropout)
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-    model.eval()
-    a = saved.arrays
-    return ClassifierResult(model, History(best_epoch=s.get("best_epoch", 0)), s["test_acc"], s["test_loss"],
-                            a["confusion"], a["wrong"], a["wrong_pred"], list(s["classes"]), s["dataset"],
-                            s.get("stopped", ""))
+CODEC = Codec(ClassifierResult, headline=lambda r: f"{r.test_acc:.1%} test accuracy",
+              models={"model": lambda spec, s: MLP(s["in_features"], spec.hidden, s["n_classes"], spec.activation,
+                                                   spec.dropout)},
+              extra=lambda r: {k: r.model.config[k] for k in ("in_features", "n_classes")},
+              renamed={"history": "best_epoch"},  # a reopened run knows which epoch early stopping kept
+              forms={"history": Form(lambda h: h.best_epoch, lambda best: History(best_epoch=best))})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: ClassifierSpec) -> str:

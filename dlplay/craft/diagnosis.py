@@ -27,6 +27,7 @@ from torch import nn
 
 from ..jobs import Job, TrainingDiverged
 from ..models.mlp import ACTIVATIONS, Standardize
+from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
 from ..train import Loop, LossWatch, TrainConfig, classify_step
 
@@ -480,46 +481,47 @@ def _finite(v: float):
     return v if v is not None and math.isfinite(v) else None
 
 
-def save_result(r: DiagnosisResult) -> Saved:
-    arrays = {"steps": np.array([s.step for s in r.snapshots], np.int64),
-              "epochs": np.array([s.epoch for s in r.snapshots], np.float64),
-              "snap_loss": np.array([s.loss for s in r.snapshots], np.float64),
-              "grad_norm": r.grad_norms.reshape(len(r.snapshots), -1),
-              "inactive": r.inactive.reshape(len(r.snapshots), -1)}
+def _snapshot_arrays(snapshots: list[Snapshot]) -> dict:
+    """Every snapshot's figures as arrays, one row per snapshot: each layer's histograms by kind."""
+    n = len(snapshots)
+    arrays = {"steps": np.array([s.step for s in snapshots], np.int64),
+              "epochs": np.array([s.epoch for s in snapshots], np.float64),
+              "snap_loss": np.array([s.loss for s in snapshots], np.float64),
+              "grad_norm": np.array([s.grad_norm for s in snapshots], float).reshape(n, -1),
+              "inactive": np.array([s.inactive for s in snapshots], float).reshape(n, -1)}
+    layers = len(snapshots[0].grad_norm) if snapshots else 0
     for kind in KINDS:
-        for i in range(len(r.layers)):
-            arrays[f"{kind}.{i}.edges"] = np.array([s.edges[kind][i] for s in r.snapshots], np.float64) \
-                .reshape(len(r.snapshots), -1)
-            arrays[f"{kind}.{i}.counts"] = np.array([s.counts[kind][i] for s in r.snapshots], np.int64) \
-                .reshape(len(r.snapshots), -1)
-            arrays[f"{kind}.{i}.nonfinite"] = np.array([s.nonfinite[kind][i] for s in r.snapshots], np.int64)
-    return Saved(
-        tensors={f"model.{k}": v.detach().cpu().contiguous() for k, v in r.model.state_dict().items()},
-        arrays=arrays,
-        summary={"rows": r.rows, "layers": r.layers, "first_loss": _finite(r.first_loss), "train_acc": r.train_acc,
-                 "test_acc": r.test_acc, "test_loss": _finite(r.test_loss), "classes": r.classes,
-                 "summary": r.summary, "diverged": r.diverged, "diverged_step": r.diverged_step,
-                 "stopped": r.stopped, "seconds": r.seconds, "final_loss": _finite(r.final_loss()),
-                 "case": r.spec.case, "fixed": r.spec.fixed, "in_features": r.model.config["in_features"]},
-        headline=r.diverged or f"{r.test_acc:.1%} test accuracy")  # the brief names the mystery
+        for i in range(layers):
+            arrays[f"{kind}.{i}.edges"] = np.array([s.edges[kind][i] for s in snapshots], np.float64).reshape(n, -1)
+            arrays[f"{kind}.{i}.counts"] = np.array([s.counts[kind][i] for s in snapshots], np.int64).reshape(n, -1)
+            arrays[f"{kind}.{i}.nonfinite"] = np.array([s.nonfinite[kind][i] for s in snapshots], np.int64)
+    return arrays
 
 
-def load_result(spec: DiagnosisSpec, saved: Saved) -> DiagnosisResult:
-    s, a = saved.summary, saved.arrays
-    model = Net(setup_of(spec), s.get("in_features", 784), spec.hidden, len(s["classes"]))
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-    n_layers = len(s["layers"])
-    snaps = [Snapshot(int(a["steps"][j]), float(a["epochs"][j]), float(a["snap_loss"][j]),
-                      [float(v) for v in a["grad_norm"][j]], [float(v) for v in a["inactive"][j]],
-                      {k: [a[f"{k}.{i}.counts"][j] for i in range(n_layers)] for k in KINDS},
-                      {k: [a[f"{k}.{i}.edges"][j] for i in range(n_layers)] for k in KINDS},
-                      {k: [int(a[f"{k}.{i}.nonfinite"][j]) for i in range(n_layers)] for k in KINDS})
-             for j in range(len(a["steps"]))]
-    nan = lambda v: math.nan if v is None else v  # noqa: E731
-    rows = [{k: nan(v) for k, v in row.items()} for row in s["rows"]]
-    return DiagnosisResult(spec, model.eval(), rows, snaps, s["layers"], nan(s["first_loss"]),
-                           s["train_acc"], s["test_acc"], nan(s["test_loss"]), s["classes"], s["summary"],
-                           s["diverged"], s["diverged_step"], s["stopped"], s["seconds"])
+def _snapshots_of(spec: DiagnosisSpec, saved: Saved) -> list[Snapshot]:
+    a, n_layers = saved.arrays, len(saved.summary["layers"])
+    return [Snapshot(int(a["steps"][j]), float(a["epochs"][j]), float(a["snap_loss"][j]),
+                     [float(v) for v in a["grad_norm"][j]], [float(v) for v in a["inactive"][j]],
+                     {k: [a[f"{k}.{i}.counts"][j] for i in range(n_layers)] for k in KINDS},
+                     {k: [a[f"{k}.{i}.edges"][j] for i in range(n_layers)] for k in KINDS},
+                     {k: [int(a[f"{k}.{i}.nonfinite"][j]) for i in range(n_layers)] for k in KINDS})
+            for j in range(len(a["steps"]))]
+
+
+def _nan(v):
+    return math.nan if v is None else v
+
+
+CODEC = Codec(DiagnosisResult,
+              models={"model": lambda spec, s: Net(setup_of(spec), s.get("in_features", 784), spec.hidden,
+                                                   len(s["classes"]))},
+              headline=lambda r: r.diverged or f"{r.test_acc:.1%} test accuracy",  # the brief names the mystery
+              extra=lambda r: {"final_loss": _finite(r.final_loss()), "case": r.spec.case, "fixed": r.spec.fixed,
+                               "in_features": r.model.config["in_features"]},
+              # JSON has no NaN: a loss that became NaN is stored as null, and read back as NaN
+              forms={"snapshots": Form(_snapshot_arrays, _snapshots_of, whole=True),
+                     "rows": Form(lambda rows: rows, lambda rows: [{k: _nan(v) for k, v in r.items()} for r in rows])})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: DiagnosisSpec) -> str:

@@ -19,7 +19,8 @@ from torch import nn
 from .. import data
 from ..jobs import Job
 from ..models.mlp import MLP
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec
+from ..runs.lesson import Lesson
 from ..train import TrainConfig, evaluate, fit
 
 DATASETS = {"ag_news": "AG News articles (TF-IDF)", "mnist": "MNIST digits (pixels)"}
@@ -191,22 +192,12 @@ def train_overfit(spec: OverfitSpec, job: Job | None = None) -> OverfitResult:
 
 # --- as a stored run ------------------------------------------------------------------------------------
 
-def save_result(r: OverfitResult) -> Saved:
-    return Saved(
-        tensors={f"model.{k}": v.detach().cpu().contiguous() for k, v in r.model.state_dict().items()},
-        summary={"rows": r.rows, "best_epoch": r.best_epoch, "train_acc": r.train_acc, "val_acc": r.val_acc,
-                 "test_acc": r.test_acc, "val_loss": r.val_loss, "train_loss": r.train_loss, "loss_gap": r.loss_gap, "classes": r.classes, "summary": r.summary,
-                 "stopped": r.stopped, "gap": r.gap, "zero_share": r.zero_share,
-                 "in_features": r.model.config["in_features"]},
-        headline=f"gap {r.gap:.1%} · val {r.val_acc:.1%}")
-
-
-def load_result(spec: OverfitSpec, saved: Saved) -> OverfitResult:
-    s = saved.summary
-    model = build(spec, s["in_features"], len(s["classes"]))
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-    return OverfitResult(model.eval(), spec, s["rows"], s["best_epoch"], s["train_acc"], s["val_acc"],
-                         s["test_acc"], s["val_loss"], s["train_loss"], s["classes"], s["summary"], s["stopped"])
+CODEC = Codec(OverfitResult, models={"model": lambda spec, s: build(spec, s["in_features"], len(s["classes"]))},
+              headline=lambda r: f"gap {r.gap:.1%} · val {r.val_acc:.1%}",
+              # and the figures the Runs page lists, computed from the fields
+              extra=lambda r: {"in_features": r.model.config["in_features"], "loss_gap": r.loss_gap, "gap": r.gap,
+                               "zero_share": r.zero_share})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: OverfitSpec) -> str:

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 from ..jobs import Job
 from ..models.mlp import MLP
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec
+from ..runs.lesson import Lesson
 from ..train import Loop, TrainConfig, classify_step, predict_proba
 
 ORDERS = {
@@ -169,20 +170,10 @@ def train_pipeline(spec: PipelineSpec, job: Job | None = None, ds=None) -> Pipel
                           classes_per_batch(counts), history.stopped, time.perf_counter() - t0)
 
 
-def save_result(r: PipelineResult) -> Saved:
-    return Saved(tensors={f"model.{k}": v.contiguous() for k, v in r.model.state_dict().items()},
-                 arrays={"counts": r.counts, "pred_share": r.test_pred_share},
-                 summary={"rows": r.rows, "test_acc": r.test_acc, "classes": r.classes, "mixing": r.mixing,
-                          "stopped": r.stopped, "seconds": r.seconds, "in_features": r.model.config["in_features"]},
-                 headline=f"{r.test_acc:.1%} test accuracy")
-
-
-def load_result(spec: PipelineSpec, saved: Saved) -> PipelineResult:
-    s = saved.summary
-    model = MLP(s["in_features"], (128,), len(s["classes"]), dropout=0.0)
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-    return PipelineResult(spec, model.eval(), s["rows"], saved.arrays["counts"], s["test_acc"],
-                          saved.arrays["pred_share"], s["classes"], s["mixing"], s["stopped"], s["seconds"])
+CODEC = Codec(PipelineResult, models={"model": lambda spec, s: MLP(s["in_features"], (128,), len(s["classes"]), dropout=0.0)},
+              headline=lambda r: f"{r.test_acc:.1%} test accuracy", extra=lambda r: {"in_features": r.model.config["in_features"]},
+              renamed={"test_pred_share": "pred_share"})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: PipelineSpec) -> str:

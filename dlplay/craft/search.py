@@ -21,6 +21,7 @@ import torch
 
 from .. import data
 from ..jobs import Cancelled, Job
+from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
 from . import space as space_
 from .estimator import HYPERPARAMETERS, WATCH, MLPNet, TrialJob, Watch
@@ -346,27 +347,22 @@ def run_search(spec: SearchSpec, job: Job | None = None) -> SearchResult:
                         test_acc, p.test.looks, model, time.perf_counter() - t0, p.classes, p.summary, p.norm, stopped)
 
 
-def save_result(r: SearchResult) -> Saved:
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in r.model.state_dict().items()} if r.model else {}
-    headline = (f"test {r.test_acc:.1%} · best val {r.best_score:.1%}" if r.test_acc is not None
-                else f"best val {r.best_score:.1%} (stopped)")
-    return Saved(tensors=tensors, summary={
-        "trials": r.trials, "best": r.best, "best_score": r.best_score, "test_acc": r.test_acc,
-        "test_looks": r.test_looks, "seconds": r.seconds, "classes": r.classes, "summary": r.summary,
-        "norm": list(r.norm), "stopped": r.stopped, "n_pruned": r.n_pruned, "n_diverged": r.n_diverged},
-        headline=headline)
-
-
-def load_result(spec: SearchSpec, saved: Saved) -> SearchResult:
+def _model_of(spec: SearchSpec, saved: Saved):
+    """The retrained best network; None for a search stopped before it was retrained."""
+    if not saved.tensors:
+        return None
     s = saved.summary
-    model = None
-    if saved.tensors:
-        est = MLPNet(norm=tuple(s["norm"]), **s["best"])
-        model = est.build(784, len(s["classes"]))
-        model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-        model.eval()
-    return SearchResult(spec, s["trials"], s["best"], s["best_score"], s["test_acc"], s["test_looks"], model,
-                        s["seconds"], s["classes"], s["summary"], tuple(s["norm"]), s["stopped"])
+    model = MLPNet(norm=tuple(s["norm"]), **s["best"]).build(784, len(s["classes"]))
+    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
+    return model.eval()
+
+
+CODEC = Codec(SearchResult, models={},
+              headline=lambda r: (f"test {r.test_acc:.1%} · best val {r.best_score:.1%}" if r.test_acc is not None
+                                  else f"best val {r.best_score:.1%} (stopped)"),
+              extra=lambda r: {"n_pruned": r.n_pruned, "n_diverged": r.n_diverged},
+              forms={"model": Form(lambda m: {"model": m} if m is not None else {}, _model_of, whole=True)})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def work(spec: SearchSpec):

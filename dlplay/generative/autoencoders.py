@@ -26,6 +26,7 @@ from torch import nn
 from .. import data
 from ..jobs import Cancelled, Job
 from ..models import count_parameters
+from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
 from ..train import History, TrainConfig, fit, seed_everything
 
@@ -371,12 +372,6 @@ def architecture_table(k: int, image_shape: tuple[int, ...] = (1, 28, 28)) -> pd
 
 # --- as a stored run (dlplay.runs) ----------------------------------------------------------------
 
-def model_tensors(models: dict[str, nn.Module]) -> dict:
-    """Every model's weights in one file, named by model: "deep.encoder.0.weight",
-    "svd.components" (the SVD's directions and mean are its weights)."""
-    return {f"{name}.{k}": v for name, model in models.items() for k, v in model.state_dict().items()}
-
-
 def own_tensors(tensors: dict, name: str) -> dict:
     return {k.removeprefix(f"{name}."): v for k, v in tensors.items() if k.startswith(f"{name}.")}
 
@@ -389,25 +384,29 @@ def rebuild(name: str, k: int, image_shape, tensors: dict, explained: float = 0.
     return model.eval()
 
 
-def save_result(result: AEResult) -> Saved:
-    best = min(result.test_mse, key=result.test_mse.get)
-    svd = result.models.get("svd")
-    return Saved(
-        tensors=model_tensors(result.models),
-        summary={"models": list(result.models), "test_mse": result.test_mse, "seconds": result.seconds,
-                 "classes": result.classes, "mean_image_mse": result.mean_image_mse, "stopped": result.stopped,
-                 "image_shape": list(next(iter(result.models.values())).image_shape),
-                 "explained": svd.explained if svd is not None else None},
-        headline=f"{result.test_mse[best]:.4f} test MSE · {TITLES[best]}")
-
-
-def load_result(spec: AESpec, saved: Saved) -> AEResult:
+def _models_of(spec: AESpec, saved: Saved) -> dict[str, Autoencoder]:
     s = saved.summary
-    models = {name: rebuild(name, spec.k, s["image_shape"], saved.tensors, s.get("explained") or 0.0)
-              for name in s["models"]}
-    histories = {name: History() for name in models if name != "svd"}
-    return AEResult(models, dict(s["test_mse"]), dict(s["seconds"]), histories, spec, list(s["classes"]),
-                    s["mean_image_mse"], s.get("stopped", ""))
+    return {name: rebuild(name, spec.k, s["image_shape"], saved.tensors, s.get("explained") or 0.0)
+            for name in s["models"]}
+
+
+def _headline(r: AEResult) -> str:
+    best = min(r.test_mse, key=r.test_mse.get)
+    return f"{r.test_mse[best]:.4f} test MSE · {TITLES[best]}"
+
+
+def _shapes(r: AEResult) -> dict:
+    svd = r.models.get("svd")
+    return {"image_shape": list(next(iter(r.models.values())).image_shape),
+            "explained": svd.explained if svd is not None else None}
+
+
+# Every model's weights in one file, named by model: "deep.encoder.0.weight", "svd.components" (the SVD's
+# directions and mean are its weights); their histories are not kept (the curves are the run's metrics).
+CODEC = Codec(AEResult, models={}, headline=_headline, extra=_shapes,
+              forms={"models": Form(lambda models: {"models": list(models), **models}, _models_of, whole=True)},
+              derive={"histories": lambda v: {name: History() for name in v["models"] if name != "svd"}})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def work(spec: AESpec):

@@ -18,9 +18,10 @@ from torch import nn
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from .. import data
-from .autoencoders import (TITLES, DeepAE, ModelJob, fit_autoencoder, model_tensors, own_tensors, script_header,
+from .autoencoders import (TITLES, DeepAE, ModelJob, fit_autoencoder, own_tensors, script_header,
                            stop_before, stop_within, training_split)
 from ..jobs import Cancelled, Job
+from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
 from ..train import History, TrainConfig, seed_everything
 
@@ -208,27 +209,27 @@ def psnr_by_level(models: dict[str, nn.Module], clean: torch.Tensor, kind: str, 
 
 # --- as a stored run (dlplay.runs) ----------------------------------------------------------------
 
-def save_result(result: DenoiseResult) -> Saved:
-    s = result.scores
-    best = "denoising" if "denoising" in s else "plain"
-    return Saved(
-        tensors=model_tensors(result.models),
-        summary={"models": list(result.models), "seconds": result.seconds, "psnr": s, "n_eval": result.n_eval,
-                 "stopped": result.stopped, "image_shape": list(result.models["plain"].image_shape),
-                 "mean_psnr": result.mean_psnr},
-        headline=f"{s[best]:.1f} dB PSNR · {TITLES.get(best, best)} (input {s['noisy']:.1f} dB)")
-
-
-def load_result(spec: DenoiseSpec, saved: Saved) -> DenoiseResult:
-    s = saved.summary
-    models = {}
+def _models_of(spec: DenoiseSpec, saved: Saved) -> dict[str, nn.Module]:
+    s, models = saved.summary, {}
     for name in s["models"]:
         ae = DeepAE(spec.k, torch.zeros(tuple(s["image_shape"])))
         model = ae if name == "plain" else DenoisingAE(ae, spec.noise)
         model.load_state_dict(own_tensors(saved.tensors, name))
         models[name] = model.eval()
-    return DenoiseResult(models, {name: History() for name in models}, dict(s["seconds"]), spec,
-                         dict(s["psnr"]), s["n_eval"], s.get("stopped", ""), s.get("mean_psnr"))
+    return models
+
+
+def _headline(r: DenoiseResult) -> str:
+    s = r.scores
+    best = "denoising" if "denoising" in s else "plain"
+    return f"{s[best]:.1f} dB PSNR · {TITLES.get(best, best)} (input {s['noisy']:.1f} dB)"
+
+
+CODEC = Codec(DenoiseResult, models={}, headline=_headline, renamed={"scores": "psnr"},
+              extra=lambda r: {"image_shape": list(r.models["plain"].image_shape)},
+              forms={"models": Form(lambda models: {"models": list(models), **models}, _models_of, whole=True)},
+              derive={"histories": lambda v: {name: History() for name in v["models"]}})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def work(spec: DenoiseSpec):

@@ -24,6 +24,7 @@ from torch import nn
 from .. import data, places
 from ..classify import ClassifierSpec, train_classifier
 from ..jobs import Cancelled, Job
+from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
 from ..train import (LossWatch, Loop, Optimizers, Step, TrainConfig, index_batches, load_checkpoint,
                     save_checkpoint, seed_everything)
@@ -366,36 +367,35 @@ def class_counts_figure(counts: list[int], classes: list[str]) -> go.Figure:
 ROW_KEYS = ("step", "epoch", "d_loss", "g_loss", "d_x", "d_g_z")
 
 
-def save_result(result: GANResult) -> Saved:
-    """Both models' weights; the per-epoch sample grids, class counts and scores, so a
-    reopened run shows how it learned as a just-finished one does."""
-    tensors = {f"generator.{k}": v for k, v in result.generator.state_dict().items()}
-    tensors |= {f"discriminator.{k}": v for k, v in result.discriminator.state_dict().items()}
-    last = result.scores[-1]
-    return Saved(
-        tensors=tensors,
-        arrays={"grids": np.stack(result.grids), "fixed_noise": result.fixed_noise.numpy(),
-                "class_counts": np.array([s["class_counts"] for s in result.scores], np.int64),
-                "rows": np.array([[r[k] for k in ROW_KEYS] for r in result.rows],
-                                 np.float64).reshape(-1, len(ROW_KEYS))},
-        summary={"scores": [{k: v for k, v in s.items() if k != "class_counts"} for s in result.scores],
-                 "classes": result.classes, "dataset": result.dataset, "judge_acc": result.judge_acc,
-                 "stopped": result.stopped, "channels": result.generator.channels,
-                 "sample_mean": float(generate(result.generator, result.fixed_noise).mean())},
-        headline=f"classifier score {last['score']:.2f}")
+def _rows(rows: list[dict]) -> np.ndarray:
+    return np.array([[r[k] for k in ROW_KEYS] for r in rows], np.float64).reshape(-1, len(ROW_KEYS))
 
 
-def load_result(spec: GANSpec, saved: Saved) -> GANResult:
-    s, a = saved.summary, saved.arrays
-    g, d = Generator(spec.nz, spec.width, s["channels"]), Discriminator(spec.width, s["channels"])
-    for prefix, model in (("generator.", g), ("discriminator.", d)):
-        model.load_state_dict({k.removeprefix(prefix): v for k, v in saved.tensors.items() if k.startswith(prefix)})
-        model.eval()
-    scores = [{**score, "class_counts": counts.tolist()} for score, counts in zip(s["scores"], a["class_counts"])]
-    rows = [{"split": "train", **{k: (int(v) if k == "step" else float(v)) for k, v in zip(ROW_KEYS, row)}}
-            for row in a["rows"]]
-    return GANResult(g, d, rows, scores, list(a["grids"]), torch.from_numpy(a["fixed_noise"]), list(s["classes"]),
-                     s["dataset"], s["judge_acc"], s.get("stopped", ""))
+def _rows_of(a: np.ndarray) -> list[dict]:
+    return [{"split": "train", **{k: (int(v) if k == "step" else float(v)) for k, v in zip(ROW_KEYS, row)}} for row in a]
+
+
+def _scores(scores: list[dict]) -> dict:
+    """Per epoch: the score figures as JSON, the class counts as one array."""
+    return {"scores": [{k: v for k, v in s.items() if k != "class_counts"} for s in scores],
+            "class_counts": np.array([s["class_counts"] for s in scores], np.int64)}
+
+
+def _scores_of(spec: GANSpec, saved: Saved) -> list[dict]:
+    return [{**score, "class_counts": counts.tolist()}
+            for score, counts in zip(saved.summary["scores"], saved.arrays["class_counts"])]
+
+
+# Both models' weights; the per-epoch sample grids, class counts and scores, so a reopened run shows how
+# it learned as a just-finished one does.
+CODEC = Codec(GANResult, models={"generator": lambda spec, s: Generator(spec.nz, spec.width, s["channels"]),
+                                 "discriminator": lambda spec, s: Discriminator(spec.width, s["channels"])},
+              headline=lambda r: f"classifier score {r.scores[-1]['score']:.2f}",
+              extra=lambda r: {"channels": r.generator.channels,
+                               "sample_mean": float(generate(r.generator, r.fixed_noise).mean())},
+              forms={"rows": Form(_rows, _rows_of), "scores": Form(_scores, _scores_of, whole=True),
+                     "grids": Form(np.stack, list)})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: GANSpec) -> str:

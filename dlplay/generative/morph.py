@@ -17,9 +17,10 @@ from PIL import Image
 from torch import nn
 
 from .. import data
-from .autoencoders import AESpec, images_phrase, model_tensors, rebuild, script_header, train_autoencoders
+from .autoencoders import AESpec, build, images_phrase, script_header, train_autoencoders
 from ..jobs import Job
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec
+from ..runs.lesson import Lesson
 from ..train import TrainConfig
 from ..viz import to_uint8
 
@@ -133,20 +134,10 @@ def gif_bytes(frames: torch.Tensor, fps: float = 10, scale: int = 4, loop: bool 
 
 # --- as a stored run (dlplay.runs) ----------------------------------------------------------------
 
-def save_result(mm: MorphModel) -> Saved:
-    return Saved(
-        tensors={**model_tensors({"deep": mm.model}), "centroids": mm.centroids},
-        summary={"classes": mm.classes, "dataset": mm.dataset, "source": mm.source, "test_mse": mm.test_mse,
-                 "stopped": mm.stopped, "image_shape": list(mm.model.image_shape),
-                 "mean_image_mse": mm.mean_image_mse},
-        headline=f"{mm.test_mse:.4f} test MSE")
-
-
-def load_result(spec: MorphSpec, saved: Saved) -> MorphModel:
-    s = saved.summary
-    model = rebuild("deep", spec.k, s["image_shape"], saved.tensors)
-    return MorphModel(model, saved.tensors["centroids"], list(s["classes"]), s["dataset"], s["source"],
-                      s["test_mse"], s.get("stopped", ""), s.get("mean_image_mse"))
+CODEC = Codec(MorphModel, models={"model": lambda spec, s: build("deep", spec.k, torch.zeros(tuple(s["image_shape"])))},
+              renamed={"model": "deep"}, headline=lambda r: f"{r.test_mse:.4f} test MSE",
+              extra=lambda r: {"image_shape": list(r.model.image_shape)})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def work(spec: MorphSpec):

@@ -28,6 +28,7 @@ from torch import nn
 
 from .. import data
 from ..jobs import Job
+from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
 from ..train import Loop, Step, TrainConfig, index_batches, seed_everything
 from ..viz import curves_figure, to_uint8
@@ -372,31 +373,23 @@ def curves(rows: list[dict], metric: str, title: str) -> go.Figure:
 
 # --- as a stored run (dlplay.runs) ----------------------------------------------------------------
 
-def save_result(result: VAEResult) -> Saved:
-    plane = result.plane
-    return Saved(
-        tensors={f"model.{k}": v for k, v in result.model.state_dict().items()},
-        arrays={"scatter_idx": np.asarray(result.scatter_idx, np.int64), "scatter_z": result.scatter_z,
-                "scatter_y": np.asarray(result.scatter_y, np.int64), "scatter_images": result.scatter_images,
-                "plane_center": np.asarray(plane.center, np.float64), "plane_axes": np.asarray(plane.axes, np.float64)},
-        summary={"test_recon": result.test_recon, "test_kl": result.test_kl, "test_elbo": result.test_elbo,
-                 "classes": result.classes, "dataset": result.dataset, "stopped": result.stopped,
-                 "image_shape": list(result.model.image_shape), "rows": result.rows,
-                 "plane_explained": list(plane.explained) if plane.explained else None},
-        headline=f"{result.test_elbo:.1f} nats negative ELBO")
+def _plane(plane: LatentPlane) -> dict:
+    return {"plane_center": np.asarray(plane.center, np.float64), "plane_axes": np.asarray(plane.axes, np.float64),
+            "plane_explained": list(plane.explained) if plane.explained else None}
 
 
-def load_result(spec: VAESpec, saved: Saved) -> VAEResult:
-    s, a = saved.summary, saved.arrays
-    model = VAE(spec.latent_dim, spec.hidden, tuple(s["image_shape"]))
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-    model.eval()
-    explained = s.get("plane_explained")
-    plane = LatentPlane(spec.latent_dim, a["plane_center"], a["plane_axes"], tuple(explained) if explained else None)
-    images = a["scatter_images"]
-    return VAEResult(model, list(s["rows"]), s["test_recon"], s["test_kl"], plane, a["scatter_idx"], a["scatter_z"],
-                     a["scatter_y"], list(s["classes"]), s["dataset"], images, s.get("stopped", ""),
-                     thumbnails_data_urls(images / 255.0))
+def _plane_of(spec: VAESpec, saved: Saved) -> LatentPlane:
+    axes, explained = saved.arrays["plane_axes"], saved.summary.get("plane_explained")
+    return LatentPlane(axes.shape[1], saved.arrays["plane_center"], axes, tuple(explained) if explained else None)
+
+
+INT64 = Form(lambda a: np.asarray(a, np.int64), np.asarray)
+CODEC = Codec(VAEResult, models={"model": lambda spec, s: VAE(spec.latent_dim, spec.hidden, tuple(s["image_shape"]))},
+              headline=lambda r: f"{r.test_elbo:.1f} nats negative ELBO",
+              extra=lambda r: {"image_shape": list(r.model.image_shape), "test_elbo": r.test_elbo},
+              forms={"plane": Form(_plane, _plane_of, whole=True), "scatter_idx": INT64, "scatter_y": INT64},
+              derive={"scatter_thumbs": lambda v: thumbnails_data_urls(v["scatter_images"] / 255.0)})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: VAESpec) -> str:

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from ..jobs import Job
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec
+from ..runs.lesson import Lesson
 from ..train import Loop, Step, TrainConfig, to_device
 from . import rolls
 from .models import MODELS, build
@@ -200,20 +201,9 @@ def continue_piece(model, piece: np.ndarray, spec: MusicSpec, seed: int | None =
 
 # --- as a stored run ------------------------------------------------------------------------------------
 
-def save_result(r: MusicResult) -> Saved:
-    return Saved(tensors={f"model.{k}": v.detach().cpu().contiguous() for k, v in r.model.state_dict().items()},
-                 arrays={"generated": r.generated, "original": r.original},
-                 summary={"rows": r.rows, "val_nll": r.val_nll, "test_nll": r.test_nll, "baseline": r.baseline,
-                          "seconds": r.seconds, "summary": r.summary, "stopped": r.stopped},
-                 headline=f"{r.val_nll:.2f} nats/frame (baseline {r.baseline:.2f})")
-
-
-def load_result(spec: MusicSpec, saved: Saved) -> MusicResult:
-    s = saved.summary
-    model = build(spec.model, spec.hidden, spec.layers, spec.dropout)
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-    return MusicResult(model.eval(), spec, s["rows"], s["val_nll"], s["test_nll"], s["baseline"], s["seconds"],
-                       s["summary"], saved.arrays["generated"], saved.arrays["original"], s["stopped"])
+CODEC = Codec(MusicResult, models={"model": lambda spec, s: build(spec.model, spec.hidden, spec.layers, spec.dropout)},
+              headline=lambda r: f"{r.val_nll:.2f} nats/frame (baseline {r.baseline:.2f})")
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def work(spec: MusicSpec):

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..jobs import Job
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec, Form
+from ..runs.lesson import Lesson
 from ..train import stop_pressed
 from . import worlds
 from .agents import METHODS, POLICIES, Agent, epsilon_schedule, run_episode
@@ -142,27 +143,34 @@ def greedy(result: RLResult, rows: tuple[str, ...] | None = None) -> tuple[list[
 
 # --- as a stored run ----------------------------------------------------------------------------------
 
-def save_result(r: RLResult) -> Saved:
-    offsets = np.cumsum([0] + [len(p) for p in r.paths]).astype(np.int64)
-    states = np.concatenate(r.paths).astype(np.int32) if r.paths else np.zeros(0, np.int32)
+def _paths(paths: list[np.ndarray]) -> dict:
+    """Every episode's states in one array, with where each episode starts."""
+    offsets = np.cumsum([0] + [len(p) for p in paths]).astype(np.int64)
+    return {"states": np.concatenate(paths).astype(np.int32) if paths else np.zeros(0, np.int32), "offsets": offsets}
+
+
+def _paths_of(spec: RLSpec, saved) -> list[np.ndarray]:
+    states, off = saved.arrays["states"], saved.arrays["offsets"]
+    return [states[off[i]:off[i + 1]] for i in range(len(off) - 1)]
+
+
+def _headline(r: RLResult) -> str:
+    path, reached = greedy(r)
+    return (f"greedy path {len(path) - 1} steps" if reached else "greedy path does not reach G") + \
+        (f" · last-100 return {r.last()[0]:.1f}" if r.episodes else "")
+
+
+def _figures(r: RLResult) -> dict:
+    """What the Runs page lists beside the fields."""
     path, reached = greedy(r)
     ret, length = r.last() if r.episodes else (0.0, 0.0)
-    summary = {"layouts": r.layouts, "shape": list(r.shape), "shortest": r.shortest, "stopped": r.stopped,
-               "seconds": r.seconds, "episodes": r.episodes, "last100_return": ret, "last100_length": length,
-               "greedy_steps": len(path) - 1 if reached else None}
-    headline = (f"greedy path {len(path) - 1} steps" if reached else "greedy path does not reach G") + \
-        (f" · last-100 return {ret:.1f}" if r.episodes else "")
-    return Saved(tensors={}, arrays={"q": r.q.astype(np.float64), "returns": r.returns, "lengths": r.lengths,
-                                     "states": states, "offsets": offsets, "layout_of": r.layout_of},
-                 summary=summary, headline=headline)
+    return {"episodes": r.episodes, "last100_return": ret, "last100_length": length,
+            "greedy_steps": len(path) - 1 if reached else None}
 
 
-def load_result(spec: RLSpec, saved: Saved) -> RLResult:
-    a, s = saved.arrays, saved.summary
-    off = a["offsets"]
-    paths = [a["states"][off[i]:off[i + 1]] for i in range(len(off) - 1)]
-    return RLResult(spec, a["q"], a["returns"], a["lengths"], paths, a["layout_of"], list(s["layouts"]),
-                    tuple(s["shape"]), s.get("shortest"), s.get("stopped", ""), s.get("seconds", 0.0))
+CODEC = Codec(RLResult, models={}, headline=_headline, extra=_figures,
+              forms={"q": Form(lambda q: q.astype(np.float64), np.asarray), "paths": Form(_paths, _paths_of, whole=True)})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: RLSpec) -> str:

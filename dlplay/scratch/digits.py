@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..jobs import Cancelled
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec
+from ..runs.lesson import Lesson
 from .mlp import MLP, SGD
 from .train import Guard, evaluate, train_epoch
 
@@ -149,25 +150,10 @@ def load_arrays(name: str = DATASET) -> DigitArrays:
     return DigitArrays(flat(ds.x_train), ds.y_train.numpy(), flat(ds.x_test), ds.y_test.numpy())
 
 
-def save_result(result: DigitsResult) -> Saved:
-    from .stored import net_tensors
-
-    return Saved(
-        tensors=net_tensors(result.net, "net"),
-        arrays={"confusion": result.confusion, "wrong": result.wrong, "wrong_pred": result.wrong_pred},
-        summary={"test_acc": result.test_acc, "mean": result.mean, "std": result.std, "stopped": result.stopped,
-                 "history": result.history, "n_test": int(result.confusion.sum()),
-                 "n_in": result.net.sizes[0], "n_classes": result.net.sizes[-1]},
-        headline=f"{result.test_acc:.1%} test accuracy")
-
-
-def load_result(spec: DigitsSpec, saved: Saved) -> DigitsResult:
-    from .stored import load_net
-
-    s, a = saved.summary, saved.arrays
-    net = load_net(spec.build(s["n_in"], s["n_classes"]), saved.tensors, "net")
-    return DigitsResult(net, s["mean"], s["std"], s["test_acc"], a["confusion"], a["wrong"], a["wrong_pred"],
-                        list(s["history"]), s.get("stopped", ""))
+CODEC = Codec(DigitsResult, models={"net": lambda spec, s: spec.build(s["n_in"], s["n_classes"])},
+              headline=lambda r: f"{r.test_acc:.1%} test accuracy",
+              extra=lambda r: {"n_test": int(r.confusion.sum()), "n_in": r.net.sizes[0], "n_classes": r.net.sizes[-1]})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: DigitsSpec) -> str:

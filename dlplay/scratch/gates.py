@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..jobs import Cancelled
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec
+from ..runs.lesson import Lesson
 from .datasets import truth_table
 from .mlp import MLP, SGD
 from .train import check_finite
@@ -111,23 +112,14 @@ def hidden_table(net: MLP, gate: str) -> np.ndarray:
 
 # --- as a stored run (dlplay.runs) ----------------------------------------------------------------
 
-def save_result(result: GateResult) -> Saved:
-    from .stored import net_tensors
-
-    _, y = truth_table(result.gate)
-    right = int(np.sum((result.outputs > 0.5) == y))
-    verdict = f"{'solved' if result.solved else 'not solved'} ({right}/{len(y)} rows right)"
-    return Saved(tensors=net_tensors(result.net, "net"),
-                 summary={"gate": result.gate, "solved": result.solved, "outputs": result.outputs.tolist(),
-                          "stopped": result.stopped},
-                 headline=verdict)
+def verdict(result: GateResult) -> str:
+    right = int(np.sum((result.outputs > 0.5) == truth_table(result.gate)[1]))
+    return f"{'solved' if result.solved else 'not solved'} ({right}/{len(result.outputs)} rows right)"
 
 
-def load_result(spec: GateSpec, saved: Saved) -> GateResult:
-    from .stored import load_net
-
-    return GateResult(load_net(spec.build(), saved.tensors, "net"), saved.summary["gate"],
-                      saved.summary.get("stopped", ""))
+CODEC = Codec(GateResult, models={"net": lambda spec, s: spec.build()}, headline=verdict,
+              extra=lambda r: {"solved": r.solved, "outputs": r.outputs.tolist()})  # what the Runs page lists
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: GateSpec) -> str:

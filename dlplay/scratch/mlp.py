@@ -174,6 +174,19 @@ class MLP:
     def weights(self) -> list[Param]:
         return [layer.W for layer in self.layers if isinstance(layer, Linear)]
 
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Each Linear layer's "<i>.W" (in, out, NumPy's own layout) and "<i>.b", copied: what a
+        stored run keeps (`dlplay.runs.codec`), while the network may train on."""
+        linears = [layer for layer in self.layers if isinstance(layer, Linear)]
+        return {f"{i}.{k}": np.array(getattr(layer, k).value) for i, layer in enumerate(linears) for k in "Wb"}
+
+    def load_state_dict(self, weights: dict) -> None:
+        """Puts `state_dict`'s weights (arrays, or tensors read back from a run) into this network."""
+        for i, layer in enumerate(layer for layer in self.layers if isinstance(layer, Linear)):
+            for k in "Wb":
+                param = getattr(layer, k)
+                param.value = np.asarray(weights[f"{i}.{k}"]).astype(param.value.dtype)
+
     def penalty(self) -> float:
         return 0.5 * self.l2 * sum(float(np.sum(W.value ** 2)) for W in self.weights())
 

@@ -16,7 +16,8 @@ import numpy as np
 from sklearn.model_selection import KFold, ParameterGrid
 
 from ..jobs import Cancelled, TrainingDiverged
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec, Form
+from ..runs.lesson import Lesson
 from .datasets import noisy_regression
 from .mlp import MLP
 from .train import fit
@@ -178,25 +179,19 @@ def run_search(spec: SearchSpec, job=None) -> Search:
     return search_regressor(x, y, spec.grid(), k=spec.k, epochs=spec.epochs, seed=spec.seed, job=job)
 
 
-def save_result(result: Search) -> Saved:
-    from .stored import net_tensors
-
-    best = result.points[0]
-    rows = [{"params": p.params, "fold_errors": p.fold_errors, "note": p.note} for p in result.points]
-    return Saved(tensors=net_tensors(result.best, "best"), arrays={"x": result.x, "y": result.y},
-                 summary={"points": rows, "stopped": result.stopped, "winner_mse": result.winner_mse,
-                          "cv_mse": best.cv_error, "winner": best.params},
-                 headline=f"best CV MSE {best.cv_error:.4f}")
+def _best_net(spec: SearchSpec, summary: dict):
+    """The winner's network, empty: the first point's setting."""
+    params = summary["points"][0]["params"]
+    return mlp_regressor(**{k: v for k, v in params.items() if k in ("depth", "width", "l2", "activation")},
+                         seed=spec.seed)
 
 
-def load_result(spec: SearchSpec, saved: Saved) -> Search:
-    from .stored import load_net
-
-    s = saved.summary
-    points = [GridPoint(r["params"], list(r["fold_errors"]), r["note"]) for r in s["points"]]
-    kw = {k: v for k, v in points[0].params.items() if k in ("depth", "width", "l2", "activation")}
-    best = load_net(mlp_regressor(**kw, seed=spec.seed), saved.tensors, "best")
-    return Search(points, best, saved.arrays["x"], saved.arrays["y"], s.get("stopped", ""))
+POINTS = Form(lambda points: [{"params": p.params, "fold_errors": p.fold_errors, "note": p.note} for p in points],
+              lambda rows: [GridPoint(r["params"], list(r["fold_errors"]), r["note"]) for r in rows])
+CODEC = Codec(Search, models={"best": _best_net}, forms={"points": POINTS},
+              headline=lambda r: f"best CV MSE {r.points[0].cv_error:.4f}",
+              extra=lambda r: {"winner_mse": r.winner_mse, "cv_mse": r.points[0].cv_error, "winner": r.points[0].params})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: SearchSpec) -> str:

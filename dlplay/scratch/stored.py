@@ -1,36 +1,17 @@
-"""The NumPy networks as stored runs: their weights as torch tensors for the run store,
-and back; and `torch_mlp`, the PyTorch twin of a NumPy MLP that the export scripts embed.
+"""`torch_mlp`, the PyTorch twin of a NumPy MLP that the export scripts embed (a stored run
+keeps the NumPy network's `state_dict`: "<field>.<i>.W" (in, out) and "<field>.<i>.b").
 
-Imported only when a run is saved, loaded or exported: the lessons themselves stay
+Imported only when a run is exported: the lessons themselves stay
 NumPy-only (`tests/test_scratch.py` checks that importing them never loads torch).
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
-from .mlp import MLP
 
 # The NumPy activations' PyTorch names; "identity" is the regression output.
 TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "identity": "Identity"}
-
-
-def net_tensors(net: MLP, prefix: str) -> dict[str, torch.Tensor]:
-    """"<prefix>.<i>.W" (in, out) and "<prefix>.<i>.b" for each Linear layer, NumPy's own layout."""
-    out = {}
-    for i, layer in enumerate(layer for layer in net.layers if hasattr(layer, "W")):
-        out[f"{prefix}.{i}.W"] = torch.from_numpy(np.array(layer.W.value))  # a copy: the net may train on
-        out[f"{prefix}.{i}.b"] = torch.from_numpy(np.array(layer.b.value))
-    return out
-
-
-def load_net(net: MLP, tensors: dict, prefix: str) -> MLP:
-    """Puts `net_tensors`' weights into a freshly built `net` of the same shape."""
-    for i, layer in enumerate(layer for layer in net.layers if hasattr(layer, "W")):
-        layer.W.value = tensors[f"{prefix}.{i}.W"].numpy().astype(layer.W.value.dtype)
-        layer.b.value = tensors[f"{prefix}.{i}.b"].numpy().astype(layer.b.value.dtype)
-    return net
 
 
 def torch_mlp(weights: dict, prefix: str, activation: str, output: str = "identity") -> nn.Sequential:

@@ -16,7 +16,8 @@ import torch
 from tokenizers import Tokenizer
 
 from ..jobs import Job
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec, Form
+from ..runs.lesson import Lesson
 from ..runs.store import Run
 from ..train import TrainConfig
 from . import corpus, fitting, models
@@ -144,23 +145,15 @@ def train_sentiment(spec: SentimentSpec, job: Job | None = None) -> SentimentRes
 
 # --- as a stored run --------------------------------------------------------------------------------
 
-SUMMARY = ("classes", "rows", "test_acc", "test_loss", "n_params", "seconds_per_epoch", "train_seconds",
-           "tokens_per_s", "source", "n_train", "n_test", "truncated", "coverage", "best_epoch", "stopped")
+def _tokenizer_bytes(vocab: Vocab) -> np.ndarray:
+    return np.frombuffer(vocab.tokenizer.to_str().encode("utf-8"), np.uint8).copy()
 
 
-def save_result(r: SentimentResult) -> Saved:
-    tokenizer = np.frombuffer(r.vocab.tokenizer.to_str().encode("utf-8"), np.uint8)
-    return Saved(tensors={f"model.{k}": v.contiguous() for k, v in r.model.state_dict().items()},
-                 arrays={"tokenizer": tokenizer.copy()},
-                 summary={**{k: getattr(r, k) for k in SUMMARY}, "n_words": r.vocab.size}, headline=f"{r.test_acc:.1%} test accuracy")
-
-
-def load_result(spec: SentimentSpec, saved: Saved) -> SentimentResult:
-    vocab = Vocab(Tokenizer.from_str(bytes(saved.arrays["tokenizer"]).decode("utf-8")))
-    s = saved.summary
-    model = models.build(spec.net, vocab.size, len(s["classes"]), spec.max_len)
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-    return SentimentResult(model.eval(), spec, vocab, **{k: s[k] for k in SUMMARY})
+CODEC = Codec(SentimentResult, headline=lambda r: f"{r.test_acc:.1%} test accuracy",
+              models={"model": lambda spec, s: models.build(spec.net, s["n_words"], len(s["classes"]), spec.max_len)},
+              extra=lambda r: {"n_words": r.vocab.size}, renamed={"vocab": "tokenizer"},
+              forms={"vocab": Form(_tokenizer_bytes, lambda a: Vocab(Tokenizer.from_str(bytes(a).decode("utf-8"))))})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def describe(net: NetSpec) -> str:

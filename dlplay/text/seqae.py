@@ -32,7 +32,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from ..jobs import Job
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec, Form
+from ..runs.lesson import Lesson
 from ..train import Loop, Step, TrainConfig, seed_everything
 from . import corpus as corpora
 from .batches import bucketed, scoring, take
@@ -445,33 +446,18 @@ def curves(rows: list[dict], run: str):
 
 # --- as a stored run -------------------------------------------------------------------------------------
 
-SCALARS = ("test_acc", "test_acc_forced", "test_loss", "baseline_acc", "baseline_word_acc", "top_word", "probe_acc",
-           "majority_share", "data_summary", "truncated_share", "seconds_per_epoch", "train_seconds", "stopped")
-
-
-def save_result(r: SeqAEResult) -> Saved:
-    return Saved(
-        tensors={f"model.{k}": v.detach().cpu().contiguous() for k, v in r.model.state_dict().items()},
-        arrays={"points": r.points, "labels": r.labels.astype(np.int64), "pca_mean": r.pca_mean,
-                "pca_axes": r.pca_axes, "explained": r.explained, "by_position": r.by_position},
-        summary={**{k: getattr(r, k) for k in SCALARS}, "rows": r.rows, "examples": r.examples,
-                 "classes": r.classes, "tokenizer": r.vocab.tokenizer.to_str()},
-        headline=f"{r.test_acc:.1%} of words rebuilt (baseline {r.baseline_acc:.1%})")
-
-
-def load_result(spec: SeqAESpec, saved: Saved) -> SeqAEResult:
+def _vocab(tokenizer: str) -> Vocab:
     from tokenizers import Tokenizer
 
-    s, a = saved.summary, saved.arrays
-    vocab = Vocab(Tokenizer.from_str(s["tokenizer"]))
-    model = SeqAutoencoder(vocab.size, spec.embed, spec.hidden, spec.code, spec.reverse, spec.feed_code)
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-    fields = {k: s[k] for k in SCALARS}
-    return SeqAEResult(model=model.eval(), vocab=vocab, spec=spec, rows=s["rows"], examples=s["examples"],
-                       points=np.asarray(a["points"]), labels=np.asarray(a["labels"]),
-                       pca_mean=np.asarray(a["pca_mean"]), pca_axes=np.asarray(a["pca_axes"]),
-                       explained=np.asarray(a["explained"]), by_position=np.asarray(a["by_position"]),
-                       classes=s["classes"], **fields)
+    return Vocab(Tokenizer.from_str(tokenizer))
+
+
+CODEC = Codec(SeqAEResult, headline=lambda r: f"{r.test_acc:.1%} of words rebuilt (baseline {r.baseline_acc:.1%})",
+              models={"model": lambda spec, s: SeqAutoencoder(_vocab(s["tokenizer"]).size, spec.embed, spec.hidden,
+                                                              spec.code, spec.reverse, spec.feed_code)},
+              renamed={"vocab": "tokenizer"}, forms={"vocab": Form(lambda v: v.tokenizer.to_str(), _vocab),
+                                                     "labels": Form(lambda a: a.astype(np.int64), np.asarray)})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: SeqAESpec) -> str:

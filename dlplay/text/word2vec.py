@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..jobs import Job
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec, Form
+from ..runs.lesson import Lesson
 from ..train import stop_pressed
 from . import corpus, embeddings, tokens
 from .embeddings import AnalogyReport, Embeddings
@@ -249,31 +250,18 @@ def headline(r: Word2VecResult) -> str:
     return text
 
 
-def save_result(r: Word2VecResult) -> Saved:
-    import torch
-
-    tensors = {"vectors": torch.from_numpy(r.vectors)}
-    arrays = {"words": _packed(r.words)}
-    summary = {"rows": r.rows, "analogies": r.analogies.to_dict(), "n_reviews": r.n_reviews, "n_words": r.n_words,
-               "train_seconds": r.train_seconds, "stopped": r.stopped, "source": r.source}
-    if r.sentiment_vectors is not None:
-        tensors["sentiment"] = torch.from_numpy(np.ascontiguousarray(r.sentiment_vectors, np.float32))
-        arrays["sentiment_words"] = _packed(r.sentiment_words)
-        summary.update(sentiment_analogies=r.sentiment_analogies.to_dict(), sentiment_test_acc=r.sentiment_test_acc,
-                       sentiment_seconds=r.sentiment_seconds)
-    return Saved(tensors=tensors, arrays=arrays, summary=summary, headline=headline(r))
+def _maybe(save, load) -> Form:
+    """A form for a field that may be None (the sentiment comparison, when it was not made)."""
+    return Form(lambda v: None if v is None else save(v), lambda v: None if v is None else load(v))
 
 
-def load_result(spec: Word2VecSpec, saved: Saved) -> Word2VecResult:
-    s, t, a = saved.summary, saved.tensors, saved.arrays
-    r = Word2VecResult(spec, _unpacked(a["words"]), t["vectors"].numpy(), s["rows"],
-                       AnalogyReport.from_dict(s["analogies"]), s["n_reviews"], s["n_words"], s["train_seconds"],
-                       s.get("stopped", ""), s.get("source", ""))
-    if "sentiment" in t:
-        r.sentiment_words, r.sentiment_vectors = _unpacked(a["sentiment_words"]), t["sentiment"].numpy()
-        r.sentiment_analogies = AnalogyReport.from_dict(s["sentiment_analogies"])
-        r.sentiment_test_acc, r.sentiment_seconds = s["sentiment_test_acc"], s["sentiment_seconds"]
-    return r
+WORDS = Form(_packed, _unpacked)
+REPORT = Form(lambda r: r.to_dict(), AnalogyReport.from_dict)
+CODEC = Codec(Word2VecResult, models={}, headline=headline, renamed={"sentiment_vectors": "sentiment"},
+              forms={"words": WORDS, "analogies": REPORT, "sentiment_words": _maybe(WORDS.save, WORDS.load),
+                     "sentiment_analogies": _maybe(REPORT.save, REPORT.load),
+                     "sentiment_vectors": _maybe(lambda v: np.ascontiguousarray(v, np.float32), np.asarray)})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: Word2VecSpec) -> str:

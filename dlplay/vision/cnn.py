@@ -20,7 +20,8 @@ from torch import nn
 from .. import data
 from ..jobs import Job
 from ..models.mlp import ACTIVATIONS, Standardize
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec, Form
+from ..runs.lesson import Lesson
 from ..train import History, TrainConfig, bf16_pays, evaluate, fit
 
 KINDS = ("conv", "pool", "bn", "dropout", "act")
@@ -537,39 +538,21 @@ def assess(model: nn.Module, history: History, ds: data.ImageData, spec: CNNSpec
 
 # --- as a stored run (dlplay.runs) ---------------------------------------------------------------------
 
-def save_result(result: CNNResult) -> Saved:
-    arrays = {"confusion": result.confusion, "wrong": result.wrong, "wrong_pred": result.wrong_pred}
-    if result.filters:
-        arrays["filters"] = np.stack(result.filters)
-    return Saved(
-        tensors={f"model.{k}": v.contiguous() for k, v in result.model.state_dict().items()},
-        arrays=arrays,
-        summary={"test_acc": result.test_acc, "test_loss": result.test_loss, "classes": result.classes,
-                 "dataset": result.dataset, "stopped": result.stopped, "best_epoch": result.history.best_epoch,
-                 "epoch_seconds": result.epoch_seconds, "best_val_acc": result.best_val_acc,
-                 "train_seconds": result.train_seconds, "n_params": result.n_params,
-                 "image_shape": list(IMAGE_SHAPES.get(result.dataset, (1, 28, 28))),
-                 "n_classes": len(result.classes), "tta": result.tta(),
-                 "rows": result.history.rows},
-        headline=f"{result.test_acc:.1%} test accuracy")
-
-
 IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "mnist5k": (1, 28, 28),
                 "cifar10": (3, 32, 32), "digits8x8": (1, 8, 8)}
 
-
-def load_result(spec: CNNSpec, saved: Saved) -> CNNResult:
-    s = saved.summary
-    model = build(spec, tuple(s["image_shape"]), s["n_classes"])
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-    model.eval()
-    a = saved.arrays
-    filters = list(a["filters"]) if "filters" in a else []
-    history = History(rows=list(s.get("rows", [])), best_epoch=s.get("best_epoch", 0), stopped=s.get("stopped", ""))
-    return CNNResult(model, history, s["test_acc"], s["test_loss"], a["confusion"], a["wrong"], a["wrong_pred"],
-                     list(s["classes"]), s["dataset"], spec, filters, s.get("epoch_seconds", 0.0),
-                     s.get("best_val_acc", 0.0), s.get("stopped", ""), s.get("train_seconds", 0.0),
-                     s.get("n_params", 0))
+# The curves and the epoch early stopping kept; the first layer's filters after every epoch, as one array.
+HISTORY = Form(lambda h: {"rows": h.rows, "best_epoch": h.best_epoch},
+               lambda spec, saved: History(rows=list(saved.summary.get("rows", [])),
+                                           best_epoch=saved.summary.get("best_epoch", 0),
+                                           stopped=saved.summary.get("stopped", "")), whole=True)
+FILTERS = Form(lambda filters: {"filters": np.stack(filters)} if filters else {},
+               lambda spec, saved: list(saved.arrays["filters"]) if "filters" in saved.arrays else [], whole=True)
+CODEC = Codec(CNNResult, models={"model": lambda spec, s: build(spec, tuple(s["image_shape"]), s["n_classes"])},
+              headline=lambda r: f"{r.test_acc:.1%} test accuracy", forms={"history": HISTORY, "filters": FILTERS},
+              extra=lambda r: {"image_shape": list(IMAGE_SHAPES.get(r.dataset, (1, 28, 28))),
+                               "n_classes": len(r.classes), "tta": r.tta()})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: CNNSpec) -> str:

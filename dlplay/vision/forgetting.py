@@ -32,7 +32,8 @@ from torch import nn
 from .. import data
 from ..jobs import Cancelled, Job
 from ..models.mlp import Standardize
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec
+from ..runs.lesson import Lesson
 from ..train import TrainConfig, evaluate, fit
 
 PAIRS = {"split": "MNIST digits 0–4 → digits 5–9", "permuted": "MNIST → permuted MNIST",
@@ -515,31 +516,17 @@ def table(runs: list, specs: list[ForgetSpec]) -> pd.DataFrame:
 
 # --- as a stored run (dlplay.runs) -------------------------------------------------------------------
 
-FIGURES = ("a_after_a", "b_after_a", "a_after_b", "b_after_b")
-
-
-def save_result(result: ForgetResult) -> Saved:
-    summary = {k: getattr(result, k) for k in FIGURES}
-    summary.update(seconds=result.seconds, stopped=result.stopped, points=result.points, tasks=list(result.tasks),
-                   frozen_layers=list(result.frozen_layers), fall=result.fall)
+def _headline(result: ForgetResult) -> str:
     if result.a_after_b is not None:
-        headline = f"task A {result.a_after_a:.1%} → {result.a_after_b:.1%} after B"
-    elif result.a_after_a is not None:
-        headline = f"task A {result.a_after_a:.1%} (B not trained)"
-    else:
-        headline = "stopped in task A"
-    return Saved(tensors={f"model.{k}": v.contiguous() for k, v in result.model.state_dict().items()},
-                 summary=summary, headline=headline)
+        return f"task A {result.a_after_a:.1%} → {result.a_after_b:.1%} after B"
+    if result.a_after_a is not None:
+        return f"task A {result.a_after_a:.1%} (B not trained)"
+    return "stopped in task A"
 
 
-def load_result(spec: ForgetSpec, saved: Saved) -> ForgetResult:
-    s = saved.summary
-    model = build(spec)
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-    model.eval()
-    return ForgetResult(model, spec, list(s.get("points", [])), *(s.get(k) for k in FIGURES),
-                        s.get("seconds", 0.0), s.get("stopped", ""), tuple(s.get("tasks", ("A", "B"))),
-                        tuple(s.get("frozen_layers", ())))
+CODEC = Codec(ForgetResult, models={"model": lambda spec, s: build(spec)}, headline=_headline,
+              extra=lambda r: {"fall": r.fall})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def model_brief(spec: ForgetSpec) -> str:

@@ -25,7 +25,8 @@ from torch import nn
 from .. import data, visible
 from ..jobs import Job
 from ..limits import shared
-from ..runs.lesson import Lesson, Saved
+from ..runs.codec import Codec, Form
+from ..runs.lesson import Lesson
 from ..train import Loop, Step, TrainConfig
 from . import digitfiles, lazyfiles
 from .cnn import build, from_preset
@@ -273,26 +274,10 @@ def _named(bad: list) -> list[str]:
 
 # --- as a stored run --------------------------------------------------------------------------------
 
-def save_result(r: RegressionResult) -> Saved:
-    return Saved(
-        tensors={f"model.{k}": v.contiguous() for k, v in r.model.state_dict().items()},
-        arrays={"pred": r.pred.astype(np.float32), "true": r.true.astype(np.float32)},
-        summary={"test_mae": r.test_mae, "baseline_mae": r.baseline_mae, "rows": r.rows, "names": r.names,
-                 "bad_files": r.bad_files, "odd_names": r.odd_names, "unit": r.unit, "what": r.what,
-                 "images_per_s": r.images_per_s, "wait_share": r.wait_share, "held_bytes": r.held_bytes,
-                 "load_s": r.load_s, "train_seconds": r.train_seconds, "stopped": r.stopped, "image_shape": list(r.image_shape)},
-        headline=f"test MAE {r.test_mae:.2f}{r.unit}")
-
-
-def load_result(spec: RegressionSpec, saved: Saved) -> RegressionResult:
-    s = saved.summary
-    model = Regressor(tuple(s["image_shape"]), 0.0, 1.0)
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-    a = saved.arrays
-    return RegressionResult(model.eval(), spec, s["rows"], s["test_mae"], s["baseline_mae"], a["pred"], a["true"],
-                            s["names"], s["bad_files"], s["odd_names"], s["unit"], s["what"], s["images_per_s"],
-                            s["wait_share"], s["held_bytes"], s["load_s"], tuple(s["image_shape"]),
-                            s["train_seconds"], s["stopped"])
+FLOAT32 = Form(lambda a: np.asarray(a, np.float32), np.asarray)
+CODEC = Codec(RegressionResult, models={"model": lambda spec, s: Regressor(tuple(s["image_shape"]), 0.0, 1.0)},
+              headline=lambda r: f"test MAE {r.test_mae:.2f}{r.unit}", forms={"pred": FLOAT32, "true": FLOAT32})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: RegressionSpec) -> str:

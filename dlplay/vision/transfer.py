@@ -36,6 +36,7 @@ from torch import nn
 from .. import data
 from ..visible import where
 from ..jobs import Cancelled, Job
+from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
 from ..train import Loop, Optimizers, TrainConfig, classify_step, evaluate, index_batches
 from . import caltech, pretrained
@@ -497,16 +498,6 @@ def train_transfer(spec: TransferSpec, job: Job | None = None) -> TransferResult
 
 # --- as a stored run (dlplay.runs) ---------------------------------------------------------------------
 
-def save_result(result: TransferResult) -> Saved:
-    tensors = {f"model.{k}": v.contiguous() for k, v in result.model.state_dict().items()} if result.model else {}
-    return Saved(tensors=tensors,
-                 summary={"rows": result.rows, "classes": result.classes, "body_note": result.body_note,
-                          "stopped": result.stopped, "feature_seconds": result.feature_seconds,
-                          "pretrain_seconds": result.pretrain_seconds,
-                          "image_shape": list(image_shape(result.spec))},
-                 headline=headline(result.rows))
-
-
 IMAGE_SHAPES = {"cifar10": (3, 32, 32), "fashion_mnist": (1, 28, 28)}
 
 
@@ -520,19 +511,21 @@ def headline(rows: list[dict]) -> str:
     return " · ".join(f"{r['budget']}/class {r['test_acc']:.1%}" for r in rows) or "nothing trained"
 
 
-def load_result(spec: TransferSpec, saved: Saved) -> TransferResult:
-    s = saved.summary
-    n = len(s["classes"])
-    model = None
-    if saved.tensors:
-        if spec.body in pretrained.IMAGENET:
-            model = pretrained.imagenet_net(spec.body, n, spec.image_size)
-        else:
-            model = pretrained.own_net(tuple(s["image_shape"]), n)
-        model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
-        model.eval()
-    return TransferResult(spec, list(s["rows"]), model, list(s["classes"]), s.get("body_note", ""),
-                          s.get("stopped", ""), s.get("feature_seconds", 0.0), s.get("pretrain_seconds", 0.0))
+def _model_of(spec: TransferSpec, saved: Saved) -> nn.Module | None:
+    """The last budget's model; None for a run stopped before any budget trained."""
+    if not saved.tensors:
+        return None
+    n = len(saved.summary["classes"])
+    model = (pretrained.imagenet_net(spec.body, n, spec.image_size) if spec.body in pretrained.IMAGENET
+             else pretrained.own_net(tuple(saved.summary["image_shape"]), n))
+    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.tensors.items()})
+    return model.eval()
+
+
+CODEC = Codec(TransferResult, models={}, headline=lambda r: headline(r.rows),
+              extra=lambda r: {"image_shape": list(image_shape(r.spec))},
+              forms={"model": Form(lambda m: {"model": m} if m is not None else {}, _model_of, whole=True)})
+save_result, load_result = CODEC.save, CODEC.load
 
 
 def brief(spec: TransferSpec) -> str:
