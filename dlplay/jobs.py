@@ -247,6 +247,44 @@ class Job:
 
 # --- Stop inside a training step ----------------------------------------------------------
 
+class Part:
+    """One part of a run's work as its training loop sees the run's job — a model of several, a
+    task of two, a label budget of three, the classifier a DCGAN trains first: its rows tagged
+    (`tag`) and shifted (`shift`, added to a row's values: the epochs or steps of the parts before),
+    or not streamed at all (`rows=False`); its progress the share [start, start + share) of the
+    run's bar, its status after `label`; its stop note as `stop(note)` makes it (None: the run
+    writes its own; raising `Cancelled`: Stop here cancels the run). The rest is the job's own."""
+
+    def __init__(self, job: "Job", label: str, *, start: float = 0.0, share: float = 1.0, tag: dict | None = None,
+                 shift: dict | None = None, rows: bool = True, stop: Callable[[str], str | None] = lambda note: note):
+        self.job, self.label, self.start, self.share = job, label, start, share
+        self.tag, self.shift, self.rows, self.stop = tag or {}, shift or {}, rows, stop
+
+    def metric(self, **row):
+        if self.rows:
+            shifted = {k: v + self.shift[k] if k in self.shift and v is not None else v for k, v in row.items()}
+            return self.job.metric(**shifted, **self.tag)
+        return None
+
+    def set_progress(self, fraction: float, status: str | None = None) -> None:
+        self.job.set_progress(self.start + self.share * fraction, f"{self.label} · {status}" if status else self.label)
+
+    def stopped_at(self, note: str) -> None:
+        note = self.stop(note)
+        if note is not None:
+            self.job.stopped_at(note)
+
+    def __getattr__(self, name):  # check_cancelled, log, warn, artifact, stop_requested…: the job's own
+        return getattr(self.job, name)
+
+
+def whole_job(job):
+    """The run's own job behind any parts of it (`Part`)."""
+    while isinstance(job, Part):
+        job = job.job
+    return job
+
+
 _running_here = threading.local()  # the job this worker thread is running
 _hook_lock = threading.Lock()
 _hooked = False
@@ -274,6 +312,7 @@ def stoppable_steps(job: "Job | None"):
     """Inside: Stop may end a training step midway (`_stop_inside_steps`). Only for a loop that
     catches `Cancelled` around its steps and keeps the last finished one (`train.keep_on_stop`);
     elsewhere a step raising mid-way would lose the run's model, so Stop waits for the step."""
+    job = whole_job(job)
     if not isinstance(job, Job):  # None, or a stand-in that only shows progress
         yield
         return

@@ -384,7 +384,7 @@ class Loop:
 
     def _validate(self, validate: Callable[[], dict], epoch: int) -> dict:
         if self.job:
-            self.job.set_progress(getattr(self.job, "progress", 0.0),
+            self.job.set_progress(self.step / self.total,
                                   f"epoch {epoch + 1}/{self.cfg.epochs} · measuring the validation examples")
         return validate()
 

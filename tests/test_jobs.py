@@ -210,3 +210,46 @@ def test_adopt_gives_a_running_job_to_another_session(sched):
     job.cancel()
     assert job.wait(1.0)
     assert not sched.adopt(job, "third-tab"), "an ended job is not adopted"
+
+
+def test_a_part_of_a_run_streams_its_rows_shifted_and_tagged_and_fills_its_share_of_the_bar(sched):
+    x, y = torch.randn(2_000, 1, 28, 28), torch.randint(0, 10, (2_000,))
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    seen = []
+
+    def two_phases(job):
+        first = jobs.Part(job, "task A", share=0.5, tag={"phase": "A"})
+        fit(model, (x, y), cfg=TrainConfig(epochs=1, batch_size=500), job=first)
+        seen.append(job.progress)
+        second = jobs.Part(job, "task B", start=0.5, share=0.5, tag={"phase": "B"}, shift={"epoch": 1},
+                           stop=lambda note: note.replace("stopped at", "stopped in task B at"))
+        assert jobs.whole_job(second) is job
+        fit(model, (x, y), cfg=TrainConfig(epochs=1, batch_size=500), job=second)
+
+    job = sched.submit(two_phases, session_id="s", name="parts")
+    assert job.wait(30) and job.state == DONE, job.error
+    rows = job.metrics()
+    epochs = [(r["phase"], r["epoch"]) for r in rows if r.get("split") == "epoch"]
+    assert epochs == [("A", 1), ("B", 2)]  # B's epoch placed after A's
+    assert seen == [0.5] and job.progress == 1.0  # each part fills its half of the bar
+    assert all(r["epoch"] >= 1 for r in rows if r.get("phase") == "B")
+
+
+def test_stop_inside_a_part_is_noted_as_the_part_says_and_a_silent_part_streams_nothing(sched):
+    x, y = torch.randn(20_000, 1, 28, 28), torch.randint(0, 10, (20_000,))
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                                torch.nn.Linear(256, 10))
+
+    def quiet_then_named(job):
+        fit(model, (x[:500], y[:500]), cfg=TrainConfig(epochs=1), job=jobs.Part(job, "warming up", rows=False))
+        fit(model, (x, y), cfg=TrainConfig(epochs=50),
+            job=jobs.Part(job, "task B", tag={"phase": "B"},
+                          stop=lambda note: note.replace("stopped at", "stopped in task B at")))
+
+    job = sched.submit(quiet_then_named, session_id="s", name="stop")
+    while not job.metrics():
+        time.sleep(0.01)
+    job.cancel()
+    assert job.wait(5) and job.state == STOPPED
+    assert job.stop_note.startswith("stopped in task B at epoch 1 of 50")
+    assert {r.get("phase") for r in job.metrics()} == {"B"}  # the silent part's rows never reached the run

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import data
-from ..jobs import Cancelled, Job
+from ..jobs import Cancelled, Job, Part
 from ..models import count_parameters
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
@@ -151,22 +151,11 @@ def build(name: str, k: int, mean: torch.Tensor) -> Autoencoder:
 
 # --- training ----------------------------------------------------------------------------------
 
-class ModelJob:
+def model_part(job: Job, name: str, index: int, count: int) -> Part:
     """One job training several models in a row, seen from one model: metric rows get
     the model's name, and its progress fills its share of the bar."""
-
-    def __init__(self, job: Job, model: str, index: int, count: int):
-        self.job, self.model, self.index, self.count = job, model, index, count
-
-    def metric(self, **row):
-        return self.job.metric(model=self.model, **row)
-
-    def set_progress(self, fraction: float, status: str | None = None) -> None:
-        label = f"{TITLES.get(self.model, self.model)} ({self.index + 1}/{self.count})"
-        self.job.set_progress((self.index + fraction) / self.count, f"{label} · {status}" if status else label)
-
-    def __getattr__(self, name):  # check_cancelled, log, artifact… go to the real job
-        return getattr(self.job, name)
+    return Part(job, f"{TITLES.get(name, name)} ({index + 1}/{count})", start=index / count, share=1 / count,
+                tag={"model": name})
 
 
 @dataclass
@@ -268,7 +257,7 @@ def train_autoencoders(spec: AESpec, job: Job | None = None) -> AEResult:
         job.log(f"{len(x):,} training / {len(x_val):,} validation images; latent size k = {spec.k}")
     models, test_mse, seconds, histories, stopped = {}, {}, {}, {}, ""
     for i, name in enumerate(spec.models):
-        part = ModelJob(job, name, i, len(spec.models)) if job else None
+        part = model_part(job, name, i, len(spec.models)) if job else None
         t0 = time.perf_counter()
         try:
             if name == "svd":

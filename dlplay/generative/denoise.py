@@ -18,7 +18,7 @@ from torch import nn
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from .. import data
-from .autoencoders import (TITLES, DeepAE, ModelJob, fit_autoencoder, own_tensors, script_header,
+from .autoencoders import (TITLES, DeepAE, model_part, fit_autoencoder, own_tensors, script_header,
                            stop_before, stop_within, training_split)
 from ..jobs import Cancelled, Job
 from ..runs.codec import Codec, Form
@@ -153,7 +153,7 @@ def train_denoisers(spec: DenoiseSpec, job: Job | None = None) -> DenoiseResult:
         ae = DeepAE(spec.k, x.mean(0))
         model = ae if name == "plain" else DenoisingAE(ae, spec.noise)
         t0 = time.perf_counter()
-        part = ModelJob(job, name, i, 2) if job else None
+        part = model_part(job, name, i, 2) if job else None
         try:
             histories[name] = fit_autoencoder(model, x, (noisy_val, x_val), spec.train, part)
         except Cancelled:

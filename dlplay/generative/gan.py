@@ -23,7 +23,7 @@ from torch import nn
 
 from .. import data, places
 from ..classify import ClassifierSpec, train_classifier
-from ..jobs import Cancelled, Job
+from ..jobs import Cancelled, Job, Part
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
 from ..train import (LossWatch, Loop, Optimizers, Step, TrainConfig, index_batches, load_checkpoint,
@@ -91,29 +91,8 @@ def judge_path(ds: data.ImageData) -> Path:
     return data.cache_dir() / "models" / f"judge-mlp-{ds.name}-{ds.source.kind}-{len(ds.x_train)}.safetensors"
 
 
-class _Quiet:
-    """Lets the judge's training honour Stop and show progress in the GAN's job without
-    mixing its metric rows into the GAN's curves."""
-
-    progress = 0.0  # the GAN's own progress bar stays at its start while the judge trains
-
-    def __init__(self, job: Job):
-        self.job = job
-
-    def check_cancelled(self):
-        self.job.check_cancelled()
-
-    def set_progress(self, fraction, status=None):
-        self.job.set_progress(0.0, f"training the judge classifier (once per dataset): {status or ''}")
-
-    def metric(self, **row):
-        pass
-
-    def stopped_at(self, note):
-        raise Cancelled()  # a half-trained judge is never kept: Stop now cancels the GAN's run
-
-    def log(self, message):
-        pass
+def _never_kept(note: str) -> None:
+    raise Cancelled()  # a half-trained judge is never kept: Stop now cancels the GAN's run
 
 
 def load_judge(dataset: str, job: Job | None = None) -> tuple[nn.Module, float]:
@@ -136,7 +115,10 @@ def _cached_or_trained_judge(dataset: str, ds, spec, path, job: Job | None) -> t
                 job.log(f"cached judge unusable ({exc}); training a new one")
     if job:
         job.log(f"training the judge classifier for {dataset}; cached at {path}")
-    result = train_classifier(spec, _Quiet(job) if job else None)
+    # Stop is honoured and progress shown in the GAN's job; the judge's rows stay out of the GAN's curves.
+    judging = Part(job, "training the judge classifier (once per dataset)", share=0.0, rows=False,
+                   stop=_never_kept) if job else None
+    result = train_classifier(spec, judging)
     save_checkpoint(result.model, path, {"dataset": dataset, "source": ds.source.describe(full=True),
                                          "n_train": len(ds.x_train), "test_acc": result.test_acc,
                                          "hidden": spec.hidden})

@@ -30,7 +30,7 @@ from plotly.colors import qualitative
 from torch import nn
 
 from .. import data
-from ..jobs import Cancelled, Job
+from ..jobs import Cancelled, Job, Part
 from ..models.mlp import Standardize
 from ..runs.codec import Codec
 from ..runs.lesson import Lesson
@@ -309,29 +309,12 @@ def in_task(note: str, task: str) -> str:
     return note.replace("stopped at", f"stopped in task {task} at", 1)
 
 
-class PhaseJob:
+def phase_part(job: Job, name: str, offset: int, start: float, share: float) -> Part:
     """The run's job as one phase's `fit` sees it: its rows placed after the earlier phase's
     epochs and tagged with the task, its progress a share of the whole run, its stop note
     naming the task."""
-
-    def __init__(self, job: Job, name: str, offset: int, start: float, share: float):
-        self.job, self.name, self.offset, self.start, self.share = job, name, offset, start, share
-
-    def check_cancelled(self) -> None:
-        self.job.check_cancelled()
-
-    def metric(self, **row):
-        row["epoch"] = row["epoch"] + self.offset
-        return self.job.metric(phase=self.name, **row)
-
-    def set_progress(self, fraction: float, status: str | None = None) -> None:
-        self.job.set_progress(self.start + self.share * fraction, f"task {self.name} · {status}" if status else None)
-
-    def stopped_at(self, note: str) -> None:
-        self.job.stopped_at(in_task(note, self.name))
-
-    def __getattr__(self, name):  # log, artifact…: the job's own
-        return getattr(self.job, name)
+    return Part(job, f"task {name}", start=start, share=share, tag={"phase": name}, shift={"epoch": offset},
+                stop=lambda note: in_task(note, name))
 
 
 # --- the run ----------------------------------------------------------------------------------------
@@ -379,7 +362,7 @@ def train_forgetting(spec: ForgetSpec, job: Job | None = None) -> ForgetResult:
     result = ForgetResult(model, spec, cb.points, None, None, None, None, 0.0, tasks=(a.name, b.name))
 
     cfg_a = replace(spec.train, epochs=spec.epochs_a)
-    phase = PhaseJob(job, "A", 0, 0.0, spec.epochs_a / total) if job else None
+    phase = phase_part(job, "A", 0, 0.0, spec.epochs_a / total) if job else None
     history = fit(model, (a.x_train, a.y_train), None, cfg_a, job=phase, callbacks=(cb,))
     result.a_after_a, result.b_after_a = _full(model, a), _full(model, b)
     if history.stopped:
@@ -388,7 +371,7 @@ def train_forgetting(spec: ForgetSpec, job: Job | None = None) -> ForgetResult:
     loss_fn, cfg_b = remedy_for_b(spec, model, a)
     result.frozen_layers = tuple(frozen(model))
     cb.phase("B", spec.epochs_a)
-    phase = PhaseJob(job, "B", spec.epochs_a, spec.epochs_a / total, spec.epochs_b / total) if job else None
+    phase = phase_part(job, "B", spec.epochs_a, spec.epochs_a / total, spec.epochs_b / total) if job else None
     try:
         history = fit(model, (b.x_train, b.y_train), None, cfg_b, job=phase, loss_fn=loss_fn, callbacks=(cb,))
     except Cancelled:  # Stop before B's first step: A's model is what there is

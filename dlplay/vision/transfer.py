@@ -35,7 +35,7 @@ from torch import nn
 
 from .. import data
 from ..visible import where
-from ..jobs import Cancelled, Job
+from ..jobs import Cancelled, Job, Part
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
 from ..train import Loop, Optimizers, TrainConfig, classify_step, evaluate, index_batches
@@ -338,31 +338,6 @@ class Counter:
         self.n, self.total = 0, total
 
 
-class BudgetJob:
-    """The run's job as one budget's loop sees it: its rows numbered after the earlier budgets'
-    steps and tagged with the budget, its progress a share of the whole run; its stop note is
-    the run's to write (`train_transfer` names the budget)."""
-
-    def __init__(self, job: Job, label: str, counter: Counter, steps: int):
-        self.job, self.label, self.counter, self.steps = job, label, counter, steps
-
-    def check_cancelled(self) -> None:
-        self.job.check_cancelled()
-
-    def metric(self, **row):
-        return self.job.metric(**{**row, "step": self.counter.n + row["step"], "budget": self.label})
-
-    def set_progress(self, fraction: float, status: str | None = None) -> None:
-        done = round(fraction * self.steps)
-        self.job.set_progress((self.counter.n + done) / self.counter.total, f"{self.label}: step {done}/{self.steps}")
-
-    def stopped_at(self, note: str) -> None:
-        pass
-
-    def __getattr__(self, name):  # log, artifact, stop_requested…: the job's own
-        return getattr(self.job, name)
-
-
 def train_steps(model: nn.Module, groups: list[dict], x: torch.Tensor, y: torch.Tensor, spec: TransferSpec,
                 job: Job | None, counter: Counter, label: str) -> tuple[int, bool]:
     """`spec.steps` steps of AdamW on (x, y), cosine-annealed, in the one loop (`dlplay.train.Loop`);
@@ -371,7 +346,11 @@ def train_steps(model: nn.Module, groups: list[dict], x: torch.Tensor, y: torch.
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=spec.steps)
     batch = min(spec.batch_size, len(x))
     cfg = TrainConfig(lr=spec.lr, batch_size=batch, epochs=1, seed=spec.seed, log_every=10)
-    loop = Loop(model, cfg, BudgetJob(job, label, counter, spec.steps) if job else None,
+    # The run's job as this budget sees it: rows numbered after the earlier budgets' steps and tagged with the
+    # budget, progress its share of the run; the stop note is the run's to write (it names the budget).
+    part = Part(job, label, start=counter.n / counter.total, share=spec.steps / counter.total, tag={"budget": label},
+                shift={"step": counter.n}, stop=lambda note: None) if job else None
+    loop = Loop(model, cfg, part,
                 steps_per_epoch=spec.steps, optimizers=Optimizers([opt], [sched]))
     gen = torch.Generator().manual_seed(spec.seed)
 

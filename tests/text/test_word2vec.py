@@ -74,8 +74,8 @@ def test_the_loss_is_reported_per_epoch_and_the_result_holds_the_words(trained):
 
 def test_a_run_survives_the_store(trained):
     saved = W.LESSON.save(trained)
-    assert "vectors" in saved.tensors and "sentiment" in saved.tensors
-    assert "words" not in saved.summary  # kept in the arrays file, not read with every listing
+    assert "vectors" in saved.arrays and "sentiment" in saved.arrays  # safetensors files beside the weights
+    assert "words" not in saved.summary and "vectors" not in saved.summary  # not read with every listing
     spec = from_dict(W.Word2VecSpec, to_dict(SPEC))
     back = W.LESSON.load(spec, saved)
     assert back.words == trained.words and back.sentiment_words == trained.sentiment_words
