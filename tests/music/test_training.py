@@ -1,6 +1,5 @@
 """The music LSTMs on real piano rolls: the NLL beats the per-key baseline, the two-hands
 model's loss is what its formula says, generated pieces keep their given frames and parse back."""
-import io
 import math
 
 import numpy as np

@@ -223,5 +223,5 @@ def test_the_page_names_what_it_continued_and_shows_file_names_as_text(apptest):
                                                      "audio/midi")).run(timeout=60)
     assert not at.exception and not at.error
     titles = chart_titles(at)
-    assert any(f"continued (*my* &lt;b&gt;song&lt;/b&gt; [x](http://e.com).mid, temperature" in t
+    assert any("continued (*my* &lt;b&gt;song&lt;/b&gt; [x](http://e.com).mid, temperature" in t
                for t in titles), titles

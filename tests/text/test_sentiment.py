@@ -4,7 +4,6 @@ from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
-import torch
 
 from dlplay.runs import specs
 from dlplay.runs.lesson import Saved

@@ -5,7 +5,6 @@ and a stopped run then scored every test text (70 s for the sequence autoencoder
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import pytest
 import torch
