@@ -25,7 +25,7 @@ READ_POINTS = """() => {
 
 def test_a_six_trial_search_fills_its_table_live(app_server, page):
     need_shared("MNIST", "raw")
-    page.goto(f"{app_server}/search?search-trials=6&search-n=30000&search-epochs=3")
+    page.goto(f"{app_server}/search?search-trials=6&search-n=30000&search-epochs=2")
     train = page.locator(".st-key-search-train button")
     expect(train).to_be_enabled(timeout=LOAD_MS)
     expect(page.get_by_text("MNIST: 60,000 training")).to_be_visible(timeout=LOAD_MS)
