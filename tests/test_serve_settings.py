@@ -1,0 +1,56 @@
+"""The server's settings hold wherever it is started from (issue 27, part 3): `python -m ui.serve`, run
+from another folder with a home of its own (a systemd unit, a teacher's script), ends up with the
+project's settings from .streamlit/config.toml — no garbage collection after every rerun, no file
+watcher crawling the venv, no usage statistics, the upload cap — as Streamlit reads the config file
+beside the app's script. The launcher runs up to the moment it would serve, and prints the effective
+options there; a flag given to it still wins."""
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+PROBE = """
+import sys
+from streamlit import config
+from streamlit.web import bootstrap
+import ui.serve as serve
+
+def report(*args, **kwargs):
+    print({k: config.get_option(k) for k in ("runner.postScriptGC", "server.fileWatcherType",
+                                             "browser.gatherUsageStats", "server.maxUploadSize", "server.port")})
+    raise SystemExit(0)
+
+bootstrap.run = report  # everything before serving is the launcher's own
+serve.warm_imports = lambda: []
+serve.main(sys.argv[1:])
+"""
+
+
+def effective_options(cwd, *flags: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(cwd)}  # no ~/.streamlit of the machine's
+    out = subprocess.run([sys.executable, "-c", PROBE, *flags], cwd=cwd, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return ast.literal_eval(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_server_started_from_another_folder_has_the_projects_settings(tmp_path):
+    assert not (tmp_path / ".streamlit").exists()
+    options = effective_options(tmp_path, "--server.port=8765")
+    assert options == {"runner.postScriptGC": False, "server.fileWatcherType": "none",
+                       "browser.gatherUsageStats": False, "server.maxUploadSize": 12, "server.port": 8765}
+
+
+def test_streamlits_own_defaults_are_what_the_project_file_replaces(tmp_path):
+    """The settings asserted above are not Streamlit's defaults: without the project's file they differ."""
+    from streamlit import config
+
+    assert config.get_option.__module__ == "streamlit.config"
+    defaults = {k: config._config_options_template[k].default_val  # noqa: SLF001
+                for k in ("runner.postScriptGC", "server.fileWatcherType", "server.maxUploadSize")}
+    assert defaults["runner.postScriptGC"] is True and defaults["server.fileWatcherType"] != "none"
+    assert defaults["server.maxUploadSize"] == 200
