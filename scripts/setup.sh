@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-app}"
 VENV="${DLPLAY_VENV:-.venv}"
-PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+PY="${PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
 
 # fluidsynth + fluid-soundfont-gm: the music page plays generated pieces with a General MIDI piano
 apt_packages=(dataset-fashion-mnist fluidsynth fluid-soundfont-gm)
+# A stock Debian's python3 makes no venv without python3-venv (and pip from it)
+[ -n "$PY" ] && "$PY" -c 'import ensurepip, venv' 2>/dev/null || apt_packages+=(python3-venv python3-pip)
 # postgresql: tests/test_runs_postgres.py starts a server of its own (skipped without it)
 [ "$MODE" = test ] && apt_packages+=(chromium chromium-driver postgresql)
 
@@ -24,7 +26,7 @@ if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   fi
 fi
 
-[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+bash scripts/venv.sh
 req=requirements.txt; [ "$MODE" = test ] && req=requirements-dev.txt
 stamp="$VENV/.installed-$MODE"
 want="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
