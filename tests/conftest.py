@@ -179,10 +179,23 @@ def app_server():
         yield url
 
 
+def _may_install() -> bool:
+    """Whether this user can install Debian packages: root, or sudo without a password."""
+    if os.geteuid() == 0:
+        return True
+    try:
+        return subprocess.run(["sudo", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (scripts/setup.sh test installs Debian's chromium)")
+        if _may_install():  # setup.sh could have installed it: its absence is a failure
+            pytest.fail("chromium is not installed (scripts/setup.sh test installs Debian's chromium)")
+        pytest.skip("browser tests skipped: chromium is not installed, and without root or sudo setup.sh can't "
+                    "install it (sudo apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -54,3 +54,13 @@ def test_an_old_python_is_named_with_what_to_install(tmp_path):
     assert out.returncode == 1 and not (tmp_path / "venv").exists()
     assert "dlplay needs Python 3.11 or newer; found Python 3.9.2" in out.stderr
     assert "apt-get install python3 python3-venv" in out.stderr
+
+
+@pytest.mark.parametrize("root", [True, False])
+def test_browser_tests_fail_only_where_setup_could_have_installed_chromium(monkeypatch, root):
+    """Without root or sudo, a missing chromium skips the browser tests (with the reason) instead of failing."""
+    from tests import conftest
+
+    monkeypatch.setattr(conftest.os, "geteuid", lambda: 0 if root else 1000)
+    monkeypatch.setenv("PATH", "")  # no sudo to ask
+    assert conftest._may_install() is root
