@@ -1,4 +1,4 @@
-# dlplay on Debian with Python 3.11: `docker build -t dlplay . && docker run -p 8501:8501 dlplay`
+# dlplay on Debian with Python 3.11: `docker build -t dlplay . && docker run -p 8501:8501 -v $HOME/dlplay-data:/data dlplay`
 FROM python:3.11-slim-bookworm
 
 # Fashion-MNIST from Debian, so the app has a full dataset offline.
@@ -11,9 +11,15 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 
-ENV DLPLAY_DATA_DIR=/data
+# Everything a class makes lives on the volume: datasets, the run store (every student's runs and weights) and
+# the caches (the DCGAN's judge, pretrained bodies) — a recreated container keeps them all.
+ENV DLPLAY_DATA_DIR=/data DLPLAY_HOME=/data/runs DLPLAY_CACHE_DIR=/data/cache
 # A shared server: private workspaces, and no traceback (server paths) in a browser; details go to the log.
 ENV DLPLAY_SHARED=1
+RUN useradd --create-home --uid 1000 dlplay && mkdir -p /data && chown dlplay /data
+USER dlplay
 VOLUME ["/data"]
 EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s \
+  CMD python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=5).status != 200)"
 CMD ["python", "-m", "ui.serve", "--server.address=0.0.0.0", "--server.port=8501", "--client.showErrorDetails=none"]

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -145,11 +146,12 @@ def test_personal_machine_keeps_the_technical_details(monkeypatch):
 
 
 def _fake_venv(tmp_path):
-    """A venv whose python prints its arguments; stamped so setup.sh installs nothing."""
+    """A venv whose python prints its arguments (and answers setup's version check as this Python does:
+    a venv of another Python is made again); stamped so setup.sh installs nothing."""
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     python = venv / "bin" / "python"
-    python.write_text('#!/bin/sh\necho "ARGS: $*"\n')
+    python.write_text(f'#!/bin/sh\n[ "$1" = -c ] && exec {sys.executable} "$@"\necho "ARGS: $*"\n')
     python.chmod(0o755)
     reqs = (ROOT / "requirements.txt").read_bytes() + (ROOT / "requirements-dev.txt").read_bytes()
     (venv / ".installed-app").write_text(hashlib.sha256(reqs).hexdigest() + "\n")

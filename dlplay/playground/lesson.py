@@ -20,7 +20,7 @@ import numpy as np
 
 from ..runs import specs
 from ..runs.lesson import Lesson, Saved
-from ..runs.store import DONE, get_store
+from ..runs.store import DONE, get_store, stamped
 from ..train import stop_pressed
 from . import datasets, features
 from .custom import CustomData, DataError
@@ -230,7 +230,7 @@ def save_run(sim: Playground, workspace: str, data: CustomData | None = None) ->
     saved = save(sim)
     store.save_model(run.id, saved.tensors, saved.arrays, {"page": PAGE, "run": run.id})
     store.update(run.id, state=DONE, status="saved from the playground", started=now, finished=now,
-                 summary=saved.summary, headline=saved.headline)
+                 summary=stamped(saved.summary), headline=saved.headline)
     return run.id
 
 

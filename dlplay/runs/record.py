@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..jobs import CANCELLED, DONE, STOPPED, Job, get_scheduler
 from . import specs
 from .lesson import Lesson, Saved, lesson_for
-from .store import RUNNING, Run, RunStore, get_store, store_problem
+from .store import RUNNING, Run, RunStore, get_store, stamped, store_problem
 
 FLUSH_S = 1.0
 WARNED = "finished, but: "
@@ -116,8 +116,9 @@ def start(lesson: Lesson, spec, *, workspace: str, session_id: str, settings: di
         label, ident = describe_data(ds, _examples_used(spec))
     else:
         label, ident = lesson.data(spec) if lesson.data is not None else ("", {})
+    # Which dlplay trained it, from its start (an interrupted run too).
     run = store.create(workspace=workspace, page=lesson.page, title=lesson.title, spec=specs.to_dict(spec),
-                       settings=settings, dataset=label, data_id=ident, brief=lesson.brief(spec))
+                       settings=settings, dataset=label, data_id=ident, brief=lesson.brief(spec), summary=stamped({}))
 
     def body(job: Job):
         store.update(run.id, state=RUNNING, started=time.time(), status="running")
@@ -126,7 +127,7 @@ def start(lesson: Lesson, spec, *, workspace: str, session_id: str, settings: di
         saved = lesson.save(result)
         try:
             store.save_model(run.id, saved.tensors, saved.arrays, {"page": lesson.page, "run": run.id})
-            store.update(run.id, summary=saved.summary, headline=saved.headline)
+            store.update(run.id, summary=stamped(saved.summary), headline=saved.headline)
         except (OSError, SQLAlchemyError) as exc:
             # Training finished: a full or read-only store must not throw the model away.
             job.save_error = (f"This run trained, but the server could not store it "

@@ -101,6 +101,13 @@ def dumps(value) -> str:
     return json.dumps(clean(value), default=_json_default)
 
 
+def stamped(summary: dict) -> dict:
+    """A run's figures with the version of dlplay that made them."""
+    from .. import __version__
+
+    return {**summary, "dlplay_version": __version__}
+
+
 @dataclass
 class Run:
     id: int
@@ -174,12 +181,12 @@ class RunStore:
 
     # --- runs -------------------------------------------------------------------------------
     def create(self, *, workspace: str, page: str, title: str, spec: dict, settings: dict | None = None,
-               dataset: str = "", data_id: dict | None = None, brief: str = "") -> Run:
+               dataset: str = "", data_id: dict | None = None, brief: str = "", summary: dict | None = None) -> Run:
         now = time.time()
         values = dict(workspace=workspace, page=page, title=title, spec=dumps(spec),
                       settings=dumps(settings or {}), dataset=dataset, data_id=dumps(data_id or {}),
                       brief=brief, state=QUEUED, status="waiting for a free worker", headline="",
-                      summary="{}", has_model=False, owner=OWNER, created=now, heartbeat=now)
+                      summary=dumps(summary or {}), has_model=False, owner=OWNER, created=now, heartbeat=now)
         with self.engine.begin() as con:
             run_id = con.execute(runs_table.insert().values(**values)).inserted_primary_key[0]
         return self.get(run_id)
