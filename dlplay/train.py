@@ -317,7 +317,7 @@ class Loop:
         self.model = model.to(self.device)
         self.total = self.steps_per_epoch * cfg.epochs
         self.opt = optimizers or Optimizers.of(model.parameters(), cfg, self.total)
-        self.clip = clip  # the parameters clipping applies to (default: the optimizers')
+        self.clip = clip or self.opt.params  # what clipping applies to (default: the optimizers' parameters)
         self.after_step = after_step  # (model, lr) after each optimizer step: a proximal L1 step, say
         self.after_backward = after_backward  # (step, loss) with the gradients there, before the optimizer step
         self.report = report  # adds to each streamed step row (a validation accuracy measured as it trains)
@@ -445,7 +445,7 @@ class Loop:
             self.opt.zero_grad()
             loss.backward()
             if cfg.max_grad_norm:
-                nn.utils.clip_grad_norm_(self.clip or self.opt.params, cfg.max_grad_norm)
+                nn.utils.clip_grad_norm_(self.clip, cfg.max_grad_norm)
             if self.after_backward is not None:
                 self.after_backward(self.step + 1, value)
             self.opt.step()
@@ -468,19 +468,16 @@ class Loop:
         with what was measured and why it ended."""
         if self.job is None:
             return
-        out, last = self._step, self.watch.last
+        last = self.watch.last
         row = {"step": self.step + 1, "epoch": epoch + seen / (self.steps_per_epoch * self.cfg.batch_size),
-               "split": "train", "diverged": str(exc), **({"loss": last} if math.isfinite(last) else {})}
-        if out is not None and out.correct is not None and out.counted:
-            row["acc"] = _value(out.correct) / out.counted
+               "split": "train", "diverged": str(exc), **({"loss": last} if math.isfinite(last) else {}),
+               **_accuracy_of(self._step)}
         self.job.metric(**row)
 
     def _report_step(self, epoch: int, out: Step, seen: int) -> None:
         row = {"step": self.step, "epoch": epoch + seen / (self.steps_per_epoch * self.cfg.batch_size),
                "split": "train", "loss": out.value, "lr": self.lr(),
-               **{k: _value(v) for k, v in out.row.items()}}
-        if out.correct is not None and out.counted:
-            row["acc"] = _value(out.correct) / out.counted
+               **{k: _value(v) for k, v in out.row.items()}, **_accuracy_of(out)}
         if self.report is not None:
             self.report(row)
         self.history.steps.append(row)
@@ -489,6 +486,12 @@ class Loop:
         self.job.metric(**row)
         self.job.set_progress(self.step / self.total,
                               f"epoch {epoch + 1}/{self.cfg.epochs} · step {self.step}/{self.total}")
+
+
+def _accuracy_of(out: Step | None) -> dict:
+    """{"acc": the batch's share right} for a step that counts right answers, else {}."""
+    right = None if out is None or out.correct is None or not out.counted else _value(out.correct)
+    return {} if right is None else {"acc": right / out.counted}  # none on the meta device
 
 
 def _value(v) -> float | None:

@@ -246,10 +246,13 @@ def train_gan(spec: GANSpec, job: Job | None = None) -> GANResult:
         # An "epoch" row: the Runs page overlays the score of several runs per epoch.
         return {k: v for k, v in s.items() if k not in ("class_counts", "epoch")}
 
-    if job:
-        job.metric(step=0, split="epoch", epoch=0, **scored(0))
-    else:
-        scored(0)
+    def scored_between(epoch: float, step: int) -> None:
+        """A score outside the loop's epochs (before the first, after Stop), streamed as an epoch row."""
+        row = scored(epoch)
+        if job:
+            job.metric(step=step, split="epoch", epoch=epoch, **row)
+
+    scored_between(0, 0)
 
     def batches(epoch: int):
         return (x[idx] for idx in index_batches(len(x), spec.batch_size, gen) if len(idx) >= 2)  # batch norm needs two
@@ -258,9 +261,7 @@ def train_gan(spec: GANSpec, job: Job | None = None) -> GANResult:
                        on_epoch=lambda epoch, row: row.update(scored(epoch)))
     done = round(loop.step / steps_per_epoch, 2)  # epochs trained, e.g. 2.4
     if history.stopped and done > scores[-1]["epoch"]:  # Stop: both models kept, their samples scored as they are
-        row = scored(done)
-        if job:
-            job.metric(step=loop.step, split="epoch", epoch=done, **row)
+        scored_between(done, loop.step)
     rows = [{"split": "train", **{k: r[k] for k in ROW_KEYS}} for r in history.steps]  # what the store keeps
     return GANResult(g.cpu().eval(), d.cpu().eval(), rows, scores, grids, fixed, ds.classes, ds.name,
                      judge_acc, history.stopped)

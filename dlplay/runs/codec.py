@@ -90,7 +90,7 @@ def _put(saved: Saved, name: str, value) -> None:
     if hasattr(value, "state_dict"):  # a torch module, or a NumPy network (`dlplay.scratch.mlp.MLP`)
         saved.tensors.update({f"{name}.{k}": _tensor(v) for k, v in value.state_dict().items()})
     elif isinstance(value, torch.Tensor):
-        saved.tensors[name] = value.detach().cpu().contiguous()
+        saved.tensors[name] = _tensor(value)
     elif isinstance(value, np.ndarray):
         saved.arrays[name] = value
     else:
