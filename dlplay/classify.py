@@ -13,7 +13,7 @@ from .jobs import Job
 from .models import MLP, count_parameters
 from .runs.codec import Codec, Form
 from .runs.lesson import Lesson
-from .train import History, TrainConfig, evaluate, fit, predict_proba
+from .train import History, TrainConfig, fit, predict_proba, tested
 
 
 @dataclass
@@ -84,20 +84,36 @@ def train_classifier(spec: ClassifierSpec, job: Job | None = None) -> Classifier
     history = fit(model, (x_tr, y_tr), (x_val, y_val), spec.train, job=job)
     if job:
         job.set_progress(job.progress, f"testing on {len(ds.x_test):,} images…")
-    return assess(model, history, ds)
+    return assess(model, history, ds, job)
 
 
-def assess(model, history: History, ds: data.ImageData) -> ClassifierResult:
-    model = model.cpu()
-    test = evaluate(model, ds.x_test, ds.y_test)
-    probs = predict_proba(model, ds.x_test)
-    pred = probs.argmax(1)
-    cm = multiclass_confusion_matrix(pred, ds.y_test, num_classes=ds.n_classes).numpy()
-    wrong = torch.nonzero(pred != ds.y_test).flatten()
-    order = probs[wrong, pred[wrong]].argsort(descending=True)
-    wrong = wrong[order]
-    return ClassifierResult(model, history, test["acc"], test["loss"], cm, wrong.numpy(),
-                            pred[wrong].numpy(), ds.classes, ds.name, history.stopped)
+@dataclass
+class Scored:
+    """A classifier on its test split: accuracy and loss, the confusion matrix, the mistakes
+    most confident first, and the stopped note (with how much was tested, when Stop cut it short)."""
+    acc: float
+    loss: float
+    confusion: np.ndarray
+    wrong: np.ndarray
+    wrong_pred: np.ndarray
+    stopped: str
+
+
+def score(model, ds: data.ImageData, history: History, job: Job | None = None) -> Scored:
+    """One pass over the test set; after Stop, over the part of it reached within seconds."""
+    t = tested(model, ds.x_test, ds.y_test, job)
+    y, pred = ds.y_test[:t.n], t.probs.argmax(1)
+    cm = multiclass_confusion_matrix(pred, y, num_classes=ds.n_classes).numpy()
+    wrong = torch.nonzero(pred != y).flatten()
+    wrong = wrong[t.probs[wrong, pred[wrong]].argsort(descending=True)]
+    stopped = "; ".join(note for note in (history.stopped, t.note()) if note)
+    return Scored(t.acc, t.loss, cm, wrong.numpy(), pred[wrong].numpy(), stopped)
+
+
+def assess(model, history: History, ds: data.ImageData, job: Job | None = None) -> ClassifierResult:
+    s = score(model.cpu(), ds, history, job)
+    return ClassifierResult(model, history, s.acc, s.loss, s.confusion, s.wrong, s.wrong_pred, ds.classes, ds.name,
+                            s.stopped)
 
 
 def classify_image(model, image28: np.ndarray) -> np.ndarray:

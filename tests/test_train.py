@@ -1,5 +1,7 @@
 """dlplay.train and dlplay.classify on real MNIST: accuracy reached, regularisation,
 early stopping, reproducibility, checkpoints."""
+import time
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -157,3 +159,42 @@ def test_training_uses_cuda_when_present():
     model = MLP(hidden=(16,))
     fit(model, (x, y), None, TrainConfig(epochs=1))
     assert next(model.parameters()).device.type == device.type
+
+
+class Pressed:
+    """A job whose Stop has been pressed."""
+    stop_requested = True
+
+
+class Slow(torch.nn.Module):
+    """A model whose every batch takes 0.2 s: a big network's test pass, in small."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        time.sleep(0.2)
+        return self.model(x)
+
+
+def test_a_stopped_run_is_tested_on_what_it_reaches_in_seconds(mnist, small, monkeypatch):
+    """After Stop, testing ends within its budget (a second's worth here) on the first part of the
+    test set, and the result says how much; without Stop the whole set is tested in one pass."""
+    from dlplay import classify, train
+    from dlplay.train import History
+
+    model = MLP(hidden=(32,))
+    fit(model, *small[:1], None, TrainConfig(epochs=1))
+    whole = classify.assess(model, History(), mnist)
+    assert whole.confusion.sum() == 10_000 and whole.stopped == ""
+    assert whole.test_acc == pytest.approx(evaluate(model, mnist.x_test, mnist.y_test)["acc"])
+
+    monkeypatch.setattr(train, "STOPPED_SCORING_S", 1.0)
+    t0 = time.perf_counter()
+    part = classify.assess(Slow(model), History(stopped="stopped at epoch 1 of 5"), mnist, Pressed())
+    took = time.perf_counter() - t0
+    n = int(part.confusion.sum())
+    assert took < 2.0 and train.STOPPED_BATCH <= n < 10_000 and n % train.STOPPED_BATCH == 0
+    assert part.stopped == f"stopped at epoch 1 of 5; tested on {n:,} of 10,000 test images, the first seconds after Stop"
+    assert part.test_acc == pytest.approx(evaluate(model, mnist.x_test[:n], mnist.y_test[:n])["acc"])

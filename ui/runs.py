@@ -108,11 +108,12 @@ def estimate_line(lesson: runs.Lesson, spec) -> None:
         st.caption(f"⏱️ {cost.line()}")
 
 
-def open_page(key: str) -> None:
+def open_page(key: str, newest: bool = False) -> None:
     """Call first on a page, before its widgets: a run reopened from the Runs page
-    brings its settings back into the widgets and becomes the page's run."""
+    brings its settings back into the widgets and becomes the page's run. After a reload, the
+    page shows its last run (`adopt_last`; `newest`: whatever settings the address bar holds)."""
     adopt_orphan(key)  # a reloaded tab takes over the run its old tab left training
-    adopt_last(key)  # …or shows the last run of the setup in its address bar
+    adopt_last(key, newest)  # …or shows the last run of the setup in its address bar
     request = st.session_state.get("_dlplay_reopen")
     if not request or request.get("page") != key:
         return
@@ -173,23 +174,28 @@ def adopt_orphan(key: str) -> None:
         return
 
 
-def adopt_last(key: str) -> None:
+def adopt_last(key: str, newest: bool = False) -> None:
     """Once per session, a page with no run of its own shows the workspace's newest finished
     run of this page trained with the settings in its address bar: a reload (or a bookmark of
     the setup) brings back what was trained, not an empty page. A run of a sequence is shown
-    by its sequence (`ui.sequence`)."""
+    by its sequence (`ui.sequence`). With `newest`, the newest finished run whatever the address
+    bar says: on the text pages it moves on as the learner explores (the word whose neighbours
+    to show, the analogy's words), so after "king − man + woman" became "queen" the word2vec
+    just trained was no longer found; the "Settings changed since run N" notice says when the
+    settings on screen are not that run's."""
     ss = st.session_state
     if f"run:{key}" in ss or ss.get("_dlplay_reopen") or ss.get(f"_last-shown:{key}"):
         return
-    mine = runs.get_store().list(workspace(), page=key)
+    try:
+        mine = runs.get_store().list(workspace(), page=key)
+    except Exception:  # noqa: BLE001 - no store: nothing to show, the page still works (its Train says why)
+        return
     if any(run.is_active for run in mine):
         return  # a reloaded tab's run still training: `adopt_orphan` takes it once its old tab is gone
     ss[f"_last-shown:{key}"] = True
     address = {k: st.query_params.get_all(k) for k in st.query_params if k.startswith(f"{key}-")}
-    for run in mine:
-        if run.settings.get("_sequence"):
-            continue
-        if (run.settings.get(URL) or {}) == address:
+    for run in mine:  # newest first
+        if not run.settings.get("_sequence") and (newest or (run.settings.get(URL) or {}) == address):
             ss[f"run:{key}"] = run.id
             return
 

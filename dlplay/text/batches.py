@@ -9,10 +9,11 @@ the little padding that is left. `python -m dlplay.bench --only text` measures t
 """
 from __future__ import annotations
 
-import time
 from typing import Iterator
 
 import torch
+
+from ..train import within_stop_budget
 
 from .tokens import Encoded
 
@@ -34,28 +35,13 @@ def bucketed(lengths: torch.Tensor, batch_size: int, generator: torch.Generator 
         yield batches[i]
 
 
-STOPPED_SCORING_S = 5.0  # a stopped run's scoring goes on this long after Stop, then ends
-STOPPED_BATCH = 32  # texts per batch once Stop is pressed, so the budget is kept to a small batch's time
-
-
 def scoring(lengths: torch.Tensor, batch_size: int, job=None, budget_s: float | None = None
             ) -> Iterator[torch.Tensor]:
     """Index batches to score texts with (evaluation): bucketed by length in a fixed random order,
-    so that any first part of them is a random sample of the texts. Once the job's Stop has been
-    pressed (before or during), scoring goes on for `budget_s` seconds in small batches and then
-    ends, after one batch at least: a stopped run is measured on a random share of its texts
-    within seconds — the sequence autoencoder at its largest took 70 s after Stop to score
-    everything (one batch of 256 alone took 12 s), a big sentiment network on 25,000 test reviews
-    far longer. Callers count the texts they scored."""
-    deadline, done = None, 0
-    for idx in bucketed(lengths, batch_size, torch.Generator().manual_seed(0)):
-        for part in (idx.split(STOPPED_BATCH) if job is not None and job.stop_requested else (idx,)):
-            if job is not None and job.stop_requested:
-                deadline = deadline or time.perf_counter() + (STOPPED_SCORING_S if budget_s is None else budget_s)
-                if done and time.perf_counter() > deadline:
-                    return
-            done += 1
-            yield part
+    so that any first part of them is a random sample of the texts, cut short after Stop
+    (`dlplay.train.within_stop_budget`: a big sentiment network on 25,000 test reviews took
+    minutes). Callers count the texts they scored."""
+    return within_stop_budget(bucketed(lengths, batch_size, torch.Generator().manual_seed(0)), job, budget_s)
 
 
 def random_batches(n: int, batch_size: int, generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
@@ -82,4 +68,4 @@ def padding_share(enc: Encoded, batches: list[torch.Tensor], trim: bool = True) 
     return 1.0 - real / max(1, slots)
 
 
-__all__ = ["STOPPED_BATCH", "STOPPED_SCORING_S", "bucketed", "padding_share", "random_batches", "scoring", "take"]
+__all__ = ["bucketed", "padding_share", "random_batches", "scoring", "take"]

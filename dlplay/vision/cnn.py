@@ -22,7 +22,7 @@ from ..jobs import Job
 from ..models.mlp import ACTIVATIONS, Standardize
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson
-from ..train import History, TrainConfig, bf16_pays, evaluate, fit
+from ..train import History, TrainConfig, bf16_pays, fit
 
 KINDS = ("conv", "pool", "bn", "dropout", "act")
 DATASETS = ("mnist", "fashion_mnist", "cifar10")
@@ -467,7 +467,7 @@ def train_cnn(spec: CNNSpec, job: Job | None = None) -> CNNResult:
     seconds = time.perf_counter() - t0
     if job:
         job.set_progress(job.progress, f"testing on {len(ds.x_test):,} images…")  # minutes for a big CNN
-    result = assess(model, history, ds, spec)
+    result = assess(model, history, ds, spec, job)
     result.filters = cb.filters
     result.epoch_seconds = float(np.mean(cb.times)) if cb.times else 0.0
     result.train_seconds = seconds
@@ -519,21 +519,14 @@ def smoothing_note(smoothing: float, n_classes: int, where: str = "curves") -> s
             "telling anything about over- or underfitting — compare the accuracies instead.")
 
 
-def assess(model: nn.Module, history: History, ds: data.ImageData, spec: CNNSpec) -> CNNResult:
-    from torchmetrics.functional.classification import multiclass_confusion_matrix
-
-    from ..train import predict_proba
+def assess(model: nn.Module, history: History, ds: data.ImageData, spec: CNNSpec, job: Job | None = None
+           ) -> CNNResult:
+    from ..classify import score
 
     model = model.cpu().eval()
-    scorer = FlipAverage(model) if test_time_flip(spec) else model
-    test = evaluate(scorer, ds.x_test, ds.y_test)
-    probs = predict_proba(scorer, ds.x_test)
-    pred = probs.argmax(1)
-    cm = multiclass_confusion_matrix(pred, ds.y_test, num_classes=ds.n_classes).numpy()
-    wrong = torch.nonzero(pred != ds.y_test).flatten()
-    wrong = wrong[probs[wrong, pred[wrong]].argsort(descending=True)]
-    return CNNResult(model, history, test["acc"], test["loss"], cm, wrong.numpy(), pred[wrong].numpy(),
-                     list(ds.classes), ds.name, spec, stopped=history.stopped, n_params=n_parameters(model))
+    s = score(FlipAverage(model) if test_time_flip(spec) else model, ds, history, job)
+    return CNNResult(model, history, s.acc, s.loss, s.confusion, s.wrong, s.wrong_pred, list(ds.classes), ds.name,
+                     spec, stopped=s.stopped, n_params=n_parameters(model))
 
 
 # --- as a stored run (dlplay.runs) ---------------------------------------------------------------------

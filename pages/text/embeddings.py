@@ -12,7 +12,6 @@ from dlplay.text import embeddings as E
 from dlplay.text.word2vec import CORPORA, LESSON, Word2VecSpec
 from dlplay.viz import curves_figure
 from ui.live import finished_result, live
-from ui.lastrun import show_last_run
 from ui.runs import open_page, run_controls, workspace
 from ui.settings import KEEP
 
@@ -22,8 +21,7 @@ MAX_MAP = 100  # words on the 2-D map: more labels than that are unreadable
 WORDS_2D = ("good, great, excellent, wonderful, bad, awful, terrible, boring, man, woman, king, queen, "
             "actor, actress, father, mother, france, paris, italy, rome")
 
-open_page(KEY)  # a run reopened from the Runs page brings its settings back first
-show_last_run(KEY)  # after a reload: the newest run, though the words explored since changed the address bar
+open_page(KEY, newest=True)  # after a reload: the newest run, though the words explored since changed the address bar
 st.title(course.page(KEY).heading)
 st.markdown(
     "A network that reads words turns each into a **vector**; words it treats alike get vectors that point "

@@ -16,7 +16,7 @@ from dlplay.text.models import KINDS, POSITIONAL, RECURRENT, NetSpec
 from dlplay.text.sentiment import CORPORA, LESSON, SentimentSpec, describe, table
 from dlplay.viz import curves_figure
 from ui.live import finished_result, live
-from ui.lastrun import keep_typed, show_last_run, typed
+from ui.typed import keep_typed, typed
 from ui.runs import open_page, run_controls, workspace
 from ui.settings import KEEP
 
@@ -33,8 +33,7 @@ TABLE_COLUMNS = {"run": st.column_config.NumberColumn(width=50), "model": st.col
                  "state": st.column_config.TextColumn(width=75), "setup": st.column_config.TextColumn(width="large")}
 EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "reviews" / "examples.json").read_text())
 
-open_page(KEY)
-show_last_run(KEY)  # after a reload: the newest run of this page, when the address bar names none
+open_page(KEY, newest=True)  # a reopened run's settings first; after a reload, the newest run
 st.title(course.page(KEY).heading)
 st.markdown(
     "Each word becomes a trainable vector (the **embedding layer**); a network reads the vectors of a movie "

@@ -10,7 +10,7 @@ from dlplay.text import corpus as corpora
 from dlplay.text.seqae import LESSON, SeqAESpec, curves
 from dlplay.train import TrainConfig
 from ui.live import finished_result, live, lr_slider
-from ui.lastrun import keep_typed, show_last_run, typed
+from ui.typed import keep_typed, typed
 from ui.runs import open_page, run_controls
 from ui.settings import KEEP
 
@@ -18,8 +18,7 @@ KEY = course.here(__file__).key
 CORPORA = ["imdb", "uci_sentences", "imdb_csv", "ag_news"]
 COLOURS = ["#d62728", "#2ca02c", "#1f77b4", "#ff7f0e"]  # negative red, positive green (then AG's topics)
 
-open_page(KEY)  # a run reopened from the Runs page brings its settings back first
-show_last_run(KEY)  # after a reload: the newest run of this page, when the address bar names none
+open_page(KEY, newest=True)  # a reopened run's settings first; after a reload, the newest run
 
 st.title(course.page(KEY).heading)
 st.markdown(

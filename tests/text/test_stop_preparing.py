@@ -9,6 +9,7 @@ import time
 import pytest
 import torch
 
+from dlplay import train
 from dlplay.jobs import CANCELLED, STOPPED, Scheduler
 from dlplay.text import batches, corpus
 
@@ -103,8 +104,8 @@ def test_scoring_after_stop_is_a_random_part_within_its_budget():
     everything = torch.cat(list(batches.scoring(lengths, 32))).sort().values
     assert torch.equal(everything, torch.arange(1000))  # no Stop: every text once
     part = list(batches.scoring(lengths, 256, Pressed(), budget_s=0.0))
-    assert len(part) == 1 and len(part[0]) == batches.STOPPED_BATCH  # Stop, no time left: one small batch
-    first = torch.cat(list(batches.scoring(lengths, 256)))[:batches.STOPPED_BATCH]
+    assert len(part) == 1 and len(part[0]) == train.STOPPED_BATCH  # Stop, no time left: one small batch
+    first = torch.cat(list(batches.scoring(lengths, 256)))[:train.STOPPED_BATCH]
     assert torch.equal(part[0], first) and first.max() > 100  # a random batch, not the first texts
 
 
@@ -115,8 +116,8 @@ def test_a_stopped_sentiment_run_is_tested_on_a_random_part(monkeypatch):
     spec = SentimentSpec(corpus="imdb", n_train=500, n_test=2000, net=models.NetSpec(kind="bag"))
     p = prepare(spec)
     model = models.build(spec.net, p.vocab.size, 2, spec.max_len)
-    monkeypatch.setattr(batches, "STOPPED_SCORING_S", 0.0)
+    monkeypatch.setattr(train, "STOPPED_SCORING_S", 0.0)
     whole = fitting.evaluate(model, p.test)
     stopped = fitting.evaluate(model, p.test, batch_size=256, job=Pressed())
-    assert whole["n"] == 2000 and stopped["n"] == batches.STOPPED_BATCH
+    assert whole["n"] == 2000 and stopped["n"] == train.STOPPED_BATCH
     assert stopped["probs"].shape == (2000, 2)
