@@ -229,7 +229,9 @@ def test_stop_keeps_a_measured_model():
     assert job.wait(60) and job.state == "stopped", job.error
     result = job.result
     assert result.stopped.startswith("stopped at epoch") and "of 50" in result.stopped
-    assert result.test_acc > 0.8 and result.confusion.sum() == 10000
+    tested = int(result.confusion.sum())  # all of them, unless testing after Stop ran past its seconds
+    assert result.test_acc > 0.8 and tested >= 32
+    assert tested == 10_000 or f"tested on {tested:,} of 10,000 test images" in result.stopped
     assert len(result.filters) >= 1
     run = runs.get_store().get(run.id)
     assert run.has_model and run.state == "stopped", (run.state, run.status)
