@@ -45,10 +45,14 @@ def montage(images, ncols: int = 10, pad: int = 1) -> np.ndarray:
     tiles = [to_uint8(im) for im in images]
     if not tiles:
         return np.zeros((1, 1), np.uint8)
+    return tile_grid(tiles, ncols, pad, 255)
+
+
+def tile_grid(tiles: list[np.ndarray], ncols: int, pad: int, fill: int) -> np.ndarray:
+    """Equally sized uint8 tiles (H, W) or (H, W, 3) in rows of `ncols`, `pad` px of `fill` around each."""
     h, w = tiles[0].shape[:2]
     rows = -(-len(tiles) // ncols)
-    shape = (rows * (h + pad) + pad, ncols * (w + pad) + pad) + tiles[0].shape[2:]
-    out = np.full(shape, 255, np.uint8)
+    out = np.full((rows * (h + pad) + pad, ncols * (w + pad) + pad) + tiles[0].shape[2:], fill, np.uint8)
     for i, t in enumerate(tiles):
         r, c = divmod(i, ncols)
         out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = t

@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 from dlplay.places import use_neighbouring_data
 
-ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("training", "server", "playground", "store", "cnn", "lazyload", "text", "music", "memory")
 UNIT_DIGITS = {"nats": 3, "samples/s": 0, "texts/s": 0, "s": 2, "% CPU": 1, "ms": 2, "%": 2, "×": 3}
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from dlplay import data
-from dlplay.bench.training import load_mnist, unpacked_mnist
+from dlplay.bench.training import interleaved, load_mnist, tutorial_epoch, unpacked_mnist
 from dlplay.train import fit, pick_device
 from dlplay.vision import cnn
 
@@ -50,25 +50,8 @@ def dlplay_fit(ds, n: int) -> float:
 
 
 def tutorial_loop(ds, n: int, root: Path) -> float:
-    from torchvision import datasets, transforms
-
-    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
-    train_set = datasets.MNIST(str(root), train=True, download=False, transform=transform)
-    if n < len(train_set):
-        train_set = torch.utils.data.Subset(train_set, range(n))
-    loader = torch.utils.data.DataLoader(train_set, batch_size=BATCH, shuffle=True)
     model = make_model(ds)
-    optimizer = _opt(model)
-    t = time.perf_counter()
-    model.train()
-    for batch_idx, (x, y) in enumerate(loader):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        if batch_idx % 10 == 0:
-            loss.item()
-    return n / (time.perf_counter() - t)
+    return tutorial_epoch(model, _opt(model), n, root, torch.device("cpu"))
 
 
 def bare_loop(ds, n: int, channels_last: bool = True, bf16: bool = False, compile: bool = False) -> float:
@@ -98,16 +81,8 @@ def with_threads(k: int, fn: Callable[[], float]) -> float:
         torch.set_num_threads(before)
 
 
-def interleaved(loops: dict[str, Callable[[int], float]], n: int, repeats: int, log) -> dict[str, float]:
-    for loop in loops.values():
-        loop(WARMUP)
-    rates: dict[str, list[float]] = {name: [] for name in loops}
-    for r in range(repeats):
-        names = list(loops)[r % len(loops):] + list(loops)[:r % len(loops)]
-        for name in names:
-            rates[name].append(loops[name](n))
-            log(f"  {name:28s} run {r + 1}/{repeats}: {rates[name][-1]:,.0f} samples/s")
-    return {name: statistics.median(v) for name, v in rates.items()}
+def medians(loops: dict[str, Callable[[int], float]], n: int, repeats: int, log) -> dict[str, float]:
+    return {name: statistics.median(v) for name, v in interleaved(loops, n, repeats, log, WARMUP).items()}
 
 
 def run(quick: bool = False, log: Callable[[str], None] = print, goals: bool = True) -> dict:
@@ -116,9 +91,9 @@ def run(quick: bool = False, log: Callable[[str], None] = print, goals: bool = T
     threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory(prefix="dlplay-bench-") as tmp:
         root = unpacked_mnist(ds, Path(tmp))
-        loops = interleaved({"dlplay": lambda k: dlplay_fit(ds, k), "tutorial": lambda k: tutorial_loop(ds, k, root),
-                             "bare": lambda k: bare_loop(ds, k)}, n, repeats, log)
-    settings = interleaved({
+        loops = medians({"dlplay": lambda k: dlplay_fit(ds, k), "tutorial": lambda k: tutorial_loop(ds, k, root),
+                         "bare": lambda k: bare_loop(ds, k)}, n, repeats, log)
+    settings = medians({
         f"channels_last, {threads} threads": lambda k: bare_loop(ds, k),
         f"contiguous (NCHW), {threads} threads": lambda k: bare_loop(ds, k, channels_last=False),
         f"bf16 autocast, {threads} threads": lambda k: bare_loop(ds, k, bf16=True),

@@ -22,7 +22,6 @@ page with none left is skipped, saying why.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gc
 import json
 import os
@@ -123,11 +122,10 @@ def maxrss_mb() -> float:
 
 
 def trim() -> None:
+    from dlplay.sessions import trim_heap
+
     gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    trim_heap()
 
 
 def before_train(page: str, spec) -> None:

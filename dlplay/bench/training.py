@@ -71,17 +71,22 @@ def dlplay_fit(ds: data.ImageData, n: int) -> float:
 
 
 def tutorial_loop(ds: data.ImageData, n: int, root: Path) -> float:
+    device = pick_device()
+    model = make_model(ds).to(device)
+    return tutorial_epoch(model, torch.optim.Adam(model.parameters(), lr=LR), n, root, device)
+
+
+def tutorial_epoch(model: torch.nn.Module, optimizer, n: int, root: Path, device: torch.device) -> float:
+    """pytorch/examples mnist/main.py's loop over the first `n` images of the MNIST under `root`:
+    the CNN benchmark runs it too, with its own model and optimiser."""
     from torchvision import datasets, transforms
 
-    device = pick_device()
     # pytorch/examples mnist/main.py's transform: decode, ToTensor, Normalize on every access.
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
     train_set = datasets.MNIST(str(root), train=True, download=False, transform=transform)
     if n < len(train_set):
         train_set = torch.utils.data.Subset(train_set, range(n))
     loader = torch.utils.data.DataLoader(train_set, batch_size=BATCH, shuffle=True)
-    model = make_model(ds).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     t = time.perf_counter()
     model.train()
     for batch_idx, (x, y) in enumerate(loader):
@@ -111,6 +116,21 @@ def bare_loop(ds: data.ImageData, n: int) -> float:
     return n / (time.perf_counter() - t)
 
 
+def interleaved(loops: dict[str, Callable[[int], float]], n: int, repeats: int, log: Callable[[str], None],
+                warmup: int, label: str = "{:28s}") -> dict[str, list[float]]:
+    """Each loop's samples/s over `repeats` rounds of `n` samples, after one warm-up run of each.
+    Every round runs them all in a rotated order, so a busy neighbour skews them alike."""
+    for loop in loops.values():
+        loop(warmup)
+    rates: dict[str, list[float]] = {name: [] for name in loops}
+    for r in range(repeats):
+        names = list(loops)[r % len(loops):] + list(loops)[:r % len(loops)]  # rotate the order
+        for name in names:
+            rates[name].append(loops[name](n))
+            log(f"  {label.format(name)} run {r + 1}/{repeats}: {rates[name][-1]:,.0f} samples/s")
+    return rates
+
+
 def run(quick: bool = False, log: Callable[[str], None] = print) -> dict:
     """Median samples/s of each loop over `repeats` interleaved runs of `n` samples."""
     n, repeats = (15_000, 1) if quick else (60_000, 3)
@@ -119,14 +139,7 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> dict:
         root = unpacked_mnist(ds, Path(tmp))
         loops = {"dlplay": lambda k: dlplay_fit(ds, k), "tutorial": lambda k: tutorial_loop(ds, k, root),
                  "bare": lambda k: bare_loop(ds, k)}
-        for loop in loops.values():
-            loop(WARMUP_SAMPLES)
-        rates: dict[str, list[float]] = {name: [] for name in loops}
-        for r in range(repeats):
-            names = list(loops)[r % len(loops):] + list(loops)[:r % len(loops)]  # rotate the order
-            for name in names:
-                rates[name].append(loops[name](n))
-                log(f"  training {name:8s} run {r + 1}/{repeats}: {rates[name][-1]:,.0f} samples/s")
+        rates = interleaved(loops, n, repeats, log, WARMUP_SAMPLES, label="training {:8s}")
     med = {name: statistics.median(v) for name, v in rates.items()}
     return {"samples": n, "repeats": repeats, "device": str(pick_device()), "threads": torch.get_num_threads(),
             "samples_per_s": med, "runs": rates,

@@ -29,7 +29,7 @@ from ..jobs import Job, TrainingDiverged
 from ..models.mlp import ACTIVATIONS, Standardize
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
-from ..train import Loop, LossWatch, TrainConfig, classify_step
+from ..train import Loop, LossWatch, TrainConfig, classify_step, evaluate
 
 LOG10 = math.log(10)  # the loss of a network that knows nothing: 1/10 on each digit (2.303)
 KINDS = {"weights": "weights", "grads": "gradients", "acts": "activations"}
@@ -376,19 +376,11 @@ class DiagnosisResult:
         return np.array([s.inactive for s in self.snapshots], float)
 
 
-@torch.no_grad()
 def test(model: Net, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2500) -> dict:
     """Cross-entropy on the model's outputs (as the training loss sees them) and accuracy."""
-    model.eval()
-    device = next(model.parameters()).device
-    total, correct = 0.0, 0
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-        out = model(xb)
-        total += F.cross_entropy(out, yb, reduction="sum").item()
-        correct += (out.argmax(1) == yb).sum().item()
-    model.train()
-    return {"loss": total / max(1, len(x)), "acc": correct / max(1, len(x))}
+    result = evaluate(model, x, y, batch_size=batch_size)
+    model.train()  # `evaluate` leaves it in eval mode; training goes on
+    return result
 
 
 def train_diagnosis(spec: DiagnosisSpec, job: Job | None = None, ds=None) -> DiagnosisResult:

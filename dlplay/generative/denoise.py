@@ -15,7 +15,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from .. import data
 from .autoencoders import (TITLES, DeepAE, model_part, fit_autoencoder, own_tensors, script_header,
@@ -95,11 +94,6 @@ def psnr(clean: torch.Tensor, other: torch.Tensor) -> float:
     instead breaks on occlusion: a square over empty background changes nothing, and
     that image's PSNR is infinite. (Plain torch: exported scripts embed this function.)"""
     return float(10 * torch.log10(1 / F.mse_loss(other.clamp(0, 1), clean)))
-
-
-def psnr_per_image(clean: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
-    """PSNR of every image on its own (inf where it is unchanged)."""
-    return peak_signal_noise_ratio(other.clamp(0, 1), clean, data_range=1.0, reduction="none", dim=(1, 2, 3))
 
 
 @dataclass

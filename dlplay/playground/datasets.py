@@ -132,10 +132,6 @@ REGRESSION = [k for k, v in DATASETS.items() if v[3]]
 CUSTOM = "custom"  # state.dataset for points given to Playground(state, data=...)
 
 
-def is_regression(name: str) -> bool:
-    return DATASETS[name][3]
-
-
 def n_classes(name: str) -> int:
     """2 for the ±1 sets, k for the multi-class ones, 0 for regression (KeyError for others)."""
     if name in MULTICLASS:

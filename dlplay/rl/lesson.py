@@ -46,13 +46,6 @@ class RLSpec:
         return worlds.Rewards(self.step_reward, self.goal_reward, self.pit_reward)
 
 
-def book(example: str, method: str = "sarsa", **kw) -> RLSpec:
-    """Sutton & Barto's setups: "windy" (Example 6.5) and "cliff" (Example 6.6), ε 0.1, α 0.5, γ 1."""
-    episodes = {"windy": 170, "cliff": 500}[example]
-    return RLSpec(**{"world": example, "method": method, "explore": 0.1, "alpha": 0.5, "gamma": 1.0,
-                     "episodes": episodes, **kw})
-
-
 def make_world(spec: RLSpec):
     """The spec's world (raises worlds.LayoutError with what to change)."""
     return worlds.make(spec.world, spec.layout or None, spec.rewards, spec.seed)

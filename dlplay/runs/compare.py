@@ -8,7 +8,6 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from .lesson import lesson_for
 from .store import Run
 
 NOT_CURVES = {"step", "epoch", "split", "lr", "samples_per_s", "seconds", "t"}
@@ -130,8 +129,3 @@ def _add_run_curves(fig, rows, metric, per, name, color, dash) -> None:
                             line=dict(color=color, dash=style, width=2.5 if style != "dot" else 1.5))
             if not prefix:
                 break
-
-
-def page_title(page: str) -> str:
-    lesson = lesson_for(page)
-    return lesson.title if lesson else page

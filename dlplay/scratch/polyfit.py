@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PENALTIES = ("none", "l2", "l1")
 PRIORS = {
     "none": "No penalty: plain least squares, the maximum-likelihood fit under Gaussian noise.",
     "l2": "L2 (ridge) = a Gaussian prior on the weights: small weights are likely, large ones "

@@ -260,10 +260,6 @@ def build(spec: NetSpec, vocab_size: int, n_classes: int, max_len: int) -> nn.Mo
     return RecurrentNet(vocab_size, n_classes, spec)
 
 
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 GATES = {"rnn": 1, "gru": 3, "lstm": 4, "bilstm": 4}
 
 
@@ -284,4 +280,4 @@ def recurrent_formula(spec: NetSpec, vocab_size: int, n_classes: int) -> list[tu
 
 
 __all__ = ["BagNet", "KINDS", "NetSpec", "POSITIONAL", "RECURRENT", "RecurrentNet", "TransformerNet", "build",
-           "n_params", "recurrent_formula", "sinusoids"]
+           "recurrent_formula", "sinusoids"]

@@ -16,6 +16,7 @@ import torch
 from tokenizers import Tokenizer
 
 from ..jobs import Job
+from ..models import count_parameters
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson
 from ..runs.store import Run
@@ -138,7 +139,7 @@ def train_sentiment(spec: SentimentSpec, job: Job | None = None) -> SentimentRes
         stopped += f"; tested on a random {test['n']:,} of the {len(p.test):,} test reviews"
     return SentimentResult(
         model.eval(), spec, p.vocab, list(p.data.classes), fitted.rows, test["acc"], test["loss"],
-        models.n_params(model), fitted.seconds_per_epoch, fitted.train_seconds,
+        count_parameters(model), fitted.seconds_per_epoch, fitted.train_seconds,
         fitted.tokens / max(fitted.train_seconds, 1e-9), p.source, len(p.train), test["n"],
         p.train.truncated / max(1, len(p.train)), p.coverage, fitted.best_epoch, stopped)
 

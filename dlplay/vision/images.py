@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..drawing import INK_THRESHOLD, to_mnist
+from ..viz import tile_grid
 
 MAX_BYTES = 10 * 1024 * 1024  # 10 MB: more than any photo a phone takes, far less than a server's memory
 MAX_PIXELS = 4096 * 4096  # 16.8 MP, over a phone's 12.2: decoded once, 67 MB (160 MB while shrunk); more: refused
@@ -198,14 +199,8 @@ def _grid(tiles: list[np.ndarray], ncols: int, pad: int | None = None) -> np.nda
     """Equally sized uint8 tiles (H, W) or (H, W, 3) in a grid on a light background, a gap of an
     eighth of a tile between them (at least 2 px): 2 px between 48-px filters, once the picture
     was scaled to the page, read as no gap at all — neighbouring filters ran into each other."""
-    h, w = tiles[0].shape[:2]
-    pad = max(2, h // 8) if pad is None else pad
-    rows = -(-len(tiles) // ncols)
-    out = np.full((rows * (h + pad) + pad, ncols * (w + pad) + pad) + tiles[0].shape[2:], 235, np.uint8)
-    for i, t in enumerate(tiles):
-        r, c = divmod(i, ncols)
-        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = t
-    return out
+    pad = max(2, tiles[0].shape[0] // 8) if pad is None else pad
+    return tile_grid(tiles, ncols, pad, 235)
 
 
 def _upscale(a: np.ndarray, px: int) -> np.ndarray:

@@ -57,12 +57,6 @@ def linears(model: nn.Module) -> list[nn.Linear]:
 
 # --- MLP receptive fields ----------------------------------------------------------------------
 
-def first_layer_fields(model: nn.Module, image_shape: tuple[int, ...] = (1, 28, 28)) -> np.ndarray:
-    """The first layer's weights, one image per hidden unit: (units, *image_shape)."""
-    w = linears(model)[0].weight.detach().cpu().numpy()
-    return w.reshape(w.shape[0], *image_shape)
-
-
 def linear_fields(model: nn.Module, depth: int, image_shape: tuple[int, ...] = (1, 28, 28)) -> np.ndarray:
     """The linear receptive fields of the units of the `depth`-th Linear layer (1 = the
     first hidden layer, len(linears) = the output layer): rows of W_depth·…·W_1, i.e. the

@@ -11,6 +11,7 @@ import streamlit as st
 
 from dlplay import course, runs, visible
 from dlplay.data import DatasetUnavailable
+from dlplay.models import count_parameters
 from dlplay.text import corpus, explain, models
 from dlplay.text.models import KINDS, POSITIONAL, RECURRENT, NetSpec
 from dlplay.text.sentiment import CORPORA, LESSON, SentimentSpec, describe, table
@@ -114,7 +115,7 @@ if problem and data is not None:
 def parameter_table(net_json: str, vocab: int, n_classes: int, max_len: int) -> tuple[int, pd.DataFrame | None]:
     n = json.loads(net_json)
     spec_ = NetSpec(**n)
-    counted = models.n_params(models.build(spec_, vocab, n_classes, max_len))
+    counted = count_parameters(models.build(spec_, vocab, n_classes, max_len))
     if spec_.kind not in RECURRENT:
         return counted, None
     rows = models.recurrent_formula(spec_, vocab, n_classes)

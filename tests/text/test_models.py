@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from dlplay.models import count_parameters
 from dlplay.text import models
 from dlplay.text.models import NetSpec
 
@@ -49,7 +50,7 @@ def test_recurrent_parameter_counts_equal_the_table_and_a_hand_formula(kind, lay
     spec = NetSpec(kind=kind, embed_dim=16, hidden=12, layers=layers)
     model = models.build(spec, 1000, 2, 64)
     table = models.recurrent_formula(spec, 1000, 2)
-    assert models.n_params(model) == sum(count for _, _, count in table) == by_hand(kind, layers, 1000, 2, 16, 12)
+    assert count_parameters(model) == sum(count for _, _, count in table) == by_hand(kind, layers, 1000, 2, 16, 12)
     assert len(table) == layers + 2 and table[0][2] == 16_000
 
 
@@ -58,9 +59,9 @@ def test_the_lstm_count_spelled_out():
     # 4·(64·(64+64)+64) + 4·64 = 33,024 + 256 = 33,280 in the cell; 640,000 embedding; 130 head.
     spec = NetSpec(kind="lstm", embed_dim=64, hidden=64)
     assert models.recurrent_formula(spec, 10_000, 2)[1][2] == 33_280
-    assert models.n_params(models.build(spec, 10_000, 2, 200)) == 640_000 + 33_280 + 130
+    assert count_parameters(models.build(spec, 10_000, 2, 200)) == 640_000 + 33_280 + 130
     bi = NetSpec(kind="bilstm", embed_dim=64, hidden=64)
-    assert models.n_params(models.build(bi, 10_000, 2, 200)) == 640_000 + 2 * 33_280 + 258
+    assert count_parameters(models.build(bi, 10_000, 2, 200)) == 640_000 + 2 * 33_280 + 258
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -48,6 +48,7 @@ def test_the_readme_benchmark_settings_can_be_set(apptest):
 
 
 def test_transformer_settings_and_its_parameter_count(apptest):
+    from dlplay.models import count_parameters
     from dlplay.text import models
 
     at = apptest(PAGE).run(timeout=60)
@@ -57,7 +58,7 @@ def test_transformer_settings_and_its_parameter_count(apptest):
     at.selectbox(key=f"{KEY}-pos").set_value("learned").run()
     assert not at.exception and not at.error
     net = models.NetSpec(kind="transformer", heads=8, ff=256, positional="learned")
-    n = models.n_params(models.build(net, 20_000, 2, 200))
+    n = count_parameters(models.build(net, 20_000, 2, 200))
     assert f"8 heads · ff 256 · 1 layer · learned positions: {n:,} trainable parameters" in texts(at)
     assert not at.button(key=f"{KEY}-train").disabled
 

@@ -76,7 +76,7 @@ def test_effective_field_lies_within_the_theoretical_one(layer, mnist5k):
 
 def test_mlp_fields_have_the_right_shapes_and_equal_weight_products(mlp):
     w1, w2, w3 = (lin.weight.detach().numpy() for lin in inside.linears(mlp))
-    first = inside.first_layer_fields(mlp)
+    first = inside.linear_fields(mlp, 1)
     assert first.shape == (128, 1, 28, 28)
     np.testing.assert_allclose(first.reshape(128, -1), w1)
     second = inside.linear_fields(mlp, 2)
