@@ -9,12 +9,10 @@ digits). Every dataset says which source it came from so the UI can show it.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import tarfile
 import threading
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,7 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from . import datafiles, visible
+from . import datafiles, registry, visible
 from .datafiles import BadData, find_file, read_idx  # noqa: F401 - the readers, as dlplay.data offers them
 from .places import cache_dir, data_dir, shared  # noqa: F401 - data_dir and cache_dir read from here too
 
@@ -150,54 +148,27 @@ def to_labels(array) -> torch.Tensor:
 
 # --- download -------------------------------------------------------------------------------
 
-def download(url: str, dest: Path, md5: str | None = None, progress: Progress | None = None,
-             timeout: float = 10.0) -> Path:
-    """Fetch `url` to `dest` in chunks, reporting progress; verifies md5 when given."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(dest.suffix + ".part")
-    digest = hashlib.md5()
-    with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
-        total = int(response.headers.get("Content-Length") or 0)
-        done = 0
-        while chunk := response.read(1 << 16):
-            out.write(chunk)
-            digest.update(chunk)
-            done += len(chunk)
-            if progress and total:
-                progress(done / total, f"downloading {dest.name}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
-    if md5 and digest.hexdigest() != md5:
-        tmp.unlink()
-        raise OSError(f"{url} arrived corrupted (md5 mismatch)")
-    tmp.replace(dest)
-    return dest
+def download(url: str, dest: Path, md5: str | None = None, progress: Progress | None = None) -> Path:
+    """Fetch `url` to `dest` (pooch, through `dlplay.registry`): checked against its md5 when
+    given, with progress, whole or not at all. Raises OSError (registry.FetchFailed) saying why."""
+    return registry.download(url, dest, f"md5:{md5}" if md5 else None, progress)
 
 
 def download_torchvision(dataset_cls, folder: Path, progress: Progress | None) -> None:
-    """Download an MNIST-style dataset's raw .gz files using torchvision's mirror list;
-    a file already there is kept only if its checksum is right (a broken one is replaced)."""
+    """Download an MNIST-style dataset's raw .gz files from torchvision's mirror list, each
+    checked against torchvision's md5 (a file already there and right is kept)."""
     resources = dataset_cls.resources
     for i, (filename, md5) in enumerate(resources):
-        if _md5_matches(folder / filename, md5):
-            continue
         errors = []
         for mirror in dataset_cls.mirrors:
             try:
-                def report(frac, msg, i=i):
-                    if progress:
-                        progress((i + frac) / len(resources), msg)
-                download(mirror + filename, folder / filename, md5, report)
+                download(mirror + filename, folder / filename, md5,
+                         progress and (lambda frac, msg, i=i: progress((i + frac) / len(resources), msg)))
                 break
             except OSError as exc:
-                errors.append(f"{mirror}: {exc}")
+                errors.append(str(exc))
         else:
             raise OSError("; ".join(errors))
-
-
-def _md5_matches(path: Path, md5: str) -> bool:
-    try:
-        return path.is_file() and hashlib.md5(path.read_bytes()).hexdigest() == md5
-    except OSError:  # unreadable: fetch it again
-        return False
 
 
 # --- the named datasets -----------------------------------------------------------------------
@@ -234,7 +205,8 @@ def _mnist_like(name, title, folder_name, classes, tv_name, debian: Path | None,
         import torchvision.datasets as tvd
 
         try:
-            download_torchvision(getattr(tvd, tv_name), folder, progress)
+            if not registry.from_mirror(name, data_dir(), progress):  # DLPLAY_DATA_URL, else the originals
+                download_torchvision(getattr(tvd, tv_name), folder, progress)
             # Only the .gz files just fetched: a broken uncompressed copy beside them would win otherwise.
             if (arrays := _read_source(folder, problems, gz_only=True)) is not None:
                 return _from_idx(name, title, classes, arrays,
@@ -329,10 +301,11 @@ def _cifar10(progress) -> ImageData:
     source = Source("data_dir", str(folder))
     if arrays is None and downloads_allowed():
         try:
-            archive = download("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                               data_dir() / "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", progress)
-            with tarfile.open(archive) as tar:
-                tar.extractall(data_dir(), filter="data")
+            if not registry.from_mirror("cifar10", data_dir(), progress):
+                archive = download("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                                   data_dir() / "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", progress)
+                with tarfile.open(archive) as tar:
+                    tar.extractall(data_dir(), filter="data")
             arrays, source = _read_cifar(folder, problems), Source("download", str(folder))
         except (OSError, tarfile.TarError):
             arrays = None

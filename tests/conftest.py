@@ -1,6 +1,6 @@
-"""Shared fixtures: real datasets from ../shared/data, no downloads, background jobs
-stopped after every test, a live Streamlit server and a headless Chromium for
-browser tests."""
+"""Shared fixtures: real datasets (../shared/data, or fetched once: `dlplay.registry`), no
+downloads by the app under test, background jobs stopped after every test, a live Streamlit
+server and a headless Chromium for browser tests."""
 from __future__ import annotations
 
 import os
@@ -23,15 +23,37 @@ from pathlib import Path
 
 import pytest
 
+from dlplay import registry
 from dlplay.bench.server import CHROMIUM, CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("DLPLAY_TEST_DATA", ROOT.parent / "shared" / "data")).resolve()
+SHARED_DATA = registry.test_data_dir(ROOT)  # DLPLAY_TEST_DATA, ../shared/data, else the cache fetched into
 SCREENSHOTS = ROOT / "screenshots"
 
-# Tests never download: they read the real copies in ../shared/data.
+# The app under test never downloads: it reads the test data, fetched (once) before the session.
 os.environ["DLPLAY_OFFLINE"] = "1"
 os.environ["DLPLAY_DATA_DIR"] = str(SHARED_DATA)
+
+
+def pytest_configure(config):
+    """Before any test (in the main process, before pytest-xdist starts its workers): the test data
+    is all there, or fetched now from a mirror (DLPLAY_DATA_URL) or the originals; if it can't be,
+    the run stops here with one message naming the missing files and the two ways to provide
+    them — not hundreds of failures."""
+    if WORKER or not registry.missing(SHARED_DATA):
+        return
+    shown = [0.0]
+
+    def progress(frac: float, msg: str) -> None:
+        if frac < shown[0] or frac - shown[0] >= 0.1 or frac >= 1.0:  # each dataset from 0, every tenth
+            shown[0] = frac
+            print(f"test data: {msg}", file=sys.stderr, flush=True)
+
+    print(f"test data: fetching what {SHARED_DATA} lacks (once)", file=sys.stderr, flush=True)
+    try:
+        registry.ensure(SHARED_DATA, progress=progress)
+    except registry.FetchFailed as exc:
+        raise pytest.UsageError(str(exc)) from None  # printed once, as "ERROR: …", exit status 4
 
 
 def pytest_collection_modifyitems(config, items):
@@ -56,7 +78,7 @@ def pytest_collection_modifyitems(config, items):
 def need_shared(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.fail(f"test data missing: {path} (the suite expects ../shared/data beside the repo)")
+        pytest.fail(f"test data missing: {path} — not in dlplay.registry's table, so the test command didn't fetch it")
     return path
 
 

@@ -2,13 +2,12 @@
 
 Sources, in order: the data directory (`DLPLAY_DATA_DIR/polyphonic_music/`: Boulanger-Lewandowski's
 pickles — a dict of train/valid/test lists of pieces, each a list of frames, each a tuple of MIDI
-pitches — or the TCN repository's `.mat` files of 88-key rolls); a download of the pickle when
-online; and, offline with neither, Bach chorales from music21's own corpus turned into rolls
+pitches — or the TCN repository's `.mat` files of 88-key rolls); a download of the `.mat` file
+when online (`dlplay.registry`: checked, from `DLPLAY_DATA_URL`'s mirror when one is set); and, offline with neither, Bach chorales from music21's own corpus turned into rolls
 (a quarter note per frame, as the JSB pickle has), cached once.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from dataclasses import dataclass
@@ -16,23 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import DatasetUnavailable, Progress, Source, cache_dir, data_dir, download, downloads_allowed
+from .. import registry
+from ..data import DatasetUnavailable, Progress, Source, cache_dir, data_dir, downloads_allowed
 from ..limits import shared
 from ..visible import ask, in_data_dir, text
 
 LOW, KEYS = 21, 88  # A0 … C8
 FOLDER = "polyphonic_music"
-# name → (title, pickle file, .mat file, the original pickle's address)
+# name → (title, pickle file, .mat file). A download fetches the TCN repository's .mat file, whose
+# sha256 the registry holds (the original pickles have no published hash).
 DATASETS = {
-    "nottingham": ("Nottingham", "Nottingham.pickle", "Nottingham.mat",
-                   "http://www-etud.iro.umontreal.ca/~boulanni/Nottingham.pickle"),
-    "jsb": ("JSB Chorales", "JSB Chorales.pickle", "JSB_Chorales.mat",
-            "http://www-etud.iro.umontreal.ca/~boulanni/JSB%20Chorales.pickle"),
-    "piano": ("Piano-midi.de", "Piano-midi.de.pickle", "Piano_midi.mat",
-              "http://www-etud.iro.umontreal.ca/~boulanni/Piano-midi.de.pickle"),
-    "muse": ("MuseData", "MuseData.pickle", "MuseData.mat",
-             "http://www-etud.iro.umontreal.ca/~boulanni/MuseData.pickle"),
-    "bach": ("Bach chorales (music21 corpus)", "", "", ""),
+    "nottingham": ("Nottingham", "Nottingham.pickle", "Nottingham.mat"),
+    "jsb": ("JSB Chorales", "JSB Chorales.pickle", "JSB_Chorales.mat"),
+    "piano": ("Piano-midi.de", "Piano-midi.de.pickle", "Piano_midi.mat"),
+    "muse": ("MuseData", "MuseData.pickle", "MuseData.mat"),
+    "bach": ("Bach chorales (music21 corpus)", "", ""),
 }
 SPLITS = ("train", "valid", "test")
 
@@ -154,7 +151,7 @@ def _score_roll(score, step: float = 1.0) -> np.ndarray:
 
 def on_disk(name: str) -> Path | None:
     """The collection's file in the data directory, if it is there."""
-    _, pkl, mat, _ = DATASETS[name]
+    _, pkl, mat = DATASETS[name]
     return next((folder / f for folder in _folders() for f in (pkl, mat) if f and (folder / f).is_file()), None)
 
 
@@ -168,34 +165,23 @@ def load(name: str, progress: Progress | None = None) -> MusicData:
     source has it, saying what to put where)."""
     if name not in DATASETS:
         raise ValueError(f"unknown music dataset {name!r}; choose from {list(DATASETS)}")
-    title, pkl, mat, url = DATASETS[name]
+    title, pkl, mat = DATASETS[name]
     if name == "bach":
         return MusicData(name, title, **_bach(progress), source=Source("bundled", "music21's corpus (Bach chorales)",
                                                                         "turned into piano rolls, a quarter note a frame"))
     if (path := on_disk(name)) is not None:
         read = read_pickle if path.suffix == ".pickle" else read_mat
         return MusicData(name, title, **read(path), source=Source("data_dir", str(path)))
-    if downloads_allowed() and url:
-        dest = data_dir() / FOLDER / pkl
-        try:
-            download(url, dest, progress=progress)
-            return MusicData(name, title, **read_pickle(dest), source=Source("download", str(dest)))
+    if downloads_allowed() and mat:
+        try:  # the TCN repository's .mat file, checked against its sha256 (DLPLAY_DATA_URL: from the mirror)
+            registry.fetch("music", data_dir(), progress, only=(f"{FOLDER}/tcn_mat/{mat}",))
+            path = data_dir() / FOLDER / "tcn_mat" / mat
+            return MusicData(name, title, **read_mat(path), source=Source("download", str(path)))
         except OSError as exc:
             reason = f"the download failed ({exc})"
-        else:  # pragma: no cover
-            reason = ""
     else:
         reason = "downloads are off (DLPLAY_OFFLINE)"
     fix = (f"put {pkl} (or the TCN repository's {mat}) into {in_data_dir(FOLDER)}{ask()}" if shared() else
            f"put {pkl} (or the TCN repository's {mat}) into {data_dir() / FOLDER}, or set DLPLAY_DATA_DIR to a "
            f"folder holding {FOLDER}/{pkl}")
     raise DatasetUnavailable(text(f"{title} is not there: {fix}; {reason}. Bach chorales from music21 always work."))
-
-
-def fingerprint(data: MusicData) -> str:
-    """A short digest of the rolls, so a cached baseline or run knows which data it came from."""
-    h = hashlib.sha1()
-    for split in SPLITS:
-        for p in getattr(data, split):
-            h.update(np.packbits(p.astype(bool)).tobytes())
-    return h.hexdigest()[:12]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import registry
 from ..data import DatasetUnavailable, Progress, Source, data_dir, download, downloads_allowed
 from ..visible import ask, in_data_dir
 
@@ -139,6 +140,8 @@ def _imdb_from_csv(folder: Path, progress: Progress | None = None) -> TextData |
 
 
 def _imdb_download(progress: Progress | None) -> TextData | None:
+    if registry.from_mirror("imdb", data_dir(), progress):  # DLPLAY_DATA_URL: the mirror's reviews
+        return _imdb_from_folder(data_dir() / "aclImdb")
     archive = download(IMDB_URL, data_dir() / "aclImdb_v1.tar.gz", IMDB_MD5, progress)
     if progress:
         progress(1.0, "unpacking the 50,000 labelled reviews…")
@@ -260,10 +263,26 @@ def load(name: str, progress: Progress | None = None) -> TextData:
     key = (name, str(data_dir()), downloads_allowed())
     with _lock:
         if key not in _cache or _cache[key][0] != _fingerprint(name):
-            data = LOADERS[name](progress)
+            data = _read_or_fetch(name, progress)
             log.info("corpus %s: %s", name, data.source.describe(full=True))  # the path: in the log only
             _cache[key] = (_fingerprint(name), data)
         return _cache[key][1]
+
+
+def _read_or_fetch(name: str, progress: Progress | None) -> TextData:
+    """The corpus from the data directory; when it is not there and a mirror is set
+    (`DLPLAY_DATA_URL`), fetched from the mirror first (`dlplay.registry`), then read."""
+    try:
+        return LOADERS[name](progress)
+    except DatasetUnavailable as exc:
+        if not downloads_allowed():
+            raise
+        try:
+            if not registry.from_mirror(name, data_dir(), progress):
+                raise
+        except registry.FetchFailed as failed:
+            raise DatasetUnavailable(f"{exc} The mirror could not provide it: {failed}.") from failed
+        return LOADERS[name](progress)
 
 
 def present(name: str) -> bool:

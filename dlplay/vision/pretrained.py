@@ -185,7 +185,7 @@ def fetch_weights(name: str, progress: Progress | None = None) -> Path:
                                  f"(DLPLAY_OFFLINE). Put {body.filename} into {where(weights_dir())} to use them.")
     part = dest.with_name(dest.name + ".download")
     try:
-        data.download(body.url(), part, progress=progress, timeout=15.0)
+        data.download(body.url(), part, progress=progress)
     except OSError as exc:
         part.unlink(missing_ok=True)
         why = f"{body.title}'s ImageNet weights could not be downloaded from {body.url()} ({exc})."

@@ -8,7 +8,7 @@ import pytest
 
 from dlplay.data import DatasetUnavailable
 from dlplay.music import audio, rolls
-from tests.conftest import need_shared
+from tests.conftest import SHARED_DATA, need_shared
 
 
 def test_the_pickles_and_mat_files_hold_the_published_splits():
@@ -79,27 +79,24 @@ def test_an_unreadable_midi_file_is_a_plain_message():
 
 
 def test_online_a_missing_collection_downloads_once(tmp_path, monkeypatch):
-    """The download path against a local HTTP server serving the JSB pickle."""
+    """The download path, from a mirror of the data directory on loopback (DLPLAY_DATA_URL): the
+    TCN .mat file of JSB Chorales, checked against the registry's sha256, read, then kept."""
     import functools
     import http.server
     import threading
 
-    src = need_shared("polyphonic_music", "JSB Chorales.pickle")
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "JSB.pickle").write_bytes(src.read_bytes())
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    need_shared("polyphonic_music", "tcn_mat", "JSB_Chorales.mat")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SHARED_DATA))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         monkeypatch.setenv("DLPLAY_DATA_DIR", str(tmp_path / "data"))
         monkeypatch.setenv("DLPLAY_OFFLINE", "0")
-        title, pkl, mat, _ = rolls.DATASETS["jsb"]
-        monkeypatch.setitem(rolls.DATASETS, "jsb", (title, pkl, mat, f"http://127.0.0.1:{server.server_port}/JSB.pickle"))
+        monkeypatch.setenv("DLPLAY_DATA_URL", f"http://127.0.0.1:{server.server_port}")
         seen = []
         got = rolls.load("jsb", progress=lambda f, text: seen.append(f))
         assert got.source.kind == "download" and len(got.train) == 229 and seen and seen[-1] == 1.0
-        assert (tmp_path / "data" / "polyphonic_music" / pkl).is_file()
+        assert (tmp_path / "data" / "polyphonic_music" / "tcn_mat" / "JSB_Chorales.mat").is_file()
         assert rolls.load("jsb").source.kind == "data_dir", "the second time it is on disk"
     finally:
         server.shutdown()
