@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 import sys
 import threading
@@ -22,9 +23,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .logs import event
+
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 STOPPED = "stopped"  # Stop pressed, and the function still returned what was learned until then
-FINISHED = (DONE, STOPPED, FAILED, CANCELLED)
+
+log = logging.getLogger(__name__)
 
 
 class Cancelled(Exception):
@@ -177,10 +181,6 @@ class Job:
         return [e.data["message"] for e in self.events_since(0, "log")]
 
     @property
-    def finished_ok(self) -> bool:
-        return self.state == DONE
-
-    @property
     def has_result(self) -> bool:
         """Finished, or stopped with the model learned so far."""
         return self.state in (DONE, STOPPED) and self.result is not None
@@ -209,6 +209,7 @@ class Job:
     # --- lifecycle, used by the scheduler ---------------------------------------
     def _run(self) -> None:
         self.state, self.started, self.status = RUNNING, time.time(), "running"
+        event(log, "job started", job=self.id, name=self.name, run=self.run_id)
         _running_here.job = self
         _stop_inside_steps()
         try:
@@ -235,6 +236,8 @@ class Job:
         self.state, self.status, self.finished = state, status, time.time()
         if state == DONE:
             self.progress = 1.0
+        event(log, "job ended", job=self.id, name=self.name, run=self.run_id, state=state,
+              seconds=round(self.elapsed(), 1), error=self.error)
         for callback in self._on_finish:
             try:
                 callback(self)

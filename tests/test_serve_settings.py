@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 
+from dlplay import logs
 from tests.conftest import ROOT
 
 PROBE = """
@@ -21,7 +23,8 @@ import ui.serve as serve
 
 def report(*args, **kwargs):
     print({k: config.get_option(k) for k in ("runner.postScriptGC", "server.fileWatcherType",
-                                             "browser.gatherUsageStats", "server.maxUploadSize", "server.port")})
+                                             "browser.gatherUsageStats", "server.maxUploadSize", "server.port",
+                                             "logger.messageFormat")})
     raise SystemExit(0)
 
 bootstrap.run = report  # everything before serving is the launcher's own
@@ -42,7 +45,8 @@ def test_the_server_started_from_another_folder_has_the_projects_settings(tmp_pa
     assert not (tmp_path / ".streamlit").exists()
     options = effective_options(tmp_path, "--server.port=8765")
     assert options == {"runner.postScriptGC": False, "server.fileWatcherType": "none",
-                       "browser.gatherUsageStats": False, "server.maxUploadSize": 12, "server.port": 8765}
+                       "browser.gatherUsageStats": False, "server.maxUploadSize": 12, "server.port": 8765,
+                       "logger.messageFormat": logs.FORMAT}  # Streamlit's lines in dlplay's one format
 
 
 def test_streamlits_own_defaults_are_what_the_project_file_replaces(tmp_path):
@@ -54,3 +58,34 @@ def test_streamlits_own_defaults_are_what_the_project_file_replaces(tmp_path):
                 for k in ("runner.postScriptGC", "server.fileWatcherType", "server.maxUploadSize")}
     assert defaults["runner.postScriptGC"] is True and defaults["server.fileWatcherType"] != "none"
     assert defaults["server.maxUploadSize"] == 200
+
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING|ERROR) [\w.]+: ")
+
+
+def test_the_launcher_and_every_job_log_one_timestamped_structured_line(tmp_path):
+    """The log a teacher reads: the server's start (where its data, store and cluster are) and each
+    job's start and end (its run, state, seconds), each line with time, level and source, the
+    fields as key=value."""
+    probe = PROBE.replace("serve.warm_imports = lambda: []", "serve.warm_imports = lambda: []\n" + JOB)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "DLPLAY_HOME": str(tmp_path / "home")}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = [line for line in out.stderr.splitlines() if " dlplay." in line]
+    assert lines and all(LINE.match(line) for line in lines), out.stderr
+    start = next(line for line in lines if "server starting" in line)
+    assert "shared=False" in start and "data=" in start and f"store={tmp_path / 'home' / 'runs.db'}" in start
+    ended = next(line for line in lines if "job ended" in line)
+    assert re.search(r"job=\w{12} name=probe state=done seconds=\d+\.\d", ended), ended
+    assert any("job started" in line and "name=probe" in line for line in lines)
+
+
+JOB = """
+from dlplay import logs
+from dlplay.jobs import Scheduler
+logs.configure()
+scheduler = Scheduler(max_workers=1)
+scheduler.submit(lambda job: 42, session_id="s", name="probe").wait(30)
+scheduler.shutdown()
+"""

@@ -10,6 +10,8 @@ still works, with this one first-request wrinkle.
 """
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -53,10 +55,28 @@ def main(argv: list[str]) -> None:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
+    from dlplay import logs, places
+
+    logs.configure()
     warm_imports()
     PagesManager.uses_pages_directory = False  # read once, by the first session's PagesManager
-    sys.argv = ["streamlit", "run", str(APP), *argv]
+    logs.event(logging.getLogger("dlplay.serve"), "server starting", shared=places.shared(),
+               data=places.data_dir(), store=_store_name(), ray=os.environ.get("DLPLAY_RAY_ADDRESS") or None)
+    # Streamlit's own lines in the same format as dlplay's (dlplay.logs), unless asked otherwise.
+    options = [] if any(a.startswith("--logger.messageFormat") for a in argv) else [
+        "--logger.messageFormat", logs.FORMAT, "--logger.level", logs.level().lower()]
+    sys.argv = ["streamlit", "run", str(APP), *options, *argv]
     cli.main()
+
+
+def _store_name() -> str:
+    """The run store for the log: its database URL without a password."""
+    from sqlalchemy.engine import make_url
+
+    from dlplay import places
+
+    url = os.environ.get("DLPLAY_DB_URL")
+    return make_url(url).render_as_string(hide_password=True) if url else str(places.store_home() / "runs.db")
 
 
 if __name__ == "__main__":
