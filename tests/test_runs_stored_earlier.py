@@ -52,5 +52,6 @@ def test_a_run_stored_earlier_reopens_and_stores_the_same(store, page):
         kept = again.arrays[name] if name in again.arrays else again.tensors[name].numpy()
         assert np.array_equal(np.asarray(kept), array), name
     summary = json.loads(dumps(again.summary))
-    for key, value in run.summary.items():
-        assert summary.get(key) == value, key
+    for key, value in run.summary.items():  # figures recomputed from the weights (the DCGAN's sample mean) may
+        # differ in the last bits with the number of threads that sums them
+        assert summary.get(key) == (pytest.approx(value, rel=1e-6) if isinstance(value, float) else value), key
