@@ -9,6 +9,7 @@ after the rename, so a half-written model is never loaded.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -171,12 +172,10 @@ class RunStore:
         url = url or os.environ.get("DLPLAY_DB_URL") or f"sqlite:///{self.root / 'runs.db'}"
         self.url = url
         self.engine = _make_engine(url)
-        _meta.create_all(self.engine)
-        if url.startswith("sqlite"):
-            try:
-                _ids_never_reused(self.engine)
-            except sa.exc.OperationalError:
-                pass  # a read-only store: nothing new is stored in it, so no id is handed out
+        try:
+            _migrate(self.engine)
+        except sa.exc.OperationalError:
+            pass  # a read-only store: nothing new is stored in it (Train says so: `writable`)
         self._lock = threading.Lock()
 
     # --- runs -------------------------------------------------------------------------------
@@ -414,6 +413,35 @@ def store_problem(exc: BaseException) -> str:
     if "full" in text or "no space" in text or "quota" in text:
         return "the disk is full"
     return type(getattr(exc, "orig", None) or exc).__name__
+
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _migrate(engine: sa.Engine) -> None:
+    """The store's tables brought to this version's schema by Alembic's migrations (`migrations/`),
+    so a store an earlier dlplay made — last term's runs — opens with everything in it. A store from
+    before migrations has the baseline's tables: its ids made never reused if they weren't, then
+    stamped at the baseline. Servers starting together on one new store take turns."""
+    from alembic import command
+    from alembic.config import Config
+
+    from ..places import making
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    sqlite = engine.dialect.name == "sqlite"
+    with making(Path(engine.url.database)) if sqlite else contextlib.nullcontext():
+        tables = sa.inspect(engine).get_table_names()
+        if sqlite and "runs" in tables and "alembic_version" not in tables:
+            _ids_never_reused(engine)
+        with engine.begin() as con:
+            if not sqlite:
+                con.exec_driver_sql("SELECT pg_advisory_xact_lock(73657)")  # one migrator at a time
+            cfg.attributes["connection"] = con
+            if "runs" in tables and "alembic_version" not in tables:
+                command.stamp(cfg, "0001")
+            command.upgrade(cfg, "head")
 
 
 def _ids_never_reused(engine: sa.Engine) -> None:
