@@ -21,5 +21,5 @@ USER dlplay
 VOLUME ["/data"]
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s \
-  CMD python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=5).status != 200)"
+  CMD python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_dlplay/health', timeout=8).status != 200)"
 CMD ["python", "-m", "ui.serve", "--server.address=0.0.0.0", "--server.port=8501", "--client.showErrorDetails=none"]

@@ -26,4 +26,4 @@ def test_everything_dlplay_writes_is_on_the_volume():
 def test_it_runs_as_a_user_with_a_health_check():
     users = re.findall(r"^USER (\S+)", DOCKERFILE, re.M)
     assert users and users[-1] not in ("root", "0")
-    assert re.search(r"^HEALTHCHECK .*\n?.*/_stcore/health", DOCKERFILE, re.M)
+    assert re.search(r"^HEALTHCHECK .*\n?.*/_dlplay/health", DOCKERFILE, re.M)  # the store and cluster too

@@ -58,6 +58,7 @@ def main(argv: list[str]) -> None:
     from dlplay import logs, places
 
     logs.configure()
+    _add_health_route()
     warm_imports()
     PagesManager.uses_pages_directory = False  # read once, by the first session's PagesManager
     logs.event(logging.getLogger("dlplay.serve"), "server starting", shared=places.shared(),
@@ -67,6 +68,22 @@ def main(argv: list[str]) -> None:
         "--logger.messageFormat", logs.FORMAT, "--logger.level", logs.level().lower()]
     sys.argv = ["streamlit", "run", str(APP), *options, *argv]
     cli.main()
+
+
+def _add_health_route() -> None:
+    """`/_dlplay/health` (dlplay.health: the store and the cluster) beside Streamlit's own routes."""
+    from streamlit.web.server.starlette import starlette_server
+
+    from dlplay import health
+
+    make = starlette_server.create_starlette_app
+
+    def create(runtime):
+        app = make(runtime)
+        app.router.routes.insert(0, health.route())  # before the static files' catch-all
+        return app
+
+    starlette_server.create_starlette_app = create
 
 
 def _store_name() -> str:
