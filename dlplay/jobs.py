@@ -237,7 +237,7 @@ class Job:
         if state == DONE:
             self.progress = 1.0
         event(log, "job ended", job=self.id, name=self.name, run=self.run_id, state=state,
-              seconds=round(self.elapsed(), 1), error=self.error)
+              seconds=round(self.elapsed(), 1), where=getattr(self, "where", None), error=self.error)
         for callback in self._on_finish:
             try:
                 callback(self)

@@ -61,7 +61,7 @@ def main(argv: list[str]) -> None:
     _add_health_route()
     warm_imports()
     PagesManager.uses_pages_directory = False  # read once, by the first session's PagesManager
-    logs.event(logging.getLogger("dlplay.serve"), "server starting", shared=places.shared(),
+    logs.event(logging.getLogger("dlplay.serve"), "server starting", pid=os.getpid(), shared=places.shared(),
                data=places.data_dir(), store=_store_name(), ray=os.environ.get("DLPLAY_RAY_ADDRESS") or None)
     # Streamlit's own lines in the same format as dlplay's (dlplay.logs), unless asked otherwise.
     options = [] if any(a.startswith("--logger.messageFormat") for a in argv) else [
