@@ -7,9 +7,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+COPY requirements*.txt ./
+RUN pip install --no-cache-dir -r requirements.txt -r requirements-music.txt -r requirements-cluster.txt
 COPY . .
+RUN pip install --no-cache-dir --no-deps . && rm -rf build
 
 # Everything a class makes lives on the volume: datasets, the run store (every student's runs and weights) and
 # the caches (the DCGAN's judge, pretrained bodies) — a recreated container keeps them all.
@@ -22,4 +23,4 @@ VOLUME ["/data"]
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s \
   CMD python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_dlplay/health', timeout=8).status != 200)"
-CMD ["python", "-m", "ui.serve", "--server.address=0.0.0.0", "--server.port=8501", "--client.showErrorDetails=none"]
+CMD ["dlplay", "--address=0.0.0.0", "--port=8501", "--shared"]

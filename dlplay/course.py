@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+APP_DIR = Path(__file__).resolve().parents[1] / "dlplay_app"  # where the app and its pages/ live
+
 
 @dataclass(frozen=True)
 class Page:
@@ -17,7 +19,7 @@ class Page:
     section: str
     title: str
     icon: str
-    path: str  # the page script, relative to the app: "pages/vision/cnn.py"
+    path: str  # the page script, relative to the app's folder (APP_DIR): "pages/vision/cnn.py"
     lesson: str | None = None  # "module:attribute" of its `dlplay.runs.Lesson`, if it trains runs
     long_title: str | None = None  # the page's own heading, when longer than its name in the menu
 
@@ -93,8 +95,7 @@ def page(key: str) -> Page:
 def here(script: str) -> Page:
     """The page of a page script (pages call `here(__file__)` for their key)."""
     path = Path(script).resolve()
-    root = Path(__file__).resolve().parent.parent
-    return _BY_PATH[str(path.relative_to(root)) if path.is_relative_to(root) else script]
+    return _BY_PATH[str(path.relative_to(APP_DIR)) if path.is_relative_to(APP_DIR) else script]
 
 
 def sections() -> dict[str, list[Page]]:

@@ -1,6 +1,6 @@
 """What a health check reads: the server answers, its run store can be read and written, and the
 Ray cluster, when one is configured, has live workers. Served as JSON at `/_dlplay/health` by the
-launcher (`ui.serve`) and read by the Docker image's HEALTHCHECK; it names no server path or key.
+launcher (`dlplay_app.serve`) and read by the Docker image's HEALTHCHECK; it names no server path or key.
 
     {"status": "ok", "store": "ok · 212 runs", "cluster": "not configured"}
 

@@ -9,6 +9,9 @@ import os
 from pathlib import Path
 
 
+ASSETS = Path(__file__).resolve().parent / "assets"  # files shipped with the package: mazes, examples
+
+
 def shared() -> bool:
     """A server a class shares (`DLPLAY_SHARED=1`): fair use, private workspaces, no server paths."""
     return os.environ.get("DLPLAY_SHARED", "").lower() in ("1", "true", "yes")

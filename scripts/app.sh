@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh app
 shared=()
 case "${DLPLAY_SHARED:-}" in 1|true|yes) shared=(--client.showErrorDetails=none) ;; esac
-exec "${DLPLAY_VENV:-.venv}/bin/python" -m ui.serve "${shared[@]}" "$@"
+exec "${DLPLAY_VENV:-.venv}/bin/python" -m dlplay_app.serve "${shared[@]}" "$@"

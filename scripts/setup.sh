@@ -27,13 +27,18 @@ if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
 fi
 
 bash scripts/venv.sh
-req=requirements.txt; [ "$MODE" = test ] && req=requirements-dev.txt
+# dlplay with every extra a course uses (music, cluster); the tests add the dev extra's tools.
+reqs=(-r requirements.txt -r requirements-music.txt -r requirements-cluster.txt)
+[ "$MODE" = test ] && reqs+=(-r requirements-dev.txt)
 stamp="$VENV/.installed-$MODE"
-want="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements.txt requirements-music.txt requirements-cluster.txt requirements-dev.txt pyproject.toml |
+        sha256sum | cut -d' ' -f1)"
 # The test set of packages includes the app's, so either stamp will do for the app.
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] &&
    { [ "$MODE" = test ] || [ "$(cat "$VENV/.installed-test" 2>/dev/null)" != "$want" ]; }; then
-  echo "setup: installing Python packages from $req (first time takes a few minutes)"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+  echo "setup: installing Python packages (${reqs[*]}; the first time takes a few minutes)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${reqs[@]}"
+  # dlplay itself, editable: the `dlplay` command runs this checkout (built with the venv's setuptools: no download)
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi

@@ -29,6 +29,7 @@ from dlplay.bench.server import CHROMIUM, CHROMIUM_FLAGS
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = registry.test_data_dir(ROOT)  # DLPLAY_TEST_DATA, ../shared/data, else the cache fetched into
 SCREENSHOTS = ROOT / "screenshots"
+APP = ROOT / "dlplay_app"  # the app's folder: app.py, pages/ (paths in tests are relative to it)
 
 # The app under test never downloads: it reads the test data, fetched (once) before the session.
 os.environ["DLPLAY_OFFLINE"] = "1"
@@ -96,7 +97,7 @@ def _private_cache(tmp_path_factory):
 @pytest.fixture(scope="module", autouse=True)
 def _store_per_file(tmp_path_factory):
     """Each test file starts with an empty run store: a page shows the workspace's last run of its
-    setup (`ui.runs.adopt_last`), so runs left by another file — files run in any order, in two
+    setup (`dlplay_app.ui.runs.adopt_last`), so runs left by another file — files run in any order, in two
     workers — would change what it shows. (Run ids restart: results cached by id are dropped.)"""
     from dlplay.runs import record
 
@@ -144,7 +145,7 @@ def apptest():
     def make(page: str) -> AppTest:
         st.cache_resource.clear()
         st.cache_data.clear()
-        return AppTest.from_file(str(ROOT / page), default_timeout=30)
+        return AppTest.from_file(str(APP / page), default_timeout=30)
 
     yield make
     st.cache_resource.clear()
@@ -196,8 +197,8 @@ def streamlit_server(args: list[str], log_name: str, env: dict | None = None):
 
 @pytest.fixture(scope="session")
 def app_server():
-    """`streamlit run app.py` (through ui.serve) on a free localhost port; yields the base URL."""
-    with streamlit_server(["ui.serve"], "server.log") as url:
+    """`streamlit run app.py` (through dlplay_app.serve) on a free localhost port; yields the base URL."""
+    with streamlit_server(["dlplay_app.serve"], "server.log") as url:
         yield url
 
 

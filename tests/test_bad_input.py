@@ -101,7 +101,7 @@ def _failing_page():
     import streamlit as st
 
     from dlplay.jobs import get_scheduler
-    from ui.live import job_status
+    from dlplay_app.ui.live import job_status
 
     def boom(job):
         open("/nonexistent/dlplay-secret-dir/weights.pt")  # a server path in the traceback
@@ -122,7 +122,7 @@ def test_shared_server_shows_the_message_and_logs_the_traceback(monkeypatch, cap
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("DLPLAY_SHARED", "1")
-    caplog.set_level(logging.ERROR, logger="ui.live")
+    caplog.set_level(logging.ERROR, logger="dlplay_app.ui.live")
     at = AppTest.from_function(_failing_page, default_timeout=30).run()
     assert not at.exception
     assert at.error[0].value.startswith("FileNotFoundError: [Errno 2] No such file or directory")
@@ -130,7 +130,7 @@ def test_shared_server_shows_the_message_and_logs_the_traceback(monkeypatch, cap
     assert "Traceback" not in _texts(at) and str(ROOT) not in _texts(at)
     assert "details are in the server log" in _texts(at)
     at.run()  # redrawn: logged once per job, not once per redraw
-    logged = [r.getMessage() for r in caplog.records if r.name == "ui.live"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "dlplay_app.ui.live"]
     assert len(logged) == 1 and "Traceback (most recent call last)" in logged[0]
     assert "dlplay-secret-dir" in logged[0] and str(ROOT) in logged[0]
 
@@ -153,7 +153,9 @@ def _fake_venv(tmp_path):
     python = venv / "bin" / "python"
     python.write_text(f'#!/bin/sh\n[ "$1" = -c ] && exec {sys.executable} "$@"\necho "ARGS: $*"\n')
     python.chmod(0o755)
-    reqs = (ROOT / "requirements.txt").read_bytes() + (ROOT / "requirements-dev.txt").read_bytes()
+    reqs = b"".join((ROOT / f).read_bytes() for f in ("requirements.txt", "requirements-music.txt",
+                                                        "requirements-cluster.txt", "requirements-dev.txt",
+                                                        "pyproject.toml"))
     (venv / ".installed-app").write_text(hashlib.sha256(reqs).hexdigest() + "\n")
     return venv
 
@@ -166,15 +168,22 @@ def test_app_sh_turns_error_details_off_only_on_a_shared_server(tmp_path, shared
     out = subprocess.run(["bash", "scripts/app.sh", "--server.port", "9999"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     args = re.search(r"ARGS: (.*)", out.stdout).group(1).split()
-    assert args[:2] == ["-m", "ui.serve"] and "--server.port" in args
+    assert args[:2] == ["-m", "dlplay_app.serve"] and "--server.port" in args
     assert ("--client.showErrorDetails=none" in args) == bool(shared)
 
 
-def test_docker_image_is_a_shared_server_without_error_details():
+def test_docker_image_is_a_shared_server_without_error_details(monkeypatch):
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^ENV .*DLPLAY_SHARED=1", dockerfile, re.M)
     cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
-    assert '"--client.showErrorDetails=none"' in cmd
+    assert cmd.startswith('CMD ["dlplay"') and '"--shared"' in cmd  # the command's --shared: no error details
+    from dlplay_app import serve
+
+    passed = []
+    monkeypatch.setattr(serve, "main", passed.extend)
+    monkeypatch.setenv("DLPLAY_SHARED", "")  # put back after the test (cli sets it)
+    serve.cli(["--shared", "--port=8501"])
+    assert os.environ["DLPLAY_SHARED"] == "1" and "--client.showErrorDetails=none" in passed and "--server.port=8501" in passed
 
 
 def test_app_on_a_shared_server_redacts_uncaught_errors(apptest, monkeypatch):

@@ -60,8 +60,8 @@ def test_two_app_servers_share_one_store_and_one_cluster_and_each_visitor_sees_t
     need_shared("MNIST", "raw")
     env = {**os.environ, "DLPLAY_SHARED": "1", "DLPLAY_DB_URL": class_db, "DLPLAY_RAY_ADDRESS": ray_cluster.address,
            "DLPLAY_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
-    with streamlit_server(["ui.serve"], "classroom-a.log", env=env) as url_a, \
-            streamlit_server(["ui.serve"], "classroom-b.log", env=env) as url_b:
+    with streamlit_server(["dlplay_app.serve"], "classroom-a.log", env=env) as url_a, \
+            streamlit_server(["dlplay_app.serve"], "classroom-b.log", env=env) as url_b:
         import json
         import urllib.request
 

@@ -38,6 +38,6 @@ def test_the_app_and_the_worker_join_the_heads_cluster():
     assert "--head" in head and "--num-cpus=0" in head  # the head schedules, trains nothing
     assert f"--address=ray-head:{port}" in " ".join(SERVICES["ray-worker"]["command"])
     app = " ".join(SERVICES["app"]["command"])
-    assert f"ray start --address=ray-head:{port} --num-cpus=0" in app and "python -m ui.serve" in app
+    assert f"ray start --address=ray-head:{port} --num-cpus=0" in app and "exec dlplay " in app
     assert SERVICES["app"]["environment"]["DLPLAY_RAY_ADDRESS"] == "auto"
     assert "8501:8501" in SERVICES["app"]["ports"]

@@ -6,7 +6,7 @@ import pytest
 
 from dlplay import course
 from dlplay.runs.lesson import lesson_for
-from tests.conftest import ROOT
+from tests.conftest import APP
 
 
 def test_every_page_is_named_once_and_its_script_exists():
@@ -14,8 +14,8 @@ def test_every_page_is_named_once_and_its_script_exists():
     assert len(keys) == len(set(keys)) == 28
     assert len({p.path for p in course.COURSE}) == len(keys) and len({p.url for p in course.COURSE}) == len(keys)
     for p in course.COURSE:
-        assert (ROOT / p.path).is_file(), p.path
-        assert course.here(str(ROOT / p.path)) is p and course.here(p.path) is p
+        assert (APP / p.path).is_file(), p.path
+        assert course.here(str(APP / p.path)) is p and course.here(p.path) is p
     assert list(course.sections())[:3] == ["Start", "From scratch (NumPy)", "Neural networks"]
 
 
@@ -27,10 +27,10 @@ def test_a_lesson_takes_its_key_title_and_script_from_the_table(key):
 
 def test_pages_and_the_menu_take_their_key_and_heading_from_the_table():
     for p in course.COURSE[1:]:  # (the welcome page has a heading of its own)
-        source = (ROOT / p.path).read_text()
+        source = (APP / p.path).read_text()
         assert "st.title(course.page(KEY).heading)" in source, p.path
         if p.key != "pg":  # the playground's key is its panels' (ui.playground), checked below
             assert "KEY = course.here(__file__).key" in source, p.path
-    assert 'KEY = course.page("pg").key' in (ROOT / "ui/playground.py").read_text()
-    app = (ROOT / "app.py").read_text()
+    assert 'KEY = course.page("pg").key' in (APP / "ui/playground.py").read_text()
+    app = (APP / "app.py").read_text()
     assert "course.sections()" in app and 'st.Page("' not in app, "app.py builds its menu from the table"

@@ -1,7 +1,7 @@
 """A class arriving together on a freshly started shared server: twelve visitors open
 twelve pages at the same moment, and none of them sees an error (a fresh server once
 crashed Grid-world in 3 of 6 such starts: pages importing plotly and pandas in several
-script threads at once; `ui.serve` now imports what pages use before the first visitor)."""
+script threads at once; `dlplay_app.serve` now imports what pages use before the first visitor)."""
 from __future__ import annotations
 
 import os
@@ -20,7 +20,7 @@ LOAD_MS = 180_000  # twelve first page loads at once on two cores
 
 def test_twelve_visitors_arriving_at_once_on_a_fresh_server_see_no_error(browser, tmp_path):
     env = {**os.environ, "DLPLAY_SHARED": "1", "DLPLAY_HOME": str(tmp_path / "home")}
-    with streamlit_server(["ui.serve"], "cold_start_server.log", env=env) as url:
+    with streamlit_server(["dlplay_app.serve"], "cold_start_server.log", env=env) as url:
         contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in PAGES]
         try:
             tabs = [c.new_page() for c in contexts]

@@ -60,7 +60,7 @@ class Servers:
         SCREENSHOTS.mkdir(exist_ok=True)
         self.log = SCREENSHOTS / f"{self.name}_server{len(self.procs)}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ui.serve", "--server.port", str(port),
+            [sys.executable, "-m", "dlplay_app.serve", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, env=env)
         self.procs.append(proc)

@@ -47,7 +47,7 @@ class Server:
         self.log = SCREENSHOTS / "e2e_session_end_server.log"
         port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ui.serve", "--server.port", str(port),
+            [sys.executable, "-m", "dlplay_app.serve", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, env=env)
         self.url = f"http://127.0.0.1:{port}"

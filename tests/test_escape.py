@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from ui.escape import html_text, md, md_list
+from dlplay_app.ui.escape import html_text, md, md_list
 
 NAMES = ["*x*", "[a](http://x)", "$x$", ":red[x]", "# heading", "a_b_c", "<b>bold</b>", "`code`", "~~gone~~",
          "1. list", "- item", "www.example.com", "back\\slash", "|a|b|", "![img](http://x/y.png)"]

@@ -35,7 +35,7 @@ def test_the_server_serves_it_beside_streamlits_own(tmp_path):
     env = {**os.environ, "DLPLAY_HOME": str(tmp_path / "home")}
     env.pop("DLPLAY_RAY_ADDRESS", None)
     env.pop("DLPLAY_DB_URL", None)
-    with streamlit_server(["ui.serve"], "server-health.log", env=env) as url:
+    with streamlit_server(["dlplay_app.serve"], "server-health.log", env=env) as url:
         with urllib.request.urlopen(f"{url}/_dlplay/health", timeout=20) as r:
             assert r.status == 200
             assert json.loads(r.read()) == {"status": "ok", "store": "ok · 0 runs", "cluster": "not configured"}

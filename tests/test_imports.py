@@ -1,5 +1,5 @@
-"""No import circles in the app's own modules (issue 26): what a page shows (`ui.shown`), who is
-visiting (`ui.workspace`) and the widgets (`ui.live`) are separate; where the app keeps things
+"""No import circles in the app's own modules (issue 26): what a page shows (`dlplay_app.ui.shown`), who is
+visiting (`dlplay_app.ui.workspace`) and the widgets (`dlplay_app.ui.live`) are separate; where the app keeps things
 (`dlplay.places`) builds on nothing; the choice of Ray is made where the app starts. Imports
 inside functions count too: they are how circles were stepped around before."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 def modules() -> dict[str, Path]:
     out = {}
-    for f in sorted([*ROOT.glob("dlplay/**/*.py"), *ROOT.glob("ui/**/*.py")]):
+    for f in sorted([*ROOT.glob("dlplay/**/*.py"), *ROOT.glob("dlplay_app/**/*.py")]):
         name = ".".join(f.relative_to(ROOT).with_suffix("").parts)
         out[name.removesuffix(".__init__")] = f
     return out
@@ -75,7 +75,7 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_no_module_of_the_app_imports_itself_round_a_circle():
     known = modules()
     graph = {name: imported(name, path, known) for name, path in known.items()}
-    assert graph["ui.runs"] >= {"ui.live", "ui.shown"} and "dlplay.executors" not in graph["dlplay.jobs"]
+    assert graph["dlplay_app.ui.runs"] >= {"dlplay_app.ui.live", "dlplay_app.ui.shown"} and "dlplay.executors" not in graph["dlplay.jobs"]
     assert circles(graph) == []
 
 

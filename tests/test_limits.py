@@ -252,7 +252,7 @@ def _train_twice_on_one_page():
 
     from dlplay.classify import LESSON, ClassifierSpec
     from dlplay.train import TrainConfig
-    from ui.runs import start_run
+    from dlplay_app.ui.runs import start_run
 
     if "first" not in st.session_state:  # Train, then Train again on the same page while it runs
         spec = ClassifierSpec(dataset="mnist5k", train=TrainConfig(epochs=30))

@@ -142,7 +142,7 @@ def test_a_failed_run_shows_its_error_without_paths(apptest, shared_server):
     """A job's exception (an OSError names its file) reaches the page scrubbed."""
     from dlplay.jobs import get_scheduler
 
-    from ui.live import job_status
+    from dlplay_app.ui.live import job_status
 
     def fail(job):
         raise OSError(f"[Errno 28] No space left on device: '{data.cache_dir() / 'models' / 'x.safetensors'}'")
@@ -155,7 +155,7 @@ def test_a_failed_run_shows_its_error_without_paths(apptest, shared_server):
         import streamlit as st
 
         from dlplay.jobs import get_scheduler
-        from ui.live import job_status
+        from dlplay_app.ui.live import job_status
 
         job_status(get_scheduler().get(st.session_state["job-id"]))
 

@@ -1,4 +1,4 @@
-"""The server's settings hold wherever it is started from (issue 27, part 3): `python -m ui.serve`, run
+"""The server's settings hold wherever it is started from (issue 27, part 3): `python -m dlplay_app.serve`, run
 from another folder with a home of its own (a systemd unit, a teacher's script), ends up with the
 project's settings from .streamlit/config.toml — no garbage collection after every rerun, no file
 watcher crawling the venv, no usage statistics, the upload cap — as Streamlit reads the config file
@@ -19,7 +19,7 @@ PROBE = """
 import sys
 from streamlit import config
 from streamlit.web import bootstrap
-import ui.serve as serve
+import dlplay_app.serve as serve
 
 def report(*args, **kwargs):
     print({k: config.get_option(k) for k in ("runner.postScriptGC", "server.fileWatcherType",

@@ -13,7 +13,7 @@ def test_every_figure_made_after_import_puts_its_title_below_the_toolbar():
     regression. The dlplay template, added to whatever default is current, moves titles below it."""
     import streamlit  # noqa: F401 - sets its own default template when first imported
 
-    import ui.settings  # noqa: F401 - every settings page imports it after Streamlit: it adds dlplay's
+    import dlplay_app.ui.settings  # noqa: F401 - every settings page imports it after Streamlit: it adds dlplay's
 
     viz.use_template()  # idempotent
     assert pio.templates.default.split("+") == ["streamlit", "dlplay"]

@@ -1,6 +1,6 @@
 """Benchmark: a training job inside the live Streamlit server, seen from a browser.
 
-Starts the app (`python -m ui.serve`, i.e. `streamlit run app.py`), opens the digit-classifier page in headless Chromium,
+Starts the app (`python -m dlplay_app.serve`, i.e. `streamlit run app.py`), opens the digit-classifier page in headless Chromium,
 clicks Train and measures what a learner experiences:
 
 - training samples/s of the job while the page redraws its live charts (the page's
@@ -60,7 +60,7 @@ def free_port() -> int:
 def start_server(log_path: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ui.serve", "--server.port", str(port),
+        [sys.executable, "-m", "dlplay_app.serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"

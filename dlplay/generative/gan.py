@@ -28,7 +28,7 @@ from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
 from ..train import (LossWatch, Loop, Optimizers, Step, TrainConfig, index_batches, load_checkpoint,
                     save_checkpoint, seed_everything)
-from ..viz import montage, to_uint8
+from ..viz import montage, tile_grid, to_uint8
 
 
 # --- models -------------------------------------------------------------------------------------
@@ -416,7 +416,7 @@ from torch import nn
 NZ, WIDTH, CHANNELS, SEED = {spec.nz!r}, {spec.width!r}, {channels!r}, {spec.seed!r}
 
 
-{sources(Generator, Discriminator, generate, to_uint8, montage)}
+{sources(Generator, Discriminator, generate, to_uint8, tile_grid, montage)}
 
 def load(model, tensors, prefix):
     model.load_state_dict({{k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}})

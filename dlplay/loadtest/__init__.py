@@ -7,7 +7,7 @@ the queue places the pages showed, and the server's memory before, at its peak a
 a while (default 3 minutes) after every tab has closed, with its CPU use then.
 
 Bounded everywhere: a fixed number of sessions, a deadline for every wait, and it
-stops by itself; it talks only to 127.0.0.1 (its own server (`python -m ui.serve`) on a free
+stops by itself; it talks only to 127.0.0.1 (its own server (`python -m dlplay_app.serve`) on a free
 port, or `--url http://127.0.0.1:PORT`).
 """
 from .run import Options, run

@@ -19,15 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..places import ASSETS
+
 WALL, START, GOAL, PIT, FREE = "#", "S", "G", "P", "."
 CELLS = {WALL: "wall", START: "start", GOAL: "goal", PIT: "pit", FREE: "free"}
 ACTIONS = ((-1, 0), (0, 1), (1, 0), (0, -1))  # up, right, down, left (gymnasium's CliffWalking order)
 ARROWS = "↑→↓←"
 MAX_SIDE = 20  # rows and columns a layout may have
 MAX_STEPS = 10_000  # an episode is cut off here (a maze edited shut mid-run never hangs a job)
-MAZES = Path(__file__).resolve().parents[2] / "assets" / "mazes"
+MAZES = ASSETS / "mazes"
 
-# name → title; the layouts are assets/mazes/<name>.txt.
+# name → title; the layouts are dlplay/assets/mazes/<name>.txt.
 WORLDS = {
     "windy": "Windy grid world (Sutton & Barto, Example 6.5)",
     "cliff": "Cliff walking (Sutton & Barto, Example 6.6)",

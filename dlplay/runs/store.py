@@ -173,7 +173,7 @@ class RunStore:
         self.url = url
         self.engine = _make_engine(url)
         try:
-            _migrate(self.engine)
+            _migrate(self.engine, self.root / "runs.db")
         except sa.exc.OperationalError:
             pass  # a read-only store: nothing new is stored in it (Train says so: `writable`)
         self._lock = threading.Lock()
@@ -418,11 +418,12 @@ def store_problem(exc: BaseException) -> str:
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def _migrate(engine: sa.Engine) -> None:
+def _migrate(engine: sa.Engine, lock: Path) -> None:
     """The store's tables brought to this version's schema by Alembic's migrations (`migrations/`),
     so a store an earlier dlplay made — last term's runs — opens with everything in it. A store from
     before migrations has the baseline's tables: its ids made never reused if they weren't, then
-    stamped at the baseline. Servers starting together on one new store take turns."""
+    stamped at the baseline. Servers starting together on one new store take turns (SQLite: a lock
+    file beside `lock`, the store's database; PostgreSQL: an advisory lock)."""
     from alembic import command
     from alembic.config import Config
 
@@ -431,7 +432,7 @@ def _migrate(engine: sa.Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     sqlite = engine.dialect.name == "sqlite"
-    with making(Path(engine.url.database)) if sqlite else contextlib.nullcontext():
+    with making(lock) if sqlite else contextlib.nullcontext():
         tables = sa.inspect(engine).get_table_names()
         if sqlite and "runs" in tables and "alembic_version" not in tables:
             _ids_never_reused(engine)

@@ -25,7 +25,7 @@ class Upload:
 
 
 def uploaded(monkeypatch, name: str, text: str) -> list[tuple[str, str]]:
-    import ui.playground as panels
+    import dlplay_app.ui.playground as panels
 
     state = {"pg-upload": Upload(name, text.encode())}
     monkeypatch.setattr(panels, "ss", state)

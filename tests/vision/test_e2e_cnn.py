@@ -13,14 +13,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LOAD_MS = 90_000
 TRAIN_MS = 240_000
-EXAMPLES = ROOT / "assets" / "examples"
+EXAMPLES = ROOT / "dlplay" / "assets" / "examples"
 
 
 @pytest.fixture(scope="module")
 def cnn_url():
     """The page served on its own (`streamlit run pages/vision/cnn.py`), so the test
     doesn't depend on where app.py lists it."""
-    with streamlit_server(["streamlit", "run", "pages/vision/cnn.py"], "server-cnn.log",
+    with streamlit_server(["streamlit", "run", "dlplay_app/pages/vision/cnn.py"], "server-cnn.log",
                           env={**os.environ, "PYTHONPATH": str(ROOT)}) as url:
         yield url
 

@@ -14,7 +14,7 @@ from dlplay import data
 from dlplay.vision.images import MAX_BYTES, ImageRejected, augment, load_upload
 from tests.conftest import ROOT
 
-EXAMPLES = ROOT / "assets" / "examples"
+EXAMPLES = ROOT / "dlplay" / "assets" / "examples"
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:

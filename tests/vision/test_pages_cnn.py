@@ -9,7 +9,7 @@ from tests.conftest import ROOT, job_of, run_of
 
 PAGE = "pages/vision/cnn.py"
 COMPARE = "pages/vision/compare.py"
-EXAMPLES = ROOT / "assets" / "examples"
+EXAMPLES = ROOT / "dlplay" / "assets" / "examples"
 
 
 @pytest.fixture(autouse=True)

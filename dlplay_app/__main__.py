@@ -1,0 +1,4 @@
+"""`python -m dlplay_app`: the `dlplay` command."""
+from dlplay_app.serve import cli
+
+cli()

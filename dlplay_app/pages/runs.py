@@ -1,0 +1,135 @@
+"""Runs: every run of this workspace — compare curves, reopen a run on its page, export
+it, delete it."""
+import streamlit as st
+
+from dlplay import course, runs
+from dlplay.runs import compare, export, tensorboard
+from dlplay_app.ui.live import job_status
+from dlplay_app.ui.runs import RunView, reopen, shared_server, workspace
+from dlplay_app.ui.workspace import bookmark_url
+
+KEY = course.here(__file__).key
+ws = workspace()
+
+st.title(course.page(KEY).heading)
+st.markdown(
+    "Every model you train is a **run**: its settings, its data and where the data came from, its curves, "
+    "its results and its trained weights, kept on the server — after you leave a page, and after the "
+    "server restarts. Select runs in the table to overlay their curves; select one to reopen it on its "
+    "page (settings and results restored, the model ready to explore) or to export it.")
+
+if shared_server():
+    with st.container(border=True):
+        st.markdown("**Your private workspace.** This browser keeps it for you: no one else sees your runs, and "
+                    "links to a page's setup never carry it. To reach your runs from another browser, bookmark "
+                    "the link below — it is **private**: whoever opens it can see and delete your runs, so never "
+                    "share it.")
+        with st.expander("Bookmark my workspace"):
+            st.code(bookmark_url(), language=None)
+
+store = runs.get_store()
+if stopping := st.session_state.pop(f"{KEY}-stopping", None):
+    st.info(f"Run{'s' if len(stopping) > 1 else ''} {', '.join(map(str, stopping))} "
+            f"{'were' if len(stopping) > 1 else 'was'} still training: stopped, and removed as soon as the current "
+            "step ends.", icon=":material/delete:")
+all_runs = store.list(ws)
+if not all_runs:
+    st.info("No runs yet. Train a model on any page (the digit classifier, the VAE, …) and it appears here.")
+    st.stop()
+
+titles = sorted({r.title for r in all_runs})
+picked_pages = st.multiselect("Pages", titles, placeholder="all pages", key=f"{KEY}-pages")
+listed = [r for r in all_runs if not picked_pages or r.title in picked_pages]
+
+any_active = any(r.is_active for r in listed)
+
+
+by_id = {r.id: r for r in listed}
+
+
+def table_picked():
+    """Rows ticked in the table become the selection below (which can also be edited by hand)."""
+    table = st.session_state.get(f"{KEY}-table")  # gone after a delete reset the table
+    rows = table.selection.rows if table is not None else []
+    st.session_state[f"{KEY}-chosen"] = [listed[i].id for i in rows if i < len(listed)]
+    st.session_state[f"{KEY}-picked"] = True
+
+
+@st.fragment(run_every=2.0 if any_active else None)
+def listing():
+    fresh = [store.get(r.id) or r for r in listed]  # states and headlines of active runs move on
+    st.dataframe(compare.table(fresh), hide_index=True, width="stretch", on_select=table_picked,
+                 selection_mode="multi-row", key=f"{KEY}-table",
+                 column_config={"run": st.column_config.NumberColumn(format="%d", width="small")})
+    if st.session_state.pop(f"{KEY}-picked", False):
+        st.rerun()  # a tick reran only this fragment: redraw the page so the selection below shows it
+
+
+listing()
+if any(i not in by_id for i in st.session_state.get(f"{KEY}-chosen", [])):  # deleted, or filtered out
+    st.session_state[f"{KEY}-chosen"] = [i for i in st.session_state[f"{KEY}-chosen"] if i in by_id]
+chosen_ids = st.multiselect("Selected runs", list(by_id), key=f"{KEY}-chosen", placeholder="tick rows above",
+                            format_func=lambda i: f"run {i} · {by_id[i].title}")
+chosen = [r for r in (store.get(i, ws) for i in chosen_ids) if r is not None]
+if not chosen:
+    st.caption(f"{len(listed)} run{'s' if len(listed) != 1 else ''}. Select rows (the boxes on the left) to "
+               "compare, reopen, export or delete.")
+    st.stop()
+
+# --- compare ------------------------------------------------------------------------------------
+metrics = {r.id: store.metrics(r.id) for r in chosen}
+names = compare.metric_names(metrics)
+if names:
+    c1, c2 = st.columns([2, 1])
+    metric = c1.selectbox("Curve", names, key=f"{KEY}-metric")
+    # A run stopped in its first epoch has batch points only: show those by default.
+    per = c2.radio("Along", ["epoch", "step"], index=0 if compare.has_epochs(metrics) else 1, horizontal=True,
+                   key=f"{KEY}-per",
+                   help="epoch: train (dotted) and validation (solid) after each epoch; step: every logged batch.")
+    st.plotly_chart(compare.overlay_figure(chosen, metrics, metric, per), width="stretch", key=f"{KEY}-overlay")
+else:
+    st.caption("These runs have no curves to compare yet.")
+
+# --- one run: reopen, export ----------------------------------------------------------------------
+if len(chosen) == 1:
+    run = chosen[0]
+    st.subheader(f"Run {run.id}")
+    st.markdown(f"**{run.label()}**")
+    job_status(RunView(run, runs.RECORDER.job(run.id)))
+    lesson = runs.lesson_for(run.page)
+    c1, c2 = st.columns([1, 3])
+    if lesson is not None and c1.button("Reopen on its page", key=f"{KEY}-reopen", type="primary",
+                                        icon=":material/open_in_new:"):
+        reopen(run)
+    with c2:
+        st.markdown("**Export**")
+        files = export.files(run)
+        cols = st.columns(len(files) + 2)
+        kinds = {".safetensors": "Weights", ".json": "Spec", ".csv": "Metrics", ".py": "PyTorch script"}
+        for col, (name, content) in zip(cols, files.items()):
+            kind = next(v for k, v in kinds.items() if name.endswith(k))
+            col.download_button(kind, content, file_name=name, key=f"{KEY}-dl-{name}", width="stretch")
+        cols[-2].download_button("TensorBoard", lambda: tensorboard.zip_bytes(run),
+                                 file_name=f"{export.file_stem(run)}-tensorboard.zip", key=f"{KEY}-dl-tb",
+                                 width="stretch", help="Event files: unzip, then `tensorboard --logdir .` there")
+        cols[-1].download_button("All (zip)", export.zip_bytes(run), file_name=f"{export.file_stem(run)}.zip",
+                                 key=f"{KEY}-dl-zip", width="stretch", icon=":material/download:")
+    if not run.has_model:
+        st.caption("This run has no trained model to export (it was cancelled, failed or interrupted before "
+                   "one was kept): its spec and curves are still here.")
+    else:
+        st.caption("The script rebuilds the model without dlplay, loads the weights file beside it and "
+                   "evaluates it on the run's test data: `python " + export.file_stem(run) + ".py`.")
+
+# --- delete -------------------------------------------------------------------------------------
+with st.expander(f"Delete {'this run' if len(chosen) == 1 else f'these {len(chosen)} runs'}"):
+    st.caption("Deleting removes the runs' records, curves and weights for good. An active run is stopped "
+               "first, disappears from this list at once and is removed as soon as its current step ends.")
+    if st.button(f"Delete run{'s' if len(chosen) > 1 else ''} " + ", ".join(str(r.id) for r in chosen),
+                 key=f"{KEY}-delete", icon=":material/delete:"):
+        stopping = [r.id for r in chosen if runs.delete(r.id, ws) == "stopping"]
+        if stopping:
+            st.session_state[f"{KEY}-stopping"] = stopping
+        st.session_state.pop(f"{KEY}-table", None)
+        st.session_state.pop(f"{KEY}-chosen", None)
+        st.rerun()
