@@ -10,8 +10,8 @@ whole. Two routes:
   is fetched by its path and checked against its sha256 here.
 - the original, where one is known to give these very bytes (a pinned commit of the repository
   a verbatim copy came from) or the same content (the publisher's archive, checked against its
-  published md5, unpacked). Files rebuilt for this data set have no original: a mirror or a copy
-  of the folder provides them.
+  published md5, unpacked). The files rebuilt for this data set are made again from their
+  originals, byte for byte, and checked (`dlplay.rebuilt`).
 
 The app reads its datasets from the data directory (`dlplay.places.data_dir`); the tests read
 theirs from `test_data_dir()` and fetch what is missing once (`ensure`).
@@ -43,13 +43,15 @@ _AG = f"{_GH}/mhjabreel/CharCnn_Keras/555590db4219b1243abb1918effd6a7425a2d75f/d
 class File:
     """A file of the data directory. `origin`: where the original is, `origin_hash` its hash
     when it differs from this copy's (a rebuilt file with the same content), `member` the
-    file's name inside an original archive."""
+    file's name inside an original archive; `rebuilt`: the `dlplay.rebuilt` recipe that makes
+    it again from its originals, byte for byte."""
     path: str
     size: int
     sha256: str
     origin: str = ""
     origin_hash: str = ""
     member: str = ""
+    rebuilt: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,16 @@ DATASETS: dict[str, Dataset] = {
              "cifar-10-batches-py/test_batch"),
     )),
     "imdb": Dataset("IMDB reviews, 2,500 + 2,500 (aclImdb folder)", (
-        File("aclImdb/README", 4_037, "a69bd3b91235c7fa1d6aadab51e257b7fa3f7b68f32b607483a72bd67f95e557"),
-        File("aclImdb_subset.sha256", 429_100, "d5f7fc696bbdbe841b4b884370c916ce20666331cc2a95a3be4f2f748e6dedfa"),
+        File("aclImdb/README", 4_037, "a69bd3b91235c7fa1d6aadab51e257b7fa3f7b68f32b607483a72bd67f95e557",
+             rebuilt="imdb"),
+        File("aclImdb_subset.sha256", 429_100, "d5f7fc696bbdbe841b4b884370c916ce20666331cc2a95a3be4f2f748e6dedfa",
+             rebuilt="imdb"),
     ), Manifest("aclImdb_subset.sha256", "aclImdb")),
     "imdb_csv": Dataset("IMDB reviews, 25,000 + 25,000 (CSV)", (
-        File("imdb_csv/imdb_train.csv.gz", 12_982_861, "15e960af267b01db5ce9be309802b820b5236a5ee92bc198aa98981398e118a4"),
-        File("imdb_csv/imdb_test.csv.gz", 12_676_566, "ac27735087d80e79ea9250012cec1600ff46db424cb02f30e837b5c32ba1220a"),
+        File("imdb_csv/imdb_train.csv.gz", 12_982_861, "15e960af267b01db5ce9be309802b820b5236a5ee92bc198aa98981398e118a4",
+             rebuilt="imdb"),
+        File("imdb_csv/imdb_test.csv.gz", 12_676_566, "ac27735087d80e79ea9250012cec1600ff46db424cb02f30e837b5c32ba1220a",
+             rebuilt="imdb"),
     )),
     "ag_news": Dataset("AG News (test split)", (
         File("ag_news_csv/test.csv", 1_857_427, "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
@@ -127,9 +133,9 @@ DATASETS: dict[str, Dataset] = {
              "be67b1e1d0ea22a0c64eb72db53a83dae65650a7b470ca09a34a1e43a3fb4405",
              f"{_GH}/czhuang/JSB-Chorales-dataset/9a7f733ddb4ed91f48da64ac7f0f621c34aadd4d/jsb-chorales-quarter.pkl"),
         File("polyphonic_music/Nottingham.pickle", 3_963_286,
-             "88a487d2d4021b30b840da8e07a53687a0f5f128e456a1b76b87c5bc53d99346"),
+             "88a487d2d4021b30b840da8e07a53687a0f5f128e456a1b76b87c5bc53d99346", rebuilt="nottingham"),
         File("polyphonic_music/Piano-midi.de.pickle", 1_262_269,
-             "0d844e11aa6cd6c664573c079e9106a166c300e4a5a6c574f4299f090bcba6a8"),
+             "0d844e11aa6cd6c664573c079e9106a166c300e4a5a6c574f4299f090bcba6a8", rebuilt="piano"),
         *(File(f"polyphonic_music/tcn_mat/{name}", size, sha, f"{_TCN}/{name}") for name, size, sha in (
             ("JSB_Chorales.mat", 96_095, "ac0e608527cc411c7e21ef7d38be47f0de7fb6b13b3ae168b8eccf1c2a9b18d4"),
             ("Piano_midi.mat", 223_732, "990a8a71d5764a7eaa3e78d9e5023d1470380fe2db3a1448265a97a24c8b1c34"),
@@ -177,27 +183,39 @@ def missing(dest: Path, names=TEST_DATASETS) -> list[str]:
 
 def fetch(name: str, dest: Path, progress: Progress | None = None, only: tuple[str, ...] = ()) -> None:
     """Fetch the dataset's files that `dest` lacks (`only`: those of these paths): from the mirror
-    when one is set, else from their originals. Raises FetchFailed naming what failed and why."""
+    when one is set, else from their originals (a rebuilt file made again from them, checked).
+    Raises FetchFailed naming what failed and why."""
+    from . import rebuilt
+
     ds = DATASETS[name]
     base = mirror()
     files = [f for f in ds.files if not (dest / f.path).is_file() and (not only or f.path in only)]
-    if not base and (no_origin := [f.path for f in files if not f.origin]):
-        raise FetchFailed(f"{', '.join(no_origin)} (rebuilt for this data set) can only come from a mirror "
-                          "(DLPLAY_DATA_URL) or a copy of the data folder")
+    recipes = set() if base else {f.rebuilt for f in files if f.rebuilt and not f.origin}
+    if not base and ds.manifest and not only and (dest / ds.manifest.listing).is_file() and any(
+            not (dest / p).is_file() for p, _ in _listed(dest, ds.manifest)):
+        recipes.add(by_path(ds.manifest.listing).rebuilt)  # listed files lost: made again with their listing
+    fetched = files if base else [f for f in files if f.origin]
     failed = []
-    for i, f in enumerate(files):  # every file tried: one failure names all that failed
-        report = _part(progress, i, len(files) + bool(ds.manifest), f.path)
+    for i, f in enumerate(fetched):  # every file tried: one failure names all that failed
+        report = _part(progress, i, len(fetched) + len(recipes) + bool(ds.manifest), f.path)
         try:
             _fetch_file(f, dest, base, report) if base else _fetch_original(f, dest, report)
         except FetchFailed as exc:
             failed.append(str(exc))
+    for recipe in sorted(recipes):  # the originals of the files rebuilt for this data set, made into them again
+        try:
+            rebuilt.make(recipe, dest, progress)
+        except FetchFailed as exc:
+            failed.append(str(exc))
     if failed:
         raise FetchFailed("; ".join(failed))
-    if ds.manifest and not only:
-        if not base:
-            raise FetchFailed(f"the files listed in {ds.manifest.listing} can only come from a mirror "
-                              "(DLPLAY_DATA_URL) or a copy of the data folder")
+    if ds.manifest and base and not only:
         _fetch_listed(ds.manifest, dest, base, _part(progress, len(files), len(files) + 1, ds.manifest.root))
+
+
+def by_path(path: str) -> File:
+    """The registry's file at `path` in the data directory."""
+    return next(f for ds in DATASETS.values() for f in ds.files if f.path == path)
 
 
 def ensure(dest: Path, names=TEST_DATASETS, progress: Progress | None = None) -> None:

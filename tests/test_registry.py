@@ -4,9 +4,12 @@ checks every file's sha256 (a damaged byte is refused and named), unpacks a publ
 keeps what it fetched, and with nothing to fetch from stops with one message."""
 from __future__ import annotations
 
+import csv
 import functools
+import gzip
 import hashlib
 import http.server
+import io
 import os
 import shutil
 import socket
@@ -29,6 +32,7 @@ class _Counting(http.server.SimpleHTTPRequestHandler):
 
     def do_GET(self):
         type(self).requests += 1
+        type(self).paths.append(self.path)
         super().do_GET()
 
 
@@ -38,7 +42,7 @@ def serve():
     servers = []
 
     def start(folder: Path):
-        handler = type("Handler", (_Counting,), {"requests": 0})
+        handler = type("Handler", (_Counting,), {"requests": 0, "paths": []})
         httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         servers.append(httpd)
@@ -166,3 +170,48 @@ def test_the_app_fetches_a_missing_dataset_from_the_mirror(serve, tmp_path, monk
         assert (tmp_path / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file()
     finally:
         data.clear_cache()
+
+
+def _as_originals(monkeypatch, base: str, name: str) -> None:
+    """The dataset's verbatim originals served from `base` by their data-directory paths."""
+    files = tuple(replace(f, origin=f"{base}/{f.path}") if f.origin and not f.member else f
+                  for f in registry.DATASETS[name].files)
+    monkeypatch.setitem(registry.DATASETS, name, replace(registry.DATASETS[name], files=files))
+
+
+@pytest.mark.slow
+def test_without_a_mirror_the_rebuilt_files_are_made_again_from_their_originals(serve, tmp_path, monkeypatch):
+    """No mirror: the two music pickles are made from the TCN .mat originals, and the IMDB subset, its
+    listing and both CSVs from Stanford's archive (here one built from the test data's own reviews and
+    served on loopback, its md5 taken as published) — each byte for byte the registry's file."""
+    from dlplay import rebuilt
+
+    site = tmp_path / "site"
+    site.mkdir()
+    archive = site / "aclImdb_v1.tar.gz"
+    csv.field_size_limit(10**9)
+    with tarfile.open(archive, "w") as tar:  # every labelled review at its place, as in the original
+        tar.add(SHARED_DATA / "aclImdb" / "README", arcname="aclImdb/README")
+        for split in ("train", "test"):
+            with gzip.open(SHARED_DATA / "imdb_csv" / f"imdb_{split}.csv.gz", "rt", encoding="utf-8", newline="") as f:
+                for review, _, _, source in list(csv.reader(f))[1:]:
+                    data = review.encode("utf-8")
+                    info = tarfile.TarInfo(f"aclImdb/{source}")
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+    base, handler = serve(SHARED_DATA)
+    archive_base, _ = serve(site)
+    monkeypatch.setattr(rebuilt, "IMDB_URL", f"{archive_base}/aclImdb_v1.tar.gz")
+    monkeypatch.setattr(rebuilt, "IMDB_MD5", hashlib.md5(archive.read_bytes()).hexdigest())
+    _as_originals(monkeypatch, base, "music")
+    monkeypatch.delenv("DLPLAY_DATA_URL", raising=False)
+    monkeypatch.setenv("DLPLAY_CACHE_DIR", str(tmp_path / "cache"))
+    dest = tmp_path / "test-data"
+    registry.ensure(dest, names=("music", "imdb", "imdb_csv"))
+    assert registry.missing(dest, ("music", "imdb", "imdb_csv")) == []
+    for name in ("music", "imdb", "imdb_csv"):
+        for f in registry.DATASETS[name].files:
+            assert _sha(dest / f.path) == f.sha256, f.path
+    assert len(list((dest / "aclImdb").rglob("*.txt"))) == 5000
+    made = ("Nottingham.pickle", "Piano-midi.de.pickle", "imdb_csv", "aclImdb")
+    assert not any(m in p for p in handler.paths for m in made), "made here from the originals, not fetched"

@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import registry
+from ..rebuilt import IMDB_MD5, IMDB_URL
 from ..data import DatasetUnavailable, Progress, Source, data_dir, download, downloads_allowed
 from ..visible import ask, in_data_dir
 
 log = logging.getLogger(__name__)
 
-IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
-IMDB_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"  # torchtext's checksum of aclImdb_v1.tar.gz
 SENTIMENT = ["negative", "positive"]
 AG_CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
 UCI_FILES = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt")
