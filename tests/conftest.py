@@ -31,9 +31,11 @@ SHARED_DATA = registry.test_data_dir(ROOT)  # DLPLAY_TEST_DATA, ../shared/data, 
 SCREENSHOTS = ROOT / "screenshots"
 APP = ROOT / "dlplay_app"  # the app's folder: app.py, pages/ (paths in tests are relative to it)
 
-# The app under test never downloads: it reads the test data, fetched (once) before the session.
+# The app under test never downloads: it reads the test data, fetched (once) before the session from
+# the mirror, if one is named — which the app under test then never sees (tests that want one set it).
 os.environ["DLPLAY_OFFLINE"] = "1"
 os.environ["DLPLAY_DATA_DIR"] = str(SHARED_DATA)
+TEST_DATA_URL = os.environ.pop("DLPLAY_DATA_URL", "")
 
 
 def pytest_configure(config):
@@ -43,18 +45,23 @@ def pytest_configure(config):
     them — not hundreds of failures."""
     if WORKER or not registry.missing(SHARED_DATA):
         return
-    shown = [0.0]
+    shown = [""]
 
     def progress(frac: float, msg: str) -> None:
-        if frac < shown[0] or frac - shown[0] >= 0.1 or frac >= 1.0:  # each dataset from 0, every tenth
-            shown[0] = frac
+        what = msg.split(":")[0]  # a line for each file (or each hundreds of reviews), not each chunk
+        if what != shown[0] or "files" in msg:
+            shown[0] = what
             print(f"test data: {msg}", file=sys.stderr, flush=True)
 
     print(f"test data: fetching what {SHARED_DATA} lacks (once)", file=sys.stderr, flush=True)
+    if TEST_DATA_URL:
+        os.environ["DLPLAY_DATA_URL"] = TEST_DATA_URL
     try:
         registry.ensure(SHARED_DATA, progress=progress)
     except registry.FetchFailed as exc:
         raise pytest.UsageError(str(exc)) from None  # printed once, as "ERROR: …", exit status 4
+    finally:
+        os.environ.pop("DLPLAY_DATA_URL", None)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -169,10 +176,14 @@ def streamlit_server(args: list[str], log_name: str, env: dict | None = None):
     port = _free_port()
     SCREENSHOTS.mkdir(exist_ok=True)
     log = open(server_log(log_name), "w")
+    env = dict(env or os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    # From the app's folder: `streamlit run pages/….py` (one page as the app) reads the project's
+    # settings there (.streamlit/config.toml), as `dlplay` passes them itself.
     proc = subprocess.Popen(
         [sys.executable, "-m", *args, "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy())
+        cwd=APP, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:

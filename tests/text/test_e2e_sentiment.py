@@ -16,7 +16,7 @@ REVIEW = "A wonderful film: brilliant acting, a moving story and a great ending.
 
 @pytest.fixture(scope="module")
 def sentiment_url():
-    with streamlit_server(["streamlit", "run", "dlplay_app/pages/text/sentiment.py"], "server-sentiment.log",
+    with streamlit_server(["streamlit", "run", "pages/text/sentiment.py"], "server-sentiment.log",
                           env={**os.environ, "PYTHONPATH": str(ROOT)}) as url:
         yield url
 

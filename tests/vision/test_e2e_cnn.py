@@ -20,7 +20,7 @@ EXAMPLES = ROOT / "dlplay" / "assets" / "examples"
 def cnn_url():
     """The page served on its own (`streamlit run pages/vision/cnn.py`), so the test
     doesn't depend on where app.py lists it."""
-    with streamlit_server(["streamlit", "run", "dlplay_app/pages/vision/cnn.py"], "server-cnn.log",
+    with streamlit_server(["streamlit", "run", "pages/vision/cnn.py"], "server-cnn.log",
                           env={**os.environ, "PYTHONPATH": str(ROOT)}) as url:
         yield url
 

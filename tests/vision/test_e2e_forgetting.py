@@ -27,7 +27,7 @@ READ_A = """() => {
 @pytest.fixture(scope="module")
 def forgetting_url():
     """The page served on its own (`streamlit run pages/vision/forgetting.py`)."""
-    with streamlit_server(["streamlit", "run", "dlplay_app/pages/vision/forgetting.py"], "server-forgetting.log",
+    with streamlit_server(["streamlit", "run", "pages/vision/forgetting.py"], "server-forgetting.log",
                           env={**os.environ, "PYTHONPATH": str(ROOT)}) as url:
         yield url
 
