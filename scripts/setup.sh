@@ -7,8 +7,9 @@ MODE="${1:-app}"
 VENV="${DLPLAY_VENV:-.venv}"
 PY="${PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
 
-# fluidsynth + fluid-soundfont-gm: the music page plays generated pieces with a General MIDI piano
-apt_packages=(dataset-fashion-mnist fluidsynth fluid-soundfont-gm)
+# fluidsynth + fluid-soundfont-gm: the music page plays generated pieces with a General MIDI piano;
+# bubblewrap: the sandbox learner code runs in (dlplay.exercises.sandbox)
+apt_packages=(dataset-fashion-mnist fluidsynth fluid-soundfont-gm bubblewrap)
 # A stock Debian's python3 makes no venv without python3-venv (and pip from it)
 [ -n "$PY" ] && "$PY" -c 'import ensurepip, venv' 2>/dev/null || apt_packages+=(python3-venv python3-pip)
 # postgresql: tests/test_runs_postgres.py starts a server of its own (skipped without it)

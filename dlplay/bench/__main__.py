@@ -17,7 +17,7 @@ import time
 
 from dlplay.places import use_neighbouring_data
 
-SECTIONS = ("training", "server", "playground", "store", "cnn", "lazyload", "text", "music", "memory")
+SECTIONS = ("training", "server", "playground", "store", "cnn", "lazyload", "text", "music", "memory", "exercises")
 UNIT_DIGITS = {"nats": 3, "samples/s": 0, "texts/s": 0, "s": 2, "% CPU": 1, "ms": 2, "%": 2, "×": 3}
 
 
@@ -183,6 +183,12 @@ def main(argv: list[str] | None = None) -> None:
         y = memory.run(quick=args.quick)
         print("\n".join(memory.table(y)))
         rows += memory.rows(y, row)
+
+    if "exercises" in sections:
+        from dlplay.bench import exercises
+
+        print("exercises: from Check to the verdict, in the sandbox…")
+        rows += exercises.rows(exercises.run(quick=args.quick), row)
 
     print()
     print_table(rows)

@@ -1,0 +1,136 @@
+"""Learner code in the sandbox (bubblewrap with limits), through the checks and the command line: code that
+opens a socket, writes outside its folder, reads the run store, loops forever, allocates 8 GB, starts 100
+processes or prints 200 MB is contained or stopped with a clear message, the server process is untouched,
+and nothing of it remains afterwards (processes, cgroups)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+from dlplay.exercises import sandbox
+from tests.conftest import ROOT
+from tests.exercises.conftest import needs_sandbox
+
+pytestmark = needs_sandbox
+
+QUICK = sandbox.Limits(cpu_s=2, wall_s=6)
+
+
+def _processes() -> set[int]:
+    """This machine's processes whose command line names the sandbox's runner."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if b"/sandbox/runner.py" in (entry / "cmdline").read_bytes():
+                    found.add(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def _cgroups() -> list[str]:
+    return [p.name for p in sandbox.PIDS_CGROUP.glob("dlplay-sandbox-*")] if sandbox.PIDS_CGROUP.is_dir() else []
+
+
+def run(body: str, limits: sandbox.Limits = QUICK) -> sandbox.Outcome:
+    return sandbox.run(f"import os, socket, time\n\ndef f():\n{body}\n", "f", [[]], limits)
+
+
+def _error(outcome: sandbox.Outcome) -> str:
+    return outcome.results[0]["error"]
+
+
+def test_a_function_is_called_on_the_servers_inputs_and_answers_quickly():
+    import numpy as np
+
+    t0 = time.perf_counter()
+    out = sandbox.run("import numpy as np\ndef f(w, x):\n    print('hello')\n    return w * 2 + x\n", "f",
+                      [[np.array([1.0, 2.0]), 1.0]])
+    assert time.perf_counter() - t0 < 1.5  # the benchmark's goal, sandbox start included
+    assert np.array_equal(sandbox.decode(out.results[0]["value"]), [3.0, 5.0]) and out.printed == "hello\n"
+
+
+def test_no_network():
+    out = run("    return socket.create_connection(('1.1.1.1', 80), timeout=2)")
+    assert "Network is unreachable" in _error(out)
+
+
+def test_the_system_is_read_only_and_the_server_invisible(tmp_path):
+    assert "Read-only file system" in _error(run("    open('/usr/lib/evil', 'w')"))
+    store = Path(os.environ["DLPLAY_HOME"])
+    store.mkdir(parents=True, exist_ok=True)
+    (store / "secret.txt").write_text("another workspace's run")
+    for path in (store / "secret.txt", ROOT / "README.md", Path(os.environ["DLPLAY_DATA_DIR"]) / "SOURCES.md"):
+        assert "No such file or directory" in _error(run(f"    return open({str(path)!r}).read()")), path
+    assert run("    open('/tmp/mine.txt', 'w').write('ok')\n    return open('/tmp/mine.txt').read()").results == \
+        [{"value": "ok"}]  # its own temporary folder works
+
+
+def test_a_loop_forever_is_stopped_by_the_cpu_limit():
+    out = run("    while True:\n        pass")
+    assert out.stopped == "it used more than 2 s of CPU time and was stopped" and out.seconds < 5
+
+
+def test_sleeping_forever_is_stopped_by_the_wall_clock():
+    out = run("    time.sleep(100)", sandbox.Limits(cpu_s=2, wall_s=2))
+    assert out.stopped == "it ran longer than 2 s and was stopped" and out.seconds < 4
+
+
+def test_8_gb_is_refused():
+    out = run("    return len(bytearray(8 * 2**30))")
+    assert out.stopped == "it asked for more than 1,024 MB of memory and was refused"
+
+
+def test_a_hundred_processes_meet_the_process_limit_and_none_survive():
+    before = _processes()
+    out = run("    n = 0\n    for i in range(100):\n        try:\n            if os.fork() == 0:\n"
+              "                time.sleep(60)\n                os._exit(0)\n            n += 1\n"
+              "        except OSError as exc:\n            return f'{n} then {exc}'\n    return n")
+    started = out.results[0]["value"]
+    assert isinstance(started, str) and int(started.split()[0]) < 40 and "Resource temporarily unavailable" in started
+    time.sleep(0.5)
+    assert _processes() <= before and _cgroups() == []
+
+
+def test_200_mb_of_output_is_cut_off():
+    assert run("    os.write(1, b'x' * 200_000_000)").stopped == "it printed more than 1,024 KB and was stopped"
+    printed = run("    print('y' * 200_000_000)\n    return 1")  # print()ed: kept short, the rest counted
+    assert printed.results == [{"value": 1}] and printed.printed.endswith("… and 199,996,001 more characters")
+
+
+def test_a_syntax_error_is_the_learners_line():
+    out = sandbox.run("def f(:\n    pass\n", "f", [[]])
+    assert out.error.startswith("SyntaxError on line 1") and out.results == []
+
+
+def _cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dlplay.exercises", *args], cwd=cwd or ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_the_command_line_lists_prints_and_checks_with_its_exit_status(tmp_path):
+    ids = _cli("list").stdout.split()
+    assert len(ids) >= 14 and "perceptron" in ids and "sarsa" in ids
+    solution, stub = _cli("solution", "perceptron").stdout, _cli("stub", "perceptron").stdout
+    assert "def update(w, x, y, lr):" in solution and "raise NotImplementedError" in stub
+    cases = {"right.py": (solution, 0), "stub.py": (stub, 1),
+             "sign.py": ("def update(w, x, y, lr):\n    return w - lr * y * x if y * (w @ x) <= 0 else w\n", 1),
+             "broken.py": ("def update(w, x, y, lr)\n    return w\n", 2),
+             "forever.py": ("def update(w, x, y, lr):\n    while True:\n        pass\n", 2)}
+    for name, (code, status) in cases.items():
+        (tmp_path / name).write_text(code)
+        out = _cli("check", "perceptron", str(tmp_path / name))
+        assert out.returncode == status, (name, out.stdout, out.stderr)
+        verdict = json.loads(out.stdout)
+        assert set(verdict) == {"passed", "checks", "error"} and verdict["passed"] is (status == 0)
+        if name == "sign.py":
+            assert any("the update has the wrong sign" in c["message"] for c in verdict["checks"])
+        if status == 2:
+            assert verdict["error"] and verdict["checks"] == []
+    assert _cgroups() == []
