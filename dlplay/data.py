@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from . import datafiles, registry, visible
+from . import datafiles, fetching, registry, visible
 from .datafiles import BadData, find_file, read_idx  # noqa: F401 - the readers, as dlplay.data offers them
 from .places import cache_dir, data_dir, shared  # noqa: F401 - data_dir and cache_dir read from here too
 
@@ -150,8 +150,8 @@ def to_labels(array) -> torch.Tensor:
 
 def download(url: str, dest: Path, md5: str | None = None, progress: Progress | None = None) -> Path:
     """Fetch `url` to `dest` (pooch, through `dlplay.registry`): checked against its md5 when
-    given, with progress, whole or not at all. Raises OSError (registry.FetchFailed) saying why."""
-    return registry.download(url, dest, f"md5:{md5}" if md5 else None, progress)
+    given, with progress, whole or not at all. Raises OSError (fetching.FetchFailed) saying why."""
+    return fetching.download(url, dest, f"md5:{md5}" if md5 else None, progress)
 
 
 def download_torchvision(dataset_cls, folder: Path, progress: Progress | None) -> None:

@@ -17,30 +17,24 @@ import pickle
 import re
 import tarfile
 from pathlib import Path
-from typing import Callable
+
+from .fetching import FetchFailed, Progress, download
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"  # torchtext's checksum of aclImdb_v1.tar.gz
 SUBSET = 1250  # the subset's reviews: ids 0–1,249 of each split and label
 REVIEW = re.compile(r"aclImdb/(train|test)/(neg|pos)/(\d+)_(\d+)\.txt")
 
-Progress = Callable[[float, str], None]
-
-
-def make(key: str, dest: Path, progress: Progress | None = None) -> None:
-    """Make the rebuilt files of `key` ("nottingham", "piano", "imdb") that `dest` lacks."""
-    if key == "imdb":
-        _imdb(dest, progress)
-    else:
-        _music_pickle(key, dest, progress)
-
-
-def _check(path: str, payload: bytes) -> None:
-    """Write `payload` to `path` in the test data only if it is the registry's file, byte for byte."""
-    from .registry import FetchFailed, by_path
-
-    if hashlib.sha256(payload).hexdigest() != by_path(path).sha256:
-        raise FetchFailed(f"{path} made from its original is not the registry's file (its sha256 differs)")
+def make(key: str, dest: Path, sha256: dict[str, str], progress: Progress | None = None) -> None:
+    """Make the rebuilt files of `key` ("nottingham", "piano", "imdb") that `dest` lacks, each checked
+    against `sha256` (path → the registry's hash). The music recipes read their `.mat` file in `dest`."""
+    made = _imdb(dest, progress) if key == "imdb" else _music_pickle(key, dest)
+    for path, payload in made.items():  # the reviews are not in the registry: their listing is, and checks them
+        if path in sha256 and hashlib.sha256(payload).hexdigest() != sha256[path]:
+            raise FetchFailed(f"{path} made from its original is not the registry's file (its sha256 differs)")
+    for path, payload in made.items():
+        if not (dest / path).is_file():
+            _write(dest, path, payload)
 
 
 def _write(dest: Path, path: str, payload: bytes) -> None:
@@ -56,29 +50,24 @@ def _write(dest: Path, path: str, payload: bytes) -> None:
 MUSIC = {"nottingham": ("Nottingham.mat", "Nottingham.pickle"), "piano": ("Piano_midi.mat", "Piano-midi.de.pickle")}
 
 
-def _music_pickle(key: str, dest: Path, progress: Progress | None) -> None:
+def _music_pickle(key: str, dest: Path) -> dict[str, bytes]:
     """A dict of train/valid/test lists of pieces, each a list of frames, each a tuple of the MIDI
     pitches down (key index + 21, plain ints), pickled with protocol 2: how they were rebuilt."""
     import numpy as np
     from scipy.io import loadmat
 
-    from .registry import fetch
-
     mat, name = MUSIC[key]
-    fetch("music", dest, progress, only=(f"polyphonic_music/tcn_mat/{mat}",))
     rolls = loadmat(dest / "polyphonic_music" / "tcn_mat" / mat)
     pieces = {split: [[tuple(int(k) + 21 for k in np.flatnonzero(frame)) for frame in piece]
                       for piece in rolls[f"{split}data"][0]] for split in ("train", "valid", "test")}
-    payload = pickle.dumps(pieces, protocol=2)
-    _check(f"polyphonic_music/{name}", payload)
-    _write(dest, f"polyphonic_music/{name}", payload)
+    return {f"polyphonic_music/{name}": pickle.dumps(pieces, protocol=2)}
 
 
 # --- IMDB: the subset, its listing, and the CSVs of all labelled reviews --------------------------------
 
-def _imdb(dest: Path, progress: Progress | None) -> None:
+def _imdb(dest: Path, progress: Progress | None) -> dict[str, bytes]:
+    """The subset's reviews, its README and listing, and both CSVs."""
     from .places import cache_dir
-    from .registry import download
 
     archive = download(IMDB_URL, cache_dir() / "archives" / "aclImdb_v1.tar.gz", f"md5:{IMDB_MD5}", progress)
     reviews: dict[tuple[str, str], dict[int, tuple[int, bytes]]] = {}
@@ -96,11 +85,7 @@ def _imdb(dest: Path, progress: Progress | None) -> None:
                       for path, text in files.items()).encode()
     made = {"aclImdb/README": readme, "aclImdb_subset.sha256": listing,
             **{f"imdb_csv/imdb_{split}.csv.gz": _csv(split, reviews) for split in ("train", "test")}}
-    for path, payload in made.items():
-        _check(path, payload)
-    for path, payload in {**made, **files}.items():  # the reviews: each in the listing just checked
-        if not (dest / path).is_file():
-            _write(dest, path, payload)
+    return {**made, **files}
 
 
 def _csv(split: str, reviews: dict) -> bytes:

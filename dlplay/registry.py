@@ -25,10 +25,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 
-Progress = Callable[[float, str], None]
+from . import rebuilt
+from .fetching import FetchFailed, Progress, download, reason
 
 _GH = "https://raw.githubusercontent.com"
 _MNIST = "https://ossci-datasets.s3.amazonaws.com/mnist"
@@ -147,11 +147,6 @@ MANIFEST_BYTES = {"aclImdb_subset.sha256": 6_542_008}  # the 5,000 reviews it li
 TEST_DATASETS = tuple(DATASETS)  # the tests read all of them
 
 
-class FetchFailed(OSError):
-    """A dataset could not be fetched (an I/O failure, as a failed download always was here); the
-    message names the files and why."""
-
-
 def mirror() -> str:
     """`DLPLAY_DATA_URL`: a server with the data directory's layout, used instead of every original."""
     return os.environ.get("DLPLAY_DATA_URL", "").rstrip("/")
@@ -185,8 +180,6 @@ def fetch(name: str, dest: Path, progress: Progress | None = None, only: tuple[s
     """Fetch the dataset's files that `dest` lacks (`only`: those of these paths): from the mirror
     when one is set, else from their originals (a rebuilt file made again from them, checked).
     Raises FetchFailed naming what failed and why."""
-    from . import rebuilt
-
     ds = DATASETS[name]
     base = mirror()
     files = [f for f in ds.files if not (dest / f.path).is_file() and (not only or f.path in only)]
@@ -204,7 +197,9 @@ def fetch(name: str, dest: Path, progress: Progress | None = None, only: tuple[s
             failed.append(str(exc))
     for recipe in sorted(recipes):  # the originals of the files rebuilt for this data set, made into them again
         try:
-            rebuilt.make(recipe, dest, progress)
+            if recipe in rebuilt.MUSIC:  # made from the TCN .mat file: that first
+                fetch("music", dest, progress, only=(f"polyphonic_music/tcn_mat/{rebuilt.MUSIC[recipe][0]}",))
+            rebuilt.make(recipe, dest, {f.path: f.sha256 for d in DATASETS.values() for f in d.files}, progress)
         except FetchFailed as exc:
             failed.append(str(exc))
     if failed:
@@ -240,12 +235,6 @@ def ensure(dest: Path, names=TEST_DATASETS, progress: Progress | None = None) ->
 
 # --- fetching, with pooch -------------------------------------------------------------------------
 
-def download(url: str, target: Path, known_hash: str | None, progress: Progress | None = None) -> Path:
-    """One file from `url` to `target`, checked against `known_hash` ("md5:…", "sha256:…"; None
-    only where the publisher gives none and the caller checks the file itself), with progress."""
-    return _retrieve(url, known_hash, target, progress)
-
-
 def from_mirror(name: str, dest: Path, progress: Progress | None = None) -> bool:
     """The dataset's files fetched from the mirror (`DLPLAY_DATA_URL`) into the data directory
     `dest`, when one is set and the registry knows the dataset: True once they are there."""
@@ -255,51 +244,19 @@ def from_mirror(name: str, dest: Path, progress: Progress | None = None) -> bool
     return True
 
 
-def _retrieve(url: str, known_hash: str | None, target: Path, progress: Progress | None) -> Path:
-    import pooch
-    import requests
-
-    pooch.get_logger().setLevel("WARNING")  # progress is reported, not logged per file
-    bar = _Bar(progress, target.name) if progress else False
-    try:
-        return Path(pooch.retrieve(url, known_hash, fname=target.name, path=target.parent,
-                                   downloader=pooch.HTTPDownloader(progressbar=bar, timeout=30)))
-    except ValueError as exc:  # pooch: the hash of what arrived is not the known one (the file is deleted)
-        raise FetchFailed(f"{target.name} from {url} arrived damaged — its hash is not the registry's "
-                          f"({(known_hash or '')[:16]}…), so it was refused; fetch it again or mend the mirror's copy"
-                          ) from exc
-    except (requests.RequestException, OSError) as exc:
-        raise FetchFailed(_why(url, exc)) from exc
-
-
-def _why(url: str, exc: Exception) -> str:
-    """What went wrong, in a line: the same reason for many files reads as one."""
-    import requests
-    from urllib.parse import urlsplit
-
-    host = urlsplit(url).netloc
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        return f"{host} answered {exc.response.status_code} for {urlsplit(url).path}"
-    if isinstance(exc, requests.Timeout):
-        return f"{host} did not answer in time"
-    if isinstance(exc, requests.ConnectionError):
-        return f"{host} could not be reached"
-    return f"{url}: {type(exc).__name__}: {exc}"
-
-
 def _fetch_file(f: File, dest: Path, base: str, progress: Progress | None) -> None:
-    _retrieve(f"{base}/{quote(f.path)}", f"sha256:{f.sha256}", dest / f.path, progress)
+    download(f"{base}/{quote(f.path)}", dest / f.path, f"sha256:{f.sha256}", progress)
 
 
 def _fetch_original(f: File, dest: Path, progress: Progress | None) -> None:
     if not f.member:
-        _retrieve(f.origin, f.origin_hash or f"sha256:{f.sha256}", dest / f.path, progress)
+        download(f.origin, dest / f.path, f.origin_hash or f"sha256:{f.sha256}", progress)
         return
     # A member of the publisher's archive (checked against its md5): the archive is kept in the
     # cache for the dataset's other files, the member written whole into its place.
     from .places import cache_dir
 
-    archive = _retrieve(f.origin, f.origin_hash, cache_dir() / "archives" / Path(f.origin).name, progress)
+    archive = download(f.origin, cache_dir() / "archives" / Path(f.origin).name, f.origin_hash, progress)
     target = dest / f.path
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
@@ -331,7 +288,7 @@ def _fetch_listed(manifest: Manifest, dest: Path, base: str, progress: Progress 
             response = session.get(url, timeout=30)
             response.raise_for_status()
         except requests.RequestException as exc:
-            return _why(url, exc)
+            return reason(url, exc)
         if hashlib.sha256(response.content).hexdigest() != sha:
             return f"{path} from {base} arrived damaged — its sha256 is not the one listed, so it was refused"
         target = dest / path
@@ -357,25 +314,6 @@ def _part(progress: Progress | None, i: int, n: int, what: str) -> Progress | No
     if progress is None:
         return None
     return lambda frac, msg: progress((i + frac) / max(1, n), msg or what)
-
-
-class _Bar:
-    """pooch's progress bar protocol (total, update, reset, close), reported as (share, message)."""
-
-    def __init__(self, progress: Progress, name: str):
-        self.progress, self.name, self.total, self.done = progress, name, 0, 0
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if self.total:
-            self.progress(min(1.0, self.done / self.total),
-                          f"downloading {self.name}: {self.done / 1e6:.1f} of {self.total / 1e6:.1f} MB")
-
-    def reset(self) -> None:
-        self.done = 0
-
-    def close(self) -> None:
-        pass
 
 
 __all__ = ["DATASETS", "Dataset", "FetchFailed", "File", "Manifest", "TEST_DATASETS", "download", "ensure", "fetch",

@@ -12,6 +12,7 @@ import streamlit as st  # noqa: E402
 import torch  # noqa: E402,F401  - imported at start so the first Train click doesn't pay for it
 
 from dlplay import __version__, course, executors, viz  # noqa: E402
+from dlplay.exercises import catalog as exercise_catalog  # noqa: E402
 
 executors.from_environment()  # threads here, or the Ray cluster at DLPLAY_RAY_ADDRESS
 
@@ -33,4 +34,9 @@ drop_unusable()  # before any page reads the URL: a typed-in "inf" never reaches
 keep_in_browser()  # on a shared server, the visitor's private workspace key lives in a cookie, not the URL
 switch_offer()  # a bookmark carrying another workspace's key asks before opening it
 st.sidebar.caption(f"dlplay {__version__} · MIT licence")  # the version a bug report names
-st.navigation(PAGES, expanded=True).run()  # every lesson in view: no "View 3 more"
+page = st.navigation(PAGES, expanded=True)  # every lesson in view: no "View 3 more"
+if here := [p for p in course.COURSE if p.title == page.title]:  # the lesson's exercises, one click away
+    if mine := [e for e in exercise_catalog.EXERCISES if e.page == here[0].key]:
+        st.sidebar.markdown("**✍️ Write it yourself**\n\n" + "\n".join(f"- [{e.title}](exercises?ex={e.id})"
+                                                                        for e in mine))
+page.run()

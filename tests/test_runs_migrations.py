@@ -29,7 +29,7 @@ def _version(s: RunStore) -> str:
 
 def test_a_new_store_is_made_by_the_migrations(tmp_path):
     s = RunStore(tmp_path)
-    assert _version(s) == _head() == "0001"
+    assert _version(s) == _head() == "0002"
     with s.engine.connect() as con:
         ddl = con.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name='runs'").scalar()
     assert "AUTOINCREMENT" in ddl.upper()
@@ -51,14 +51,14 @@ def test_a_store_from_before_migrations_is_stamped_and_keeps_every_run(tmp_path)
 
 LATER = '''"""A later version's change: runs get a note.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 9001
+Revises: 0002
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -86,10 +86,10 @@ def test_a_later_versions_migration_brings_last_terms_store_up_to_date(tmp_path,
 
     later = tmp_path / "migrations"
     shutil.copytree(store_mod.MIGRATIONS, later)
-    (later / "versions" / "0002_note.py").write_text(LATER)
+    (later / "versions" / "9001_note.py").write_text(LATER)
     monkeypatch.setattr(store_mod, "MIGRATIONS", later)
     new = RunStore(tmp_path / "home")
-    assert _version(new) == "0002" == _head(later)
+    assert _version(new) == "9001" == _head(later)
     with new.engine.connect() as con:
         assert "note" in {c["name"] for c in sa.inspect(con).get_columns("runs")}
     assert {r.id: (r.page, r.headline, r.has_model) for r in _all(new)} == runs

@@ -4,6 +4,7 @@ differences), hints that go further each time, and the typical mistakes recognis
 """
 from __future__ import annotations
 
+import math
 import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -31,8 +32,6 @@ class Case:
         return self.expect(*self.args) if self.expect else reference(*self.args)
 
     def shown(self) -> str:
-        from .checks import show
-
         return ", ".join(f"{p}={show(a)}" for p, a in zip(self.params, self.args))
 
 
@@ -74,6 +73,19 @@ def _compiled(source: str, name: str) -> Callable:
         exec(compile(source, f"<reference {name}>", "exec"), namespace)  # noqa: S102 - dlplay's own source
         _cache[source] = namespace[name]
     return _cache[source]
+
+
+def show(v: Any) -> str:
+    """A value as the learner reads it (short: arrays rounded, long ones cut)."""
+    if isinstance(v, tuple | list):
+        return "(" + ", ".join(show(x) for x in v) + ")"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.6g}" if math.isfinite(v) else str(v)
+    if isinstance(v, np.ndarray):
+        text = np.array2string(v, separator=", ", threshold=12, edgeitems=3,
+                               formatter={"float_kind": lambda x: f"{x:.4g}"})
+        return " ".join(text.split())
+    return repr(v)
 
 
 def _fd(f: Callable, z: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -488,4 +500,4 @@ def _td(Q, s, a, target, alpha):
     return Q
 
 
-__all__ = ["BY_ID", "Case", "EXERCISES", "Exercise", "Mistake"]
+__all__ = ["BY_ID", "Case", "EXERCISES", "Exercise", "Mistake", "show"]

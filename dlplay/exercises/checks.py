@@ -5,14 +5,13 @@ mistake's own message. The expected values never leave the server.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import sandbox
-from .catalog import Exercise
+from .catalog import Exercise, show
 
 
 @dataclass
@@ -39,11 +38,13 @@ class Verdict:
         return {"passed": self.passed, "checks": [c.__dict__ for c in self.checks], "error": self.error}
 
 
-def check(exercise: Exercise, code: str, limits: sandbox.Limits = sandbox.Limits()) -> Verdict:
-    """Run every hidden check of `exercise` on the learner's `code` (in the sandbox)."""
+def check(exercise: Exercise, code: str, limits: sandbox.Limits = sandbox.Limits(), *,
+          unisolated: bool = False) -> Verdict:
+    """Run every hidden check of `exercise` on the learner's `code` (in the sandbox; `unisolated`: see
+    `sandbox.run`)."""
     cases = exercise.cases(np.random.default_rng(0))
     try:
-        outcome = sandbox.run(code, exercise.function, [c.args for c in cases], limits)
+        outcome = sandbox.run(code, exercise.function, [c.args for c in cases], limits, unisolated=unisolated)
     except sandbox.Unavailable as exc:
         return Verdict(error=f"Your code can't be checked here: {exc}.")
     if outcome.stopped or outcome.error:
@@ -101,23 +102,10 @@ def difference(expected: Any, got: Any, tol: float) -> str | None:
             f"{float(e):.6g} expected, {float(g):.6g} received")
 
 
-def show(v: Any) -> str:
-    """A value as the learner reads it (short: arrays rounded, long ones cut)."""
-    if isinstance(v, tuple | list):
-        return "(" + ", ".join(show(x) for x in v) + ")"
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.6g}" if math.isfinite(v) else str(v)
-    if isinstance(v, np.ndarray):
-        text = np.array2string(v, separator=", ", threshold=12, edgeitems=3,
-                               formatter={"float_kind": lambda x: f"{x:.4g}"})
-        return " ".join(text.split())
-    return repr(v)
-
-
 def _kind(v: Any) -> str:
     if isinstance(v, np.ndarray):
         return f"an array of shape {v.shape}"
     return f"{type(v).__name__} {show(v)}"
 
 
-__all__ = ["Check", "Verdict", "check", "difference", "show"]
+__all__ = ["Check", "Verdict", "check", "difference"]

@@ -2,7 +2,9 @@
 import streamlit as st
 
 from dlplay import data
+from dlplay.exercises import catalog, progress
 from dlplay.limits import shared
+from dlplay_app.ui.runs import workspace
 
 st.title("dlplay 🧠")
 st.markdown("""
@@ -17,6 +19,11 @@ you visit another page (and sit in the address bar, so a link shares the setup),
 all your runs — compare their curves, reopen one on its page with its model ready, export its weights and a
 standalone PyTorch script, even after the server restarts.
 """)
+st.subheader("Write it yourself")
+done = [p for p in progress.of(workspace()).values() if p.passed]
+st.markdown(f"The [exercises](exercises) ask you to write a lesson's key piece — the perceptron's update, a dense "
+            f"layer's backward pass, attention, the VAE's KL term, Q-learning… — checked in a sandbox. "
+            f"**You have passed {len(done)} of {len(catalog.EXERCISES)}.**")
 st.subheader("Where the data comes from")
 # On a shared server the folders are the server's own: named by what they are, not where (dlplay.visible).
 where = ("the server's (your teacher fills it)" if shared() else

@@ -1,0 +1,70 @@
+"""The Exercises page in AppTest sessions: an exercise's statement and its starter, Check running the hidden
+checks as a job in the sandbox, a typical mistake named, hints one at a time, a passing answer, the code and
+progress kept in the workspace beyond the session, the reference behind the teacher's switch."""
+from __future__ import annotations
+
+from dlplay.exercises import catalog, progress
+from dlplay_app.ui.workspace import LOCAL_WORKSPACE
+from tests.conftest import job_of, page_texts
+from tests.exercises.conftest import needs_sandbox
+
+PAGE, KEY = "pages/exercises.py", "ex"
+RULE = catalog.BY_ID["perceptron"]
+WRONG = "def update(w, x, y, lr):\n    return w - lr * y * x if y * (w @ x) <= 0 else w\n"
+
+
+def _open(apptest, exercise: str):
+    at = apptest(PAGE)
+    at.query_params["ex"] = exercise
+    return at.run()
+
+
+def _check(at):
+    at.button(key=f"{KEY}-check").click().run()
+    assert job_of(at, KEY).wait(60), "the check did not finish"
+    return at.run()
+
+
+@needs_sandbox
+def test_a_wrong_rule_is_named_a_right_one_passes_and_both_are_kept(apptest):
+    at = _open(apptest, "perceptron")
+    assert not at.exception
+    assert "perceptron learning rule" in page_texts(at) and "0 of 16 exercises passed" in page_texts(at)
+    code = f"{KEY}-code-perceptron"
+    assert at.session_state[code] == RULE.stub
+
+    at.session_state[code] = WRONG
+    at = _check(at)
+    assert any("the update has the wrong sign" in e.value for e in at.error), [e.value for e in at.error]
+    assert progress.get(LOCAL_WORKSPACE, "perceptron").attempts == 1
+    at.button(key=f"{KEY}-hint").click().run()
+    assert [i.value for i in at.info if i.value.startswith("Hint")] == [f"Hint 1: {RULE.hints[0]}"]
+
+    at.session_state[code] = RULE.reference_source
+    at = _check(at)
+    assert not at.error and any("Every check passed (4)" in s.value for s in at.success)
+    kept = progress.get(LOCAL_WORKSPACE, "perceptron")
+    assert kept.passed and kept.attempts == 2 and kept.code == RULE.reference_source
+
+    again = _open(apptest, "perceptron")  # a new session (a reload, a restart): the code and progress are back
+    assert again.session_state[code] == RULE.reference_source
+    assert "1 of 16 exercises passed" in page_texts(again)
+
+
+def test_the_reference_is_behind_the_teachers_switch(apptest, monkeypatch):
+    at = _open(apptest, "relu")
+    assert any("The reference" in x.label for x in at.expander)
+    monkeypatch.setenv("DLPLAY_SOLUTIONS", "hide")
+    hidden = _open(apptest, "relu")
+    assert not hidden.exception and not any("The reference" in x.label for x in hidden.expander)
+
+
+def test_a_lesson_page_offers_its_exercises_and_the_welcome_page_counts_them(apptest):
+    progress.checked(LOCAL_WORKSPACE, "relu", catalog.BY_ID["relu"].reference_source, True)
+    at = apptest("app.py").run()
+    assert not at.exception
+    passed = sum(p.passed for p in progress.of(LOCAL_WORKSPACE).values())
+    assert f"You have passed {passed} of 16." in page_texts(at) and passed >= 1
+    at.switch_page("pages/scratch/perceptron.py").run()
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "Write it yourself" in sidebar and "(exercises?ex=perceptron)" in sidebar
