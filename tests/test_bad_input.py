@@ -17,9 +17,10 @@ from tests.conftest import ROOT
 from .test_data import _tiny_mnist
 
 # Every page with settings (all but the welcome, the Runs page and Inside, whose settings need a trained
-# run first) and the prefix of its settings' keys, from the course table; the playground takes its own (tested apart).
+# run first, and the Exercises, whose one is the exercise: tested apart) and the prefix of its settings' keys,
+# from the course table; the playground takes its own (tested apart).
 PAGES = {p.path.removeprefix("pages/").removesuffix(".py"): p.key for p in course.COURSE
-         if p.key not in ("home", "runs", "inside", "pg")}
+         if p.key not in ("home", "runs", "inside", "pg", "ex")}
 # What a URL can carry that no setting accepts: non-finite, huge, negative, wrong type, overlong.
 BAD = ["inf", "-inf", "nan", "NaN", "1e308", "-1e308", "1" + "0" * 400, "10**400", "-1", "-99999999", "1e-400",
        "abc", "", "None", "[1, 2]", "0x10", "½", "true", "x" * 100_000, "9" * 5000, "1,2,3", "\x00"]
@@ -70,6 +71,13 @@ def test_bad_url_values_keep_every_setting_at_its_default(apptest, page, no_runs
         assert not at.error, [e.value for e in at.error]
         taken = {key: VALID_THERE[key][value] for key, value in query.items() if value in VALID_THERE.get(key, {})}
         assert _settings(at._tree, prefix) == {**defaults, **taken}
+
+
+def test_the_exercises_page_opens_its_first_exercise_for_a_name_it_does_not_know(apptest):
+    for value in ("../../etc/passwd", "x" * 10_000, "inf", ""):
+        at = _open(apptest, "exercises", {"ex": value})
+        assert not at.exception and not at.error, value
+        assert at.selectbox(key="ex-id").value == "perceptron" and at.query_params["ex"] in ("perceptron", ["perceptron"])
 
 
 def test_an_integer_setting_given_infinity_keeps_its_default(apptest):

@@ -5,6 +5,8 @@ it never sees the expected answers — the server compares what comes back.
 stdin: {"code": "...", "function": "update", "calls": [[arg, ...], ...]} where an array is
 {"__array__": nested list, "dtype": "float64"}. stdout (its last line): {"results": [{"value": …} or
 {"error": "…"}], "printed": "the first 4,000 characters the code printed", "error": "…"}.
+With "trainer" (dlplay's source of a `train(fn, **args)` generator) instead of calls, each row the
+training yields is a line "ROW {…}" as soon as it comes.
 """
 import io
 import json
@@ -79,6 +81,12 @@ def main() -> None:
         fn = namespace.get(request["function"])
         if not callable(fn):
             reply["error"] = f"Your code defines no function named {request['function']}."
+        elif request.get("trainer"):  # train a model with the learner's piece: rows streamed as they come
+            trainer: dict = {}
+            exec(compile(request["trainer"], "<trainer>", "exec"), trainer)  # noqa: S102 - dlplay's own source
+            for row in trainer["train"](fn, **request.get("args", {})):
+                out.write("ROW " + json.dumps(row) + "\n")
+                out.flush()
         else:
             for args in request["calls"]:
                 try:

@@ -91,20 +91,24 @@ def _bwrap(limits: Limits) -> list[str]:
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
 
 
-def run(code: str, function: str, calls: list, limits: Limits = Limits(), *, unisolated: bool = False) -> Outcome:
+def run(code: str, function: str, calls: list, limits: Limits = Limits(), *, unisolated: bool = False,
+        trainer: str = "", args: dict | None = None, on_row=None) -> Outcome:
     """Call `function` of the learner's `code` on each argument list of `calls`, in the sandbox. Where
     the sandbox can't start, Unavailable — unless `unisolated` (a personal machine whose learner
-    agreed): then a separate process with the same limits, but the machine in view."""
+    agreed): then a separate process with the same limits, but the machine in view. With `trainer`
+    (dlplay's source of `train(fn, **args)`, a generator of metric rows), the learner's function
+    trains a model instead, each row handed to `on_row` as it comes."""
     if (why := available()) is not None and not unisolated:
         raise Unavailable(why)
-    request = json.dumps({"code": code, "function": function, "calls": [[encode(a) for a in args] for args in calls]})
+    request = json.dumps({"code": code, "function": function, "calls": [[encode(a) for a in c] for c in calls],
+                          "trainer": trainer, "args": args or {}})
     group = _Cgroup(limits.processes)
     t0 = time.perf_counter()
     command = [sys.executable, "-I", str(RUNNER)] if why else [*_bwrap(limits), sys.executable, "-I",
                                                               "/sandbox/runner.py"]
     proc = subprocess.Popen(command, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=_limited(limits, group))
-    out, why = _read_capped(proc, request.encode(), limits)
+    out, why = _read_capped(proc, request.encode(), limits, on_row)
     _kill(proc, group)  # whatever it left behind goes with it
     stopped = {"output": f"it printed more than {limits.output_kb:,} KB and was stopped",
                "wall": f"it ran longer than {limits.wall_s:g} s and was stopped"}.get(why)
@@ -162,10 +166,11 @@ def _limited(limits: Limits, group: "_Cgroup"):
     return apply
 
 
-def _read_capped(proc: subprocess.Popen, request: bytes, limits: Limits) -> tuple[bytes, str | None]:
-    """Send the request; read the answer up to the output cap and the wall-clock limit. Returns what
-    came and why it was cut off: "output", "wall" or None (the process is killed when cut off)."""
-    cap, chunks, size = limits.output_kb * 1024, [], 0
+def _read_capped(proc: subprocess.Popen, request: bytes, limits: Limits, on_row=None) -> tuple[bytes, str | None]:
+    """Send the request; read the answer up to the output cap and the wall-clock limit, each streamed
+    row ("ROW {…}") handed to `on_row` as it arrives. Returns what came and why it was cut off:
+    "output", "wall" or None (the process is killed when cut off)."""
+    cap, chunks, size, pending = limits.output_kb * 1024, [], 0, b""
     why: list[str] = []
 
     def feed():
@@ -190,6 +195,10 @@ def _read_capped(proc: subprocess.Popen, request: bytes, limits: Limits) -> tupl
                 why.append("output")
                 _kill(proc, None)
                 break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if on_row is not None and line.startswith(b"ROW "):
+                    on_row(json.loads(line[4:]))
     finally:
         timer.cancel()
     proc.wait()

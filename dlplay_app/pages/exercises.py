@@ -3,10 +3,11 @@ what is wrong, without giving the answer away."""
 import os
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from dlplay import course, visible
-from dlplay.exercises import catalog, checks, progress, sandbox
+from dlplay.exercises import catalog, checks, progress, sandbox, training
 from dlplay.limits import shared
 from dlplay_app.ui.live import live, start_job
 from dlplay_app.ui.runs import workspace
@@ -92,7 +93,7 @@ def check_job(code: str, exercise=e, unisolated=unisolated):
 c1, c2, c3, _ = st.columns([1, 1, 1.4, 2.6])
 pressed = c1.button("Check", key=f"{KEY}-check", type="primary", disabled=why is not None and not unisolated)
 if (pressed or submitted) and (why is None or unisolated):
-    st.session_state[f"{KEY}-checked"] = e.id
+    st.session_state[f"{KEY}-checked"] = (e.id, st.session_state[code_key])
     start_job(KEY, check_job(st.session_state[code_key]), name=f"Check: {e.title}")
 hints = st.session_state.setdefault(f"{KEY}-hints-{e.id}", 0)
 if c2.button("A hint", key=f"{KEY}-hint", disabled=hints >= len(e.hints)):
@@ -126,8 +127,49 @@ def render(job):
             st.code(verdict.printed, language=None)
 
 
-if st.session_state.get(f"{KEY}-checked") == e.id and current_job(KEY) is not None:
+checked = st.session_state.get(f"{KEY}-checked")
+if checked is not None and checked[0] == e.id and current_job(KEY) is not None:
     live(KEY, render)
+    job = current_job(KEY)
+    passed_now = not job.is_active and job.result is not None and job.result.passed
+    if passed_now and training.trainable(e) and checked[1] == st.session_state[code_key]:
+        st.subheader("Train with your code")
+        st.markdown("A model learns with **your** function, in the sandbox, beside the same model with the reference "
+                    "— same data, same seed. If your piece is right, the two curves lie on top of each other.")
+        if st.button("Train with my code", key=f"{KEY}-fit-start", type="primary"):
+            st.session_state[f"{KEY}-fit-for"] = e.id
+            start_job(f"{KEY}-fit", lambda job, code=checked[1]: training.side_by_side(e, code, job, unisolated),
+                      name=f"Train with your code: {e.title}")
+
+
+def render_fit(job):
+    rows = [r for r in job.metrics() if r.get("split") in ("yours", "reference")]
+    metric = training.TRAINERS[e.id][1]
+    fig = go.Figure()
+    for who, dash in (("reference", "dot"), ("yours", "solid")):
+        mine_rows = [r for r in rows if r["split"] == who]
+        fig.add_scatter(x=[r["epoch"] for r in mine_rows], y=[r[metric] for r in mine_rows], name=who,
+                        mode="lines+markers", line=dict(dash=dash, width=3 if who == "yours" else 2))
+    fig.update_layout(title=f"{metric} per pass through the data", height=320, xaxis_title="pass",
+                      yaxis=dict(range=[0, 1.02] if metric == "accuracy" else None))
+    st.plotly_chart(fig, key=f"{KEY}-fit-chart")
+    if job.is_active:
+        return
+    if job.result is None:
+        st.error(f"Training could not run: {job.error or job.status}")
+    elif job.result["stopped"]:
+        st.error("Training stopped: " + "; ".join(f"{who}: {why}" for who, why in job.result["stopped"].items()))
+    elif job.result["agree"]:
+        last = job.result["rows"]["yours"][-1]
+        st.success(f"Your code and the reference learned exactly alike: {last[metric]:.1%} {metric} after "
+                   f"{last['epoch']} passes.", icon=":material/check:")
+    else:
+        st.warning("Your code passed the checks, but the model learned differently from the reference's: compare "
+                   "the curves to see where they part.")
+
+
+if st.session_state.get(f"{KEY}-fit-for") == e.id and current_job(f"{KEY}-fit") is not None:
+    live(f"{KEY}-fit", render_fit)
 
 if SOLUTIONS:
     with st.expander("The reference (try first: it gives the answer away)"):
