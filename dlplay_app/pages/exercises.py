@@ -144,14 +144,14 @@ if checked is not None and checked[0] == e.id and current_job(KEY) is not None:
 
 def render_fit(job):
     rows = [r for r in job.metrics() if r.get("split") in ("yours", "reference")]
-    metric = training.TRAINERS[e.id][1]
+    _, metric, _, unit = training.TRAINERS[e.id]
     fig = go.Figure()
     for who, dash in (("reference", "dot"), ("yours", "solid")):
         mine_rows = [r for r in rows if r["split"] == who]
         fig.add_scatter(x=[r["epoch"] for r in mine_rows], y=[r[metric] for r in mine_rows], name=who,
                         mode="lines+markers", line=dict(dash=dash, width=3 if who == "yours" else 2))
-    fig.update_layout(title=f"{metric} per pass through the data", height=320, xaxis_title="pass",
-                      yaxis=dict(range=[0, 1.02] if metric == "accuracy" else None))
+    fig.update_layout(title=f"{metric} per {unit}", height=320, xaxis_title=unit,  # falling ones: a log axis
+                      yaxis=dict(range=[0, 1.02]) if metric == "accuracy" else dict(type="log"))
     st.plotly_chart(fig, key=f"{KEY}-fit-chart")
     if job.is_active:
         return
@@ -161,8 +161,9 @@ def render_fit(job):
         st.error("Training stopped: " + "; ".join(f"{who}: {why}" for who, why in job.result["stopped"].items()))
     elif job.result["agree"]:
         last = job.result["rows"]["yours"][-1]
-        st.success(f"Your code and the reference learned exactly alike: {last[metric]:.1%} {metric} after "
-                   f"{last['epoch']} passes.", icon=":material/check:")
+        value = f"{last[metric]:.1%}" if metric == "accuracy" else f"{last[metric]:.4g}"
+        st.success(f"Your code and the reference learned exactly alike: {metric} {value} after {last['epoch']} "
+                   f"{unit}{'es' if unit == 'pass' else 's'}.", icon=":material/check:")
     else:
         st.warning("Your code passed the checks, but the model learned differently from the reference's: compare "
                    "the curves to see where they part.")

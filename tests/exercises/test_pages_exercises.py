@@ -3,6 +3,8 @@ checks as a job in the sandbox, a typical mistake named, hints one at a time, a 
 progress kept in the workspace beyond the session, the reference behind the teacher's switch."""
 from __future__ import annotations
 
+import pytest
+
 from dlplay.exercises import catalog, progress
 from dlplay_app.ui.workspace import LOCAL_WORKSPACE
 from tests.conftest import job_of, page_texts
@@ -68,3 +70,19 @@ def test_a_lesson_page_offers_its_exercises_and_the_welcome_page_counts_them(app
     at.switch_page("pages/scratch/perceptron.py").run()
     sidebar = "\n".join(m.value for m in at.sidebar.markdown)
     assert "Write it yourself" in sidebar and "(exercises?ex=perceptron)" in sidebar
+
+
+@needs_sandbox
+@pytest.mark.parametrize("exercise_id", ["sigmoid", "dense", "conv2d", "attention", "vae", "sarsa"])
+def test_one_exercise_of_each_part_of_the_course_passes_with_its_reference(apptest, exercise_id):
+    """From scratch, neural networks, CNNs, sequences, generative models, RL: the page checks the
+    reference as a learner's answer and every check passes; the starter, every check fails."""
+    e = catalog.BY_ID[exercise_id]
+    at = _open(apptest, exercise_id)
+    assert not at.exception and e.title in at.selectbox(key=f"{KEY}-id").format_func(exercise_id)
+    at = _check(at)  # the starter
+    assert at.error and not at.success
+    at.session_state[f"{KEY}-code-{exercise_id}"] = e.reference_source
+    at = _check(at)
+    assert not at.error and any(f"Every check passed ({len(e.cases(__import__('numpy').random.default_rng(0)))})"
+                                in s.value for s in at.success)

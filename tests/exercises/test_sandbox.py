@@ -22,12 +22,25 @@ QUICK = sandbox.Limits(cpu_s=2, wall_s=6)
 
 
 def _processes() -> set[int]:
-    """This machine's processes whose command line names the sandbox's runner."""
+    """This test process's descendants that run the sandbox's runner (another worker's are not ours)."""
+    def parent(pid: int) -> int:
+        try:
+            return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            if pid == os.getpid():
+                return True
+            pid = parent(pid)
+        return False
+
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if b"/sandbox/runner.py" in (entry / "cmdline").read_bytes():
+                if b"/sandbox/runner.py" in (entry / "cmdline").read_bytes() and ours(int(entry.name)):
                     found.add(int(entry.name))
             except OSError:
                 pass
@@ -35,7 +48,14 @@ def _processes() -> set[int]:
 
 
 def _cgroups() -> list[str]:
-    return [p.name for p in sandbox.PIDS_CGROUP.glob("dlplay-sandbox-*")] if sandbox.PIDS_CGROUP.is_dir() else []
+    """Sandbox cgroups that stay: one seen now and still there 2 s later (another worker's checks make and
+    remove their own meanwhile, in tenths of a second)."""
+    def now() -> set[str]:
+        return {p.name for p in sandbox.PIDS_CGROUP.glob("dlplay-sandbox-*")} if sandbox.PIDS_CGROUP.is_dir() else set()
+
+    first = now()
+    time.sleep(2)
+    return sorted(first & now())
 
 
 def run(body: str, limits: sandbox.Limits = QUICK) -> sandbox.Outcome:

@@ -2,6 +2,8 @@
 the same data and seed, rows streamed as they come; the right rule learns exactly alike, a wrong one not."""
 from __future__ import annotations
 
+import pytest
+
 from dlplay.exercises import catalog, training
 from dlplay.jobs import DONE, Scheduler
 from tests.exercises.conftest import needs_sandbox
@@ -25,6 +27,20 @@ def test_the_right_rule_learns_exactly_as_the_reference_and_streams_its_rows():
     assert len(yours) == 12 and yours[-1] > 0.85, yours  # two overlapping clouds: most points separable
     streamed = [m for m in job.metrics() if m["split"] == "yours"]
     assert [m["accuracy"] for m in streamed] == yours
+
+
+@pytest.mark.parametrize("exercise_id", sorted(training.TRAINERS))
+def test_every_trainable_exercise_learns_with_its_reference(exercise_id):
+    """The reference as the learner's code learns exactly as the reference, and learns: perceptron and
+    softmax regression above chance, momentum down the valley, the TD agents to shorter episodes."""
+    e = catalog.BY_ID[exercise_id]
+    out = training.side_by_side(e, e.reference_source)
+    assert out["agree"] and not out["stopped"]
+    values = [r[out["metric"]] for r in out["rows"]["yours"]]
+    if out["metric"] == "accuracy":
+        assert values[-1] > 0.85, values
+    else:  # loss or steps per episode: far lower at the end
+        assert values[-1] < values[0] / 2, values
 
 
 def test_a_wrong_rule_learns_differently():
