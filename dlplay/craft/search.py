@@ -137,7 +137,7 @@ class Trial:
         return {"split": "trial", "trial": self.number, "state": self.state, "score": self.score,
                 "reached": self.curve[-1] if self.curve else self.score,  # a pruned trial's last reported score
                 "score_std": float(np.std(self.scores)) if len(self.scores) > 1 else 0.0,
-                "folds": len(self.scores), "seconds": self.seconds, **self.params}
+                "folds": len(self.scores), "epochs": len(self.curve), "seconds": self.seconds, **self.params}
 
 
 class Recorder:

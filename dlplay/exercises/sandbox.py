@@ -22,7 +22,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RUNNER = Path(__file__).with_name("runner.py")
+from .runner import decode, encode
+
+RUNNER = Path(__file__).with_name("runner.py")  # its encode/decode carry values both ways
 # How the CPU limit ends it: the signal itself, or bubblewrap passing it on as 128 + signal.
 KILLED = {-signal.SIGXCPU, -signal.SIGKILL, 128 + signal.SIGXCPU, 128 + signal.SIGKILL}
 PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
@@ -124,30 +126,6 @@ def run(code: str, function: str, calls: list, limits: Limits = Limits(), *, uni
                                                                for r in outcome.results):
         outcome.stopped = f"it asked for more than {limits.memory_mb:,} MB of memory and was refused"
     return outcome
-
-
-def encode(v):
-    """An argument as JSON, numpy arrays with their dtype."""
-    import numpy as np
-
-    if isinstance(v, np.ndarray):
-        return {"__array__": v.tolist(), "dtype": str(v.dtype)}
-    if isinstance(v, (list, tuple)):
-        return [encode(x) for x in v]
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
-
-
-def decode(v):
-    """A value sent back, arrays as numpy arrays."""
-    import numpy as np
-
-    if isinstance(v, dict) and "__array__" in v:
-        return np.array(v["__array__"], dtype=v["dtype"])
-    if isinstance(v, list):
-        return [decode(x) for x in v]
-    return v
 
 
 def _limited(limits: Limits, group: "_Cgroup"):

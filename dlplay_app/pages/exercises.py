@@ -62,7 +62,11 @@ def editor(code: str) -> tuple[str, bool]:
                         key=f"{KEY}-editor-{e.id}",
                         options={"showLineNumbers": True, "tabSize": 4, "useSoftTabs": True})
     text = reply.get("text") or code
-    return text, reply.get("type") == "submit" and reply.get("id") != st.session_state.get(f"{KEY}-submitted")
+    # The component keeps its last reply, so a Ctrl+Enter is acted on once: by its id.
+    submit = reply.get("type") == "submit" and reply.get("id") != st.session_state.get(f"{KEY}-submitted")
+    if submit:
+        st.session_state[f"{KEY}-submitted"] = reply.get("id")
+    return text, submit
 
 
 text, submitted = editor(st.session_state[code_key])

@@ -74,7 +74,8 @@ def test_optuna_is_reproducible_prunes_and_tests_once(monkeypatch):
     assert first.n_pruned == len(pruned) >= 2
     assert all(t["score"] is None and t["reached"] < first.best_score for t in pruned)
     complete = [t for t in first.trials if t["state"] == "complete"]
-    assert np.mean([t["seconds"] for t in pruned]) < 0.8 * np.mean([t["seconds"] for t in complete])
+    # Pruned trials stop early: fewer epochs trained (their time is the benchmark's to measure, not a test's).
+    assert np.mean([t["epochs"] for t in pruned]) < np.mean([t["epochs"] for t in complete])
     assert first.best_score == max(t["score"] for t in complete) > 0.86
     assert first.test_acc > 0.86
     other = run_search(replace(spec, seed=1))
