@@ -37,7 +37,7 @@ _P = Page
 COURSE: tuple[Page, ...] = (
     _P("home", "Start", "Welcome", "🏠", "pages/home.py"),
     _P("runs", "Start", "Runs", "📚", "pages/runs.py"),
-    _P("ex", "Start", "Exercises", "✍️", "pages/exercises.py", long_title="Exercises: write it yourself"),
+    _P("ex", "Start", "Exercises", "✍️", "pages/exercises.py", "dlplay.exercises.lesson:LESSON", long_title="Exercises: write it yourself"),
     _P("pc", "From scratch (NumPy)", "Perceptron", "➗", "pages/scratch/perceptron.py"),
     _P("gates", "From scratch (NumPy)", "Logic gates & XOR", "🔀", "pages/scratch/logic_gates.py",
        "dlplay.scratch.gates:LESSON"),

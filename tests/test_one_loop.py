@@ -13,9 +13,9 @@ from dlplay import course, train
 from dlplay.runs.lesson import lesson_for
 from tests.test_work import _setting
 
-# NumPy, tabular RL, and word2vec (gensim; its sentiment-trained bag goes through the loop after gensim has
+# NumPy, tabular RL, the exercises (NumPy in the sandbox), and word2vec (gensim; its sentiment-trained bag goes through the loop after gensim has
 # trained on every review: tests/text/test_embeddings.py trains it)
-NOT_TORCH = {"pg", "gates", "npdigits", "regsel", "rl", "emb"}
+NOT_TORCH = {"pg", "gates", "npdigits", "regsel", "rl", "emb", "ex"}
 TORCH = [page for page in course.lessons() if page not in NOT_TORCH]
 
 

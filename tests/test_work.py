@@ -69,6 +69,13 @@ def _setting(page: str, lesson):
     from dlplay.vision.regression import RegressionSpec
     from dlplay.vision.transfer import TransferSpec
 
+    if page == "ex":  # the slowest training with learner code (the reference's loops), in the sandbox
+        from dlplay.exercises import catalog, sandbox
+        from dlplay.exercises.lesson import FitSpec
+
+        if (why := sandbox.available()) is not None:
+            pytest.skip(f"learner code can't be sandboxed here: {why}")
+        return FitSpec("conv2d", catalog.BY_ID["conv2d"].reference_source)
     smaller = {"tl": lambda: TransferSpec(strategy="scratch"),
                "sent": lambda: SentimentSpec(n_train=2000, n_test=500),
                "imgreg": lambda: RegressionSpec(n_train=1000, workers=0)}

@@ -273,7 +273,8 @@ EXERCISES: tuple[Exercise, ...] = (
         Mistake(lambda z: (1 / (1 + np.exp(z)), _sig(z) * (1 - _sig(z))), "σ(z) has e to the power −z: yours "
                 "falls where it should rise"),
         Mistake(lambda z: (_sig(z), _sig(z) * (1 + _sig(z))), "the derivative's second factor is (1 − σ(z))")),
-       ("Compute σ once and reuse it for the derivative.", "dσ/dz = σ(z)·(1 − σ(z)).")),
+       ("Compute σ once and reuse it for the derivative.", "dσ/dz = σ(z)·(1 − σ(z)).",
+        "`s = 1 / (1 + np.exp(-z))`, then return `s, s * (1 - s)`.")),
     _P("relu", "gates", "ReLU and its derivative",
        "Write `relu(z)` returning a pair: max(0, z) elementwise, and its derivative (1 where z > 0, 0 elsewhere — "
        "0 at z = 0, as PyTorch does). Keep the shape of `z`.",
@@ -282,7 +283,9 @@ EXERCISES: tuple[Exercise, ...] = (
         Mistake(lambda z: (np.maximum(0, z), (z >= 0).astype(float)), "at z = 0 the derivative is taken as 0"),
         Mistake(lambda z: (np.maximum(0.01 * z, z), (z > 0) + 0.01 * (z <= 0)), "that is a leaky ReLU: "
                 "negative inputs give exactly 0")),
-       ("The derivative is a step: where is the slope of max(0, z) 1, and where 0?",)),
+       ("The derivative is a step: where is the slope of max(0, z) 1, and where 0?",
+        "np.maximum(0, z) keeps the shape; a comparison like `z > 0` gives the step as booleans.",
+        "Return `np.maximum(0, z), (z > 0).astype(float)`.")),
     _P("dense", "npdigits", "A dense layer, forward and backward",
        "Write `dense(x, W, b, grad_out)` for a batch `x` of shape (N, in), weights `W` (in, out) and bias `b` "
        "(out,): return `(y, dx, dW, db)` where y = xW + b, and dx, dW, db are the gradients of a loss L given "
@@ -295,7 +298,8 @@ EXERCISES: tuple[Exercise, ...] = (
                 "(each example adds its own gradient), it doesn't average"),
         Mistake(lambda x, W, b, g: (x @ W + b, g @ W.T, x.T @ g, g), "db must have b's shape: sum grad_out over "
                 "the batch axis")),
-       ("Each gradient has the shape of what it is the gradient of.", "dx = grad_out·Wᵀ, dW = xᵀ·grad_out."),
+       ("Each gradient has the shape of what it is the gradient of.", "dx = grad_out·Wᵀ, dW = xᵀ·grad_out.",
+        "db adds up every example's grad_out: `grad_out.sum(axis=0)`."),
        tol=1e-5),
     _P("softmax_ce", "mlp", "The softmax–cross-entropy gradient",
        "Write `softmax_ce_grad(logits, y)`: the gradient of the mean cross-entropy of softmax(logits) against the "
@@ -310,7 +314,8 @@ EXERCISES: tuple[Exercise, ...] = (
         Mistake(lambda a, y: _softmax(a) / len(y), "the right class's probability needs 1 subtracted (softmax − "
                 "one-hot)")),
        ("The gradient of cross-entropy after softmax is remarkably simple.", "softmax(logits) − one_hot(y), "
-        "divided by the batch size; subtract the row max before exp.")),
+        "divided by the batch size; subtract the row max before exp.",
+        "`p = softmax(logits)`; `p[np.arange(len(y)), y] -= 1`; return `p / len(y)`.")),
     _P("momentum", "mlp", "An SGD-with-momentum step",
        "Write `momentum_step(w, v, grad, lr, beta)` as PyTorch's SGD does it: the velocity accumulates gradients, "
        "v′ = β·v + grad, and the weights move against it, w′ = w − lr·v′. Return `(w_new, v_new)`.",
@@ -321,14 +326,16 @@ EXERCISES: tuple[Exercise, ...] = (
         Mistake(lambda w, v, g, lr, b: (w + b * v - lr * g, b * v - lr * g), "that is the other convention (v holds "
                 "the step); here v accumulates gradients, as PyTorch's SGD does"),
         Mistake(lambda w, v, g, lr, b: (w - lr * (v + g), v + g), "the old velocity decays by β each step")),
-       ("Update v first, then w with the new v.",)),
+       ("Update v first, then w with the new v.", "v′ = β·v + grad: the old velocity shrinks by β and the "
+        "gradient adds on.", "`v = beta * v + grad`, then return `w - lr * v, v`.")),
     _P("penalties", "overfit", "L1 and L2 penalty gradients",
        "Write `penalty_grad(w, l1, l2)`: the gradient of l1·Σ|w| + l2·Σw² with respect to `w` (take sign(0) = 0).",
        "penalty_grad", "penalty_grad(w, l1, l2)", "return l1 * np.sign(w) + 2 * l2 * w", _penalty_cases,
        (Mistake(lambda w, l1, l2: l1 * np.sign(w) + l2 * w, "the derivative of w² is 2w: the L2 term misses its 2"),
         Mistake(lambda w, l1, l2: l1 * w + 2 * l2 * w, "the derivative of |w| is sign(w), not w"),
         Mistake(lambda w, l1, l2: l1 + 2 * l2 * w, "L1's gradient has the sign of each weight")),
-       ("Differentiate each term on its own, weight by weight.",)),
+       ("Differentiate each term on its own, weight by weight.", "d|w|/dw is the sign of w; d(w²)/dw is 2w.",
+        "`l1 * np.sign(w) + 2 * l2 * w`.")),
     _P("early_stopping", "overfit", "The early-stopping rule",
        "Write `early_stop(val_losses, patience)`: walking through the validation losses epoch by epoch (epoch 1 "
        "first), training stops at the first epoch that makes `patience` epochs in a row without a new best "
@@ -344,7 +351,10 @@ EXERCISES: tuple[Exercise, ...] = (
         Mistake(lambda v, p: _early_wrong(v, max(1, p - 1)), "it stopped one epoch early: `patience` epochs "
                 "without improvement are allowed to pass before stopping"),
         Mistake(lambda v, p: tuple(e - 1 for e in _early_wrong(v, p)), "epochs are counted from 1 here")),
-       ("Keep the best loss so far and how many epochs have passed since it.",)),
+       ("Keep the best loss so far and how many epochs have passed since it.",
+        "A loss lower than the best resets the count to 0 and becomes the best; any other adds 1 to it.",
+        "Return as soon as the count reaches `patience`: (this epoch, the best's epoch); after the loop, "
+        "(the number of epochs, the best's epoch).")),
     _P("conv_size", "cnn", "A convolution layer's output size and parameters",
        "Write `conv_out(size, kernel, stride, padding, in_ch, out_ch)` for a square input: return `(out_size, "
        "n_params)` — the output's side length and the layer's number of parameters (weights and biases).",
@@ -357,7 +367,8 @@ EXERCISES: tuple[Exercise, ...] = (
                 "bias too"),
         Mistake(lambda n, k, s, p, i, o: ((n + p - k) // s + 1, (k * k * i + 1) * o), "padding is added on both "
                 "sides: 2·padding")),
-       ("Count where the kernel can start along one side.", "Each of the out_ch filters has k·k·in_ch weights.")),
+       ("Count where the kernel can start along one side.", "Each of the out_ch filters has k·k·in_ch weights.",
+        "Side: (size + 2·padding − kernel) // stride + 1; parameters: (kernel·kernel·in_ch + 1)·out_ch.")),
     _P("conv2d", "cnn", "A 2-D convolution forward pass, with loops",
        "Write `conv2d(x, w, b)` with plain loops: `x` is (C, H, W), `w` is (O, C, k, k), `b` is (O,); stride 1, "
        "no padding. Return the (O, H−k+1, W−k+1) output as deep-learning libraries compute it "
@@ -372,7 +383,9 @@ EXERCISES: tuple[Exercise, ...] = (
         Mistake(lambda x, w, b: _conv2d_expected(x, w, np.zeros_like(b)), "each output channel adds its bias"),
         Mistake(lambda x, w, b: _conv2d_expected(x, w, b)[:, :-1, :-1], "the output is H−k+1 by W−k+1: the "
                 "loops stop one position early")),
-       ("Each output value is the sum of a k×k window of every input channel times the filter.",), tol=1e-5,
+       ("Each output value is the sum of a k×k window of every input channel times the filter.",
+        "Three loops: output channel o, row i, column j; the window is `x[:, i:i + k, j:j + k]`.",
+        "`out[o, i, j] = np.sum(x[:, i:i + k, j:j + k] * w[o]) + b[o]`."), tol=1e-5,
        imports="import numpy as np"),
     _P("lstm_cell", "sent", "One LSTM cell step",
        "Write `lstm_step(x, h, c, W, U, b)`: one step of an LSTM with hidden size n. The pre-activations are "
@@ -388,7 +401,8 @@ EXERCISES: tuple[Exercise, ...] = (
                 "goes through tanh first"),
         Mistake(lambda x, h, c, W, U, b: _lstm(x, h, c, W, U, b, input_gate=False), "the candidate g is scaled by "
                 "the input gate: c′ = f·c + i·g")),
-       ("np.split(z, 4) gives the four gates.",)),
+       ("np.split(z, 4) gives the four gates.", "Squash i, f and o with a sigmoid and g with tanh before using "
+        "them.", "`c = f * c + i * np.tanh(g)`, then `h = o * np.tanh(c)`.")),
     _P("attention", "sent", "Scaled dot-product attention with a mask",
        "Write `attention(Q, K, V, mask)`: Q is (Tq, d), K is (Tk, d), V is (Tk, dv), `mask` is a boolean (Tq, Tk) "
        "array, True where a query may look. Return softmax(QKᵀ/√d) V, the masked positions given no weight.",
@@ -399,7 +413,9 @@ EXERCISES: tuple[Exercise, ...] = (
         Mistake(lambda q, k, v, m: _attn(q, k, v, ~m), "the mask is inverted: True marks the positions to keep"),
         Mistake(lambda q, k, v, m: _attn(q, k, v, m, axis=0), "the softmax runs over the keys (each query's row), "
                 "not over the queries")),
-       ("Set masked scores to −∞ before the softmax.",)),
+       ("Set masked scores to −∞ before the softmax.", "The scores are Q·Kᵀ/√d, one row per query; the "
+        "softmax runs along each row.", "`s = np.where(mask, Q @ K.T / np.sqrt(d), -np.inf)`; subtract each row's "
+        "max before exp, normalise the rows, multiply by V.")),
     _P("vae", "vae", "The VAE's reparameterisation and KL term",
        "Write `reparam_kl(mu, logvar, eps)` for a batch of codes (N, d): return `(z, kl)` where z = μ + σ·ε with "
        "σ = exp(½·logvar), and kl (shape (N,)) is each example's KL divergence from N(0, I): "
@@ -412,7 +428,9 @@ EXERCISES: tuple[Exercise, ...] = (
         Mistake(lambda m, lv, e: (m + lv * e, _kl(m, lv)), "logvar is a log: σ = exp(½·logvar)"),
         Mistake(lambda m, lv, e: (m + np.exp(0.5 * lv) * e, -_kl(m, lv)), "the KL divergence is never negative: "
                 "its sign is flipped")),
-       ("The randomness comes from ε only, so gradients can flow through μ and σ.",)),
+       ("The randomness comes from ε only, so gradients can flow through μ and σ.",
+        "σ = exp(½·logvar); the KL sums over the code's d dimensions, one value per example.",
+        "`z = mu + np.exp(0.5 * logvar) * eps`; `kl = -0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)`.")),
     _P("gan_losses", "gan", "The DCGAN's two losses",
        "Write `gan_losses(d_real, d_fake)` from the discriminator's logits for real and generated images: "
        "return `(d_loss, g_loss)` — binary cross-entropy, mean over each batch: the discriminator wants real → 1 "
@@ -427,7 +445,10 @@ EXERCISES: tuple[Exercise, ...] = (
                 "discriminator's labels are swapped: real images are 1"),
         Mistake(lambda r, f: ((_softplus(-r).mean() + _softplus(f).mean()) / 2, _softplus(-f).mean()), "d_loss is "
                 "the sum of the two batch means, as the page's DCGAN computes it")),
-       ("BCE with logits: −log σ(t) = softplus(−t); −log(1 − σ(t)) = softplus(t).",), tol=1e-6),
+       ("BCE with logits: −log σ(t) = softplus(−t); −log(1 − σ(t)) = softplus(t).",
+        "The discriminator: real labelled 1, fake 0. The generator: its fakes labelled 1.",
+        "softplus(t) = np.logaddexp(0, t) stays finite for large logits; d_loss = mean(softplus(−d_real)) + "
+        "mean(softplus(d_fake)), g_loss = mean(softplus(−d_fake))."), tol=1e-6),
     _P("q_learning", "rl", "The Q-learning update",
        "Write `q_update(Q, s, a, r, s2, alpha, gamma, done)`: return a new table after one Q-learning step from "
        "state s, action a, reward r, next state s2: move Q[s, a] by α towards r + γ·maxₐ′ Q[s2, a′] (just r when "
@@ -441,7 +462,9 @@ EXERCISES: tuple[Exercise, ...] = (
                 "bootstraps from the best next action (max), not an average"),
         Mistake(lambda Q, s, a, r, s2, al, g, d: _td(Q, s, a, r if d else r + Q[s2].max(), al), "the next state's "
                 "value is discounted by γ")),
-       ("Off-policy: the target uses the greedy action in s2, whatever the agent does next.",)),
+       ("Off-policy: the target uses the greedy action in s2, whatever the agent does next.",
+        "The target is r + γ·max Q[s2] — or just r when `done`. Copy Q before changing it.",
+        "`Q[s, a] += alpha * (target - Q[s, a])` on a copy.")),
     _P("sarsa", "rl", "The SARSA update",
        "Write `sarsa_update(Q, s, a, r, s2, a2, alpha, gamma, done)`: return a new table after one SARSA step: "
        "move Q[s, a] by α towards r + γ·Q[s2, a2] — the action the agent actually takes next (just r when "
@@ -455,7 +478,8 @@ EXERCISES: tuple[Exercise, ...] = (
                 "episode the target is just r"),
         Mistake(lambda Q, s, a, r, s2, a2, al, g, d: _td(Q, s, a, r if d else r + g * Q[s2, a2], 1.0), "the step "
                 "is scaled by α")),
-       ("On-policy: the target uses a2.",)),
+       ("On-policy: the target uses a2.", "The target is r + γ·Q[s2, a2] — or just r when `done`. Copy Q "
+        "before changing it.", "`Q[s, a] += alpha * (target - Q[s, a])` on a copy.")),
 )
 BY_ID = {e.id: e for e in EXERCISES}
 

@@ -41,6 +41,9 @@ class Limits:
     wall_s: float = 20.0
 
 
+MAX_CODE = 20_000  # characters of learner code run (a page of code is about 2,000)
+
+
 @dataclass
 class Outcome:
     """What the learner's code gave back: per call a value or an error; `error` when the code as a whole
@@ -94,14 +97,17 @@ def _bwrap(limits: Limits) -> list[str]:
 
 
 def run(code: str, function: str, calls: list, limits: Limits = Limits(), *, unisolated: bool = False,
-        trainer: str = "", args: dict | None = None, on_row=None) -> Outcome:
+        trainer: str = "", args: dict | None = None, on_row=None, stop=None) -> Outcome:
     """Call `function` of the learner's `code` on each argument list of `calls`, in the sandbox. Where
     the sandbox can't start, Unavailable — unless `unisolated` (a personal machine whose learner
     agreed): then a separate process with the same limits, but the machine in view. With `trainer`
     (dlplay's source of `train(fn, **args)`, a generator of metric rows), the learner's function
-    trains a model instead, each row handed to `on_row` as it comes."""
+    trains a model instead, each row handed to `on_row` as it comes; `stop()` true ends it (Stop pressed:
+    checked ten times a second)."""
     if (why := available()) is not None and not unisolated:
         raise Unavailable(why)
+    if len(code) > MAX_CODE:  # bounded before anything reads it
+        return Outcome(error=f"Your code is {len(code):,} characters long: at most {MAX_CODE:,} are run.")
     request = json.dumps({"code": code, "function": function, "calls": [[encode(a) for a in c] for c in calls],
                           "trainer": trainer, "args": args or {}})
     group = _Cgroup(limits.processes)
@@ -110,10 +116,11 @@ def run(code: str, function: str, calls: list, limits: Limits = Limits(), *, uni
                                                               "/sandbox/runner.py"]
     proc = subprocess.Popen(command, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=_limited(limits, group))
-    out, why = _read_capped(proc, request.encode(), limits, on_row)
+    out, why = _read_capped(proc, request.encode(), limits, on_row, stop)
     _kill(proc, group)  # whatever it left behind goes with it
     stopped = {"output": f"it printed more than {limits.output_kb:,} KB and was stopped",
-               "wall": f"it ran longer than {limits.wall_s:g} s and was stopped"}.get(why)
+               "wall": f"it ran longer than {limits.wall_s:g} s and was stopped",
+               "stop": "Stop was pressed"}.get(why)
     if stopped is None and proc.returncode in KILLED:
         stopped = f"it used more than {limits.cpu_s} s of CPU time and was stopped"
     seconds = time.perf_counter() - t0
@@ -144,10 +151,11 @@ def _limited(limits: Limits, group: "_Cgroup"):
     return apply
 
 
-def _read_capped(proc: subprocess.Popen, request: bytes, limits: Limits, on_row=None) -> tuple[bytes, str | None]:
-    """Send the request; read the answer up to the output cap and the wall-clock limit, each streamed
-    row ("ROW {…}") handed to `on_row` as it arrives. Returns what came and why it was cut off:
-    "output", "wall" or None (the process is killed when cut off)."""
+def _read_capped(proc: subprocess.Popen, request: bytes, limits: Limits, on_row=None,
+                 stop=None) -> tuple[bytes, str | None]:
+    """Send the request; read the answer up to the output cap and the wall-clock limit (or until `stop()`),
+    each streamed row ("ROW {…}") handed to `on_row` as it arrives. Returns what came and why it was cut
+    off: "output", "wall", "stop" or None (the process is killed when cut off)."""
     cap, chunks, size, pending = limits.output_kb * 1024, [], 0, b""
     why: list[str] = []
 
@@ -158,13 +166,18 @@ def _read_capped(proc: subprocess.Popen, request: bytes, limits: Limits, on_row=
         except OSError:
             pass  # it ended before reading everything
 
-    def too_long():
-        why.append("wall")
-        _kill(proc, None)
+    done = threading.Event()
+
+    def watch():  # the wall clock, and Stop
+        end = time.monotonic() + limits.wall_s
+        while not done.wait(0.1):
+            if (late := time.monotonic() > end) or (stop is not None and stop()):
+                why.append("wall" if late else "stop")
+                _kill(proc, None)
+                return
 
     threading.Thread(target=feed, daemon=True).start()
-    timer = threading.Timer(limits.wall_s, too_long)
-    timer.start()
+    threading.Thread(target=watch, daemon=True).start()
     try:
         while chunk := proc.stdout.read1(65536):
             chunks.append(chunk)
@@ -178,7 +191,7 @@ def _read_capped(proc: subprocess.Popen, request: bytes, limits: Limits, on_row=
                 if on_row is not None and line.startswith(b"ROW "):
                     on_row(json.loads(line[4:]))
     finally:
-        timer.cancel()
+        done.set()
     proc.wait()
     return b"".join(chunks), (why or [None])[0]
 
@@ -226,7 +239,8 @@ class _Cgroup:
     def __init__(self, processes: int):
         self.path = None
         if os.geteuid() == 0 and os.access(PIDS_CGROUP, os.W_OK):
-            path = PIDS_CGROUP / f"dlplay-sandbox-{uuid.uuid4().hex[:12]}"
+            # named for the server that made it: one left behind by a server no longer running is a leak
+            path = PIDS_CGROUP / f"dlplay-sandbox-{os.getpid()}-{uuid.uuid4().hex[:12]}"
             try:
                 path.mkdir()
                 (path / "pids.max").write_text(str(processes))

@@ -2,19 +2,26 @@
 what is wrong, without giving the answer away."""
 import os
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from dlplay import course, visible
 from dlplay.exercises import catalog, checks, progress, sandbox, training
-from dlplay.limits import shared
-from dlplay_app.ui.live import live, start_job
-from dlplay_app.ui.runs import workspace
-from dlplay_app.ui.shown import current_job
+from dlplay.exercises.lesson import LESSON, FitSpec
+from dlplay.limits import Work, shared
+from dlplay_app.ui.live import finished_result, live, start_job, train_stop_buttons
+from dlplay_app.ui.runs import open_page, run_header, start_run, workspace
+from dlplay_app.ui.shown import current_job, current_run
 
 KEY = course.here(__file__).key
+CHECK = f"{KEY}-check"  # the check's job; the training with the learner's code is the page's run (KEY)
 ws = workspace()
+open_page(KEY)  # a training reopened from the Runs page: its exercise is the one shown
+if (view := current_run(KEY)) is not None and st.session_state.get(f"{KEY}-run-shown") != view.id:
+    st.session_state[f"{KEY}-run-shown"] = view.id
+    st.session_state[f"{KEY}-id"] = LESSON.spec_from(view.run.spec).exercise
 # A teacher's switch: DLPLAY_SOLUTIONS=hide keeps the reference out of reach during an assignment.
 SOLUTIONS = os.environ.get("DLPLAY_SOLUTIONS", "show").lower() != "hide"
 
@@ -37,8 +44,9 @@ with st.expander("All exercises", expanded=not mine):
     st.dataframe(table, hide_index=True, width="stretch")
 
 ids = [e.id for e in catalog.EXERCISES]
-wanted = st.query_params.get("ex")
-chosen = st.selectbox("Exercise", ids, index=ids.index(wanted) if wanted in ids else 0, key=f"{KEY}-id",
+if (wanted := st.query_params.get("ex")) in ids and f"{KEY}-id" not in st.session_state:
+    st.session_state[f"{KEY}-id"] = wanted
+chosen = st.selectbox("Exercise", ids, key=f"{KEY}-id",
                       format_func=lambda i: f"{'✅ ' if i in mine and mine[i].passed else ''}{catalog.BY_ID[i].title}"
                       f" · {course.page(catalog.BY_ID[i].page).title}")
 st.query_params["ex"] = chosen
@@ -98,7 +106,8 @@ c1, c2, c3, _ = st.columns([1, 1, 1.4, 2.6])
 pressed = c1.button("Check", key=f"{KEY}-check", type="primary", disabled=why is not None and not unisolated)
 if (pressed or submitted) and (why is None or unisolated):
     st.session_state[f"{KEY}-checked"] = (e.id, st.session_state[code_key])
-    start_job(KEY, check_job(st.session_state[code_key]), name=f"Check: {e.title}")
+    start_job(CHECK, check_job(st.session_state[code_key]), name=f"Check: {e.title}",
+              work=Work(1, "check", len(e.cases(np.random.default_rng(0))), "hidden cases", unit="fits"))
 hints = st.session_state.setdefault(f"{KEY}-hints-{e.id}", 0)
 if c2.button("A hint", key=f"{KEY}-hint", disabled=hints >= len(e.hints)):
     st.session_state[f"{KEY}-hints-{e.id}"] = hints = hints + 1
@@ -132,49 +141,55 @@ def render(job):
 
 
 checked = st.session_state.get(f"{KEY}-checked")
-if checked is not None and checked[0] == e.id and current_job(KEY) is not None:
-    live(KEY, render)
-    job = current_job(KEY)
+if checked is not None and checked[0] == e.id and current_job(CHECK) is not None:
+    live(CHECK, render)
+    job = current_job(CHECK)
     passed_now = not job.is_active and job.result is not None and job.result.passed
     if passed_now and training.trainable(e) and checked[1] == st.session_state[code_key]:
         st.subheader("Train with your code")
-        st.markdown("A model learns with **your** function, in the sandbox, beside the same model with the reference "
-                    "— same data, same seed. If your piece is right, the two curves lie on top of each other.")
-        if st.button("Train with my code", key=f"{KEY}-fit-start", type="primary"):
-            st.session_state[f"{KEY}-fit-for"] = e.id
-            start_job(f"{KEY}-fit", lambda job, code=checked[1]: training.side_by_side(e, code, job, unisolated),
-                      name=f"Train with your code: {e.title}")
+        st.markdown(f"A model learns with **your** function, in the sandbox — {training.TRAINERS[e.id].model} — "
+                    "then the same model with the reference: same data, same seed. If your piece is right, the two "
+                    "curves lie on top of each other. The training is kept on the Runs page, marked “your code”.")
+        spec = FitSpec(e.id, checked[1], unisolated=unisolated)
+        train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec), label="Train with my code")
 
 
-def render_fit(job):
-    rows = [r for r in job.metrics() if r.get("split") in ("yours", "reference")]
-    _, metric, _, unit = training.TRAINERS[e.id]
+def render_fit(view):
+    spec = LESSON.spec_from(view.run.spec)
+    t = training.TRAINERS[spec.exercise]
+    rows = [r for r in view.metrics() if r.get("split") in ("yours", "reference")]
     fig = go.Figure()
     for who, dash in (("reference", "dot"), ("yours", "solid")):
-        mine_rows = [r for r in rows if r["split"] == who]
-        fig.add_scatter(x=[r["epoch"] for r in mine_rows], y=[r[metric] for r in mine_rows], name=who,
+        mine_rows = [r for r in rows if r["split"] == who and t.metric in r]
+        fig.add_scatter(x=[r["epoch"] for r in mine_rows], y=[r[t.metric] for r in mine_rows], name=who,
                         mode="lines+markers", line=dict(dash=dash, width=3 if who == "yours" else 2))
-    fig.update_layout(title=f"{metric} per {unit}", height=320, xaxis_title=unit,  # falling ones: a log axis
-                      yaxis=dict(range=[0, 1.02]) if metric == "accuracy" else dict(type="log"))
+    fig.update_layout(title=f"{t.metric.replace('_', ' ')} per {t.unit}", height=320, xaxis_title=t.unit,
+                      yaxis=dict(type="log") if t.falls else dict(range=[0, 1.02]))  # falling ones: a log axis
     st.plotly_chart(fig, key=f"{KEY}-fit-chart")
-    if job.is_active:
-        return
-    if job.result is None:
-        st.error(f"Training could not run: {job.error or job.status}")
-    elif job.result["stopped"]:
-        st.error("Training stopped: " + "; ".join(f"{who}: {why}" for who, why in job.result["stopped"].items()))
-    elif job.result["agree"]:
-        last = job.result["rows"]["yours"][-1]
-        value = f"{last[metric]:.1%}" if metric == "accuracy" else f"{last[metric]:.4g}"
-        st.success(f"Your code and the reference learned exactly alike: {metric} {value} after {last['epoch']} "
-                   f"{unit}{'es' if unit == 'pass' else 's'}.", icon=":material/check:")
-    else:
-        st.warning("Your code passed the checks, but the model learned differently from the reference's: compare "
-                   "the curves to see where they part.")
 
 
-if st.session_state.get(f"{KEY}-fit-for") == e.id and current_job(f"{KEY}-fit") is not None:
-    live(f"{KEY}-fit", render_fit)
+view = current_run(KEY)
+if view is not None and LESSON.spec_from(view.run.spec).exercise == e.id:
+    run_header(view)
+    live(KEY, render_fit)
+    result = finished_result(KEY)
+    if result is not None:
+        t, last = training.TRAINERS[e.id], result.last()
+        if result.stopped:
+            st.warning("Training stopped early: " + "; ".join(
+                f"{'your code' if who == 'yours' else 'the reference'}: {why}" for who, why in result.stopped.items()))
+        elif result.agree:
+            value = f"{last[t.metric]:.1%}" if t.metric == "accuracy" else f"{last[t.metric]:.4g}"
+            st.success(f"Your code and the reference learned alike: {t.metric.replace('_', ' ')} {value} after "
+                       f"{last['epoch']} {t.unit}{'es' if t.unit == 'pass' else 's'}.", icon=":material/check:")
+        else:
+            st.warning("Your code passed the checks, but the model learned differently from the reference's: "
+                       "compare the curves to see where they part.")
+        if last is not None and "stopped_at" in last:  # the early-stopping rule says where, and what it kept
+            st.caption(f"Your rule stopped training at epoch {last['stopped_at']} and kept epoch "
+                       f"{last['best_epoch']}'s weights: test accuracy {last['kept_accuracy']:.1%}.")
+    with st.expander("The code this training ran"):
+        st.code(LESSON.spec_from(view.run.spec).code, language="python")
 
 if SOLUTIONS:
     with st.expander("The reference (try first: it gives the answer away)"):

@@ -33,7 +33,7 @@ def test_type_a_rule_pass_every_check_and_train_beside_the_reference(app_server,
     screenshot(page, "e2e_exercises_1_passed")
 
     page.get_by_role("button", name="Train with my code").click()
-    expect(page.get_by_text("learned exactly alike")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("learned alike")).to_be_visible(timeout=60_000)
     traces = page.locator('[data-testid="stPlotlyChart"] .scatterlayer .trace')
     expect(traces).to_have_count(2)
     screenshot(page, "e2e_exercises_2_trained")

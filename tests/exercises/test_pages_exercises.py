@@ -23,7 +23,7 @@ def _open(apptest, exercise: str):
 
 def _check(at):
     at.button(key=f"{KEY}-check").click().run()
-    assert job_of(at, KEY).wait(60), "the check did not finish"
+    assert job_of(at, f"{KEY}-check").wait(60), "the check did not finish"
     return at.run()
 
 
@@ -86,3 +86,27 @@ def test_one_exercise_of_each_part_of_the_course_passes_with_its_reference(appte
     at = _check(at)
     assert not at.error and any(f"Every check passed ({len(e.cases(__import__('numpy').random.default_rng(0)))})"
                                 in s.value for s in at.success)
+
+
+@needs_sandbox
+def test_hostile_code_checked_on_the_page_is_stopped_or_contained_and_the_page_goes_on(apptest, monkeypatch):
+    """Each hostile answer through the page's Check: the learner reads what happened, the page keeps working
+    (a right answer passes after them all), and nothing of them remains (processes, cgroups, files)."""
+    import os
+    from pathlib import Path
+
+    from dlplay.exercises import checks
+    from tests.exercises.test_sandbox import LEFT, QUICK, _cgroups, _processes, hostile
+
+    monkeypatch.setattr(checks.check, "__defaults__", (QUICK,))  # the page's limits, shortened: 2 s of CPU
+    before = _processes()
+    at = _open(apptest, "perceptron")
+    for what, (code, says) in hostile(os.environ["DLPLAY_HOME"]).items():
+        at.session_state[f"{KEY}-code-perceptron"] = code
+        at = _check(at)
+        assert not at.exception, what
+        assert any(says in e.value for e in at.error), (what, [e.value for e in at.error])
+    at.session_state[f"{KEY}-code-perceptron"] = RULE.reference_source
+    at = _check(at)
+    assert any("Every check passed" in s.value for s in at.success)
+    assert _processes() <= before and _cgroups() == [] and not (Path("/tmp") / LEFT).exists()

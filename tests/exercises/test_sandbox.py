@@ -48,14 +48,14 @@ def _processes() -> set[int]:
 
 
 def _cgroups() -> list[str]:
-    """Sandbox cgroups that stay: one seen now and still there 2 s later (another worker's checks make and
-    remove their own meanwhile, in tenths of a second)."""
-    def now() -> set[str]:
-        return {p.name for p in sandbox.PIDS_CGROUP.glob("dlplay-sandbox-*")} if sandbox.PIDS_CGROUP.is_dir() else set()
+    """Sandbox cgroups left behind: made by this process (its checks have returned) or by a process no longer
+    running (the command line's); another worker's, still checking, are not ours."""
+    def left(name: str) -> bool:
+        pid = name.split("-")[2]
+        return not pid.isdigit() or int(pid) == os.getpid() or not (Path("/proc") / pid).exists()
 
-    first = now()
-    time.sleep(2)
-    return sorted(first & now())
+    found = sandbox.PIDS_CGROUP.glob("dlplay-sandbox-*") if sandbox.PIDS_CGROUP.is_dir() else []
+    return sorted(p.name for p in found if left(p.name))
 
 
 def run(body: str, limits: sandbox.Limits = QUICK) -> sandbox.Outcome:
@@ -133,6 +133,30 @@ def test_a_syntax_error_is_the_learners_line():
     assert out.error.startswith("SyntaxError on line 1") and out.results == []
 
 
+def hostile(home: str) -> dict[str, tuple[str, str]]:
+    """A perceptron `update` for each thing learner code must not do → what the learner is told (a part of
+    it). Each also leaves a file in its own /tmp, which must not reach the server's."""
+    body = {
+        "a socket": ("    socket.create_connection(('1.1.1.1', 80), timeout=2)", "Network is unreachable"),
+        "a write outside its folder": ("    open('/usr/lib/evil', 'w')", "Read-only file system"),
+        "the run store": (f"    return open({home + '/runs.db'!r}, 'rb').read()", "No such file or directory"),
+        "a loop forever": ("    while True:\n        pass", "of CPU time and was stopped"),
+        "8 GB": ("    return len(bytearray(8 * 2**30))", "MB of memory and was refused"),
+        "100 processes": ("    n = 0\n    for i in range(100):\n        try:\n            if os.fork() == 0:\n"
+                          "                time.sleep(60)\n                os._exit(0)\n            n += 1\n"
+                          "        except OSError as exc:\n            return f'{n} then {exc}'\n    return n",
+                          "For w="),  # contained by the process limit (or by the checks' time on a root
+        # server without a pids cgroup): a wrong answer, and no process of it left
+        "200 MB printed": ("    os.write(1, b'x' * 200_000_000)", "KB and was stopped"),
+    }
+    return {what: ("import os, socket, time\n\n\ndef update(w, x, y, lr):\n"
+                   f"    open('/tmp/{LEFT}', 'w').write('left behind')\n{code}\n", says)
+            for what, (code, says) in body.items()}
+
+
+LEFT = f"dlplay-sandbox-left-{os.getpid()}"
+
+
 def _cli(*args, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dlplay.exercises", *args], cwd=cwd or ROOT, capture_output=True,
                           text=True, timeout=120)
@@ -158,3 +182,16 @@ def test_the_command_line_lists_prints_and_checks_with_its_exit_status(tmp_path)
         if status == 2:
             assert verdict["error"] and verdict["checks"] == []
     assert _cgroups() == []
+
+
+def test_hostile_code_through_the_command_line_is_stopped_or_contained_with_a_clear_message(tmp_path):
+    before = _processes()
+    for what, (code, says) in hostile(os.environ["DLPLAY_HOME"]).items():
+        (tmp_path / "mine.py").write_text(code)
+        out = _cli("check", "perceptron", str(tmp_path / "mine.py"))
+        verdict = json.loads(out.stdout)
+        told = verdict["error"] or "\n".join(c["message"] for c in verdict["checks"])
+        assert out.returncode in (1, 2) and not verdict["passed"], what
+        assert says in told, (what, told)
+    time.sleep(0.5)
+    assert _processes() <= before and _cgroups() == [] and not (Path("/tmp") / LEFT).exists()

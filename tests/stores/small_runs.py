@@ -47,7 +47,15 @@ def specs() -> dict:
                            hidden=16, code=8, train=one),
         "tl": TransferSpec(strategy="scratch", budgets=(5, 10), steps=10, n_test=200),
         "vae": VAESpec(dataset="digits8x8", hidden=(16,), epochs=1, n_train=500, n_val=100, n_scatter=40),
+        "ex": _exercise(),
     }
+
+
+def _exercise():
+    from dlplay.exercises import catalog
+    from dlplay.exercises.lesson import FitSpec
+
+    return FitSpec("perceptron", catalog.BY_ID["perceptron"].reference_source)
 
 
 def add(root: str, pages: list[str]) -> None:

@@ -39,7 +39,9 @@ def test_train_a_small_lstm_then_type_a_review_and_see_its_words_highlighted(sen
     assert run_title.startswith("Run "), run_title
     expect(page.get_by_text("LSTM 64 · 1 layer · max-pooled").first).to_be_visible()  # the URL's settings trained
 
+    # The heading comes as training starts; the box opens once the run has finished (slow under load).
     box = page.get_by_role("textbox", name="Your review")
+    expect(box).to_be_enabled(timeout=240_000)
     box.fill(REVIEW)
     box.press("Control+Enter")  # Streamlit applies a text area's value on Ctrl+Enter (or leaving it)
     verdict = page.get_by_text(f"{run_title.split(' reads')[0]} says:")
