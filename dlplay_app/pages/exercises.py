@@ -141,17 +141,21 @@ def render(job):
 
 
 checked = st.session_state.get(f"{KEY}-checked")
+passed_now = False
 if checked is not None and checked[0] == e.id and current_job(CHECK) is not None:
     live(CHECK, render)
     job = current_job(CHECK)
-    passed_now = not job.is_active and job.result is not None and job.result.passed
-    if passed_now and training.trainable(e) and checked[1] == st.session_state[code_key]:
-        st.subheader("Train with your code")
-        st.markdown(f"A model learns with **your** function, in the sandbox — {training.TRAINERS[e.id].model} — "
-                    "then the same model with the reference: same data, same seed. If your piece is right, the two "
-                    "curves lie on top of each other. The training is kept on the Runs page, marked “your code”.")
-        spec = FitSpec(e.id, checked[1], unisolated=unisolated)
-        train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec), label="Train with my code")
+    passed_now = not job.is_active and job.result is not None and job.result.passed \
+        and checked[1] == st.session_state[code_key]
+fit = current_run(KEY)
+fitting = fit is not None and fit.is_active and LESSON.spec_from(fit.run.spec).exercise == e.id
+if (passed_now or fitting) and training.trainable(e):  # Stop stays while it trains, whatever the editor holds
+    st.subheader("Train with your code")
+    st.markdown(f"A model learns with **your** function, in the sandbox — {training.TRAINERS[e.id].model} — "
+                "then the same model with the reference: same data, same seed. If your piece is right, the two "
+                "curves lie on top of each other. The training is kept on the Runs page, marked “your code”.")
+    spec = FitSpec(e.id, checked[1] if passed_now else "", unisolated=unisolated)
+    train_stop_buttons(KEY, lambda: start_run(KEY, LESSON, spec), label="Train with my code", disabled=not passed_now)
 
 
 def render_fit(view):
