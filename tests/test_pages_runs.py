@@ -280,3 +280,48 @@ def test_a_reload_shows_the_last_run_of_the_setup_in_the_address_bar(apptest, ho
     other.run()
     other.switch_page("pages/digit_classifier.py").run()
     assert "run:mlp" not in other.session_state
+
+
+def test_a_note_and_tags_are_kept_with_the_run_searched_and_exported(apptest, home):
+    a, b = train_run(1, (64,)), train_run(1, (32,))
+    at = apptest(PAGE).run()
+    at.multiselect(key="runs-chosen").set_value([a.id]).run()
+    at.text_area(key=f"runs-note-{a.id}").input("Wider hidden layer: learns faster in epoch 1")
+    at.text_input(key=f"runs-tags-{a.id}").input("Baseline,  lab 3, baseline")
+    at.button(key=f"FormSubmitter:runs-note-form-{a.id}-Save note").click().run()
+    assert not at.exception
+    stored = runs.get_store().get(a.id)
+    assert stored.note == "Wider hidden layer: learns faster in epoch 1" and stored.tags == ["baseline", "lab 3"]
+    assert json.loads(runs.export.spec_json(stored))["note"] == stored.note  # exported with it
+
+    at = apptest(PAGE).run()  # a later visit: the table shows it, and search finds it by note or tag
+    table = at.dataframe[0].value
+    assert table.set_index("run").loc[a.id, "note"] == "#baseline #lab 3 Wider hidden layer: learns faster in epoch 1"
+    for query, found in (("faster", [a.id]), ("lab 3", [a.id]), ("#nothing", []), ("test accuracy", [b.id, a.id])):
+        at.text_input(key="runs-search").input(query).run()
+        assert not at.exception
+        if found:
+            assert list(at.dataframe[0].value["run"]) == found, query
+        else:
+            assert any("No run matches" in i.value for i in at.info), query
+
+
+def test_one_workspace_cannot_annotate_anothers_run(home):
+    theirs = train_run(1, (16,), workspace="someone-else")
+    store = runs.get_store()
+    assert not store.annotate(theirs.id, "local", note="mine now", tags=["x"])
+    assert store.get(theirs.id).note == "" and store.get(theirs.id).tags == []
+    assert store.annotate(theirs.id, "someone-else", note="n" * 20_000)
+    assert len(store.get(theirs.id).note) == runs.store.NOTE_MAX  # bounded
+
+
+def test_a_note_is_written_on_the_runs_own_page(apptest, home):
+    a = train_run(1, (64,))
+    at = apptest("pages/digit_classifier.py")
+    at.session_state["_dlplay_reopen"] = {"page": "mlp", "run": a.id}
+    at.run()
+    assert not at.exception
+    at.text_area(key=f"mlp-note-{a.id}").input("first try")
+    at.button(key=f"FormSubmitter:mlp-note-form-{a.id}-Save note").click().run()
+    assert not at.exception
+    assert runs.get_store().get(a.id).note == "first try"

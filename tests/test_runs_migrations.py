@@ -29,7 +29,7 @@ def _version(s: RunStore) -> str:
 
 def test_a_new_store_is_made_by_the_migrations(tmp_path):
     s = RunStore(tmp_path)
-    assert _version(s) == _head() == "0002"
+    assert _version(s) == _head() == "0003"
     with s.engine.connect() as con:
         ddl = con.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name='runs'").scalar()
     assert "AUTOINCREMENT" in ddl.upper()
@@ -49,28 +49,28 @@ def test_a_store_from_before_migrations_is_stamped_and_keeps_every_run(tmp_path)
     assert len(before) == 24 and _version(RunStore(tmp_path / "home")) == _head()  # opening again changes nothing
 
 
-LATER = '''"""A later version's change: runs get a note.
+LATER = '''"""A later version's change: runs get a colour.
 
 Revision ID: 9001
-Revises: 0002
+Revises: 0003
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "9001"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     with op.batch_alter_table("runs") as batch:
-        batch.add_column(sa.Column("note", sa.Text, nullable=False, server_default=""))
+        batch.add_column(sa.Column("colour", sa.Text, nullable=False, server_default=""))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("runs") as batch:
-        batch.drop_column("note")
+        batch.drop_column("colour")
 '''
 
 
@@ -86,12 +86,12 @@ def test_a_later_versions_migration_brings_last_terms_store_up_to_date(tmp_path,
 
     later = tmp_path / "migrations"
     shutil.copytree(store_mod.MIGRATIONS, later)
-    (later / "versions" / "9001_note.py").write_text(LATER)
+    (later / "versions" / "9001_colour.py").write_text(LATER)
     monkeypatch.setattr(store_mod, "MIGRATIONS", later)
     new = RunStore(tmp_path / "home")
     assert _version(new) == "9001" == _head(later)
     with new.engine.connect() as con:
-        assert "note" in {c["name"] for c in sa.inspect(con).get_columns("runs")}
+        assert {"colour", "note", "tags"} <= {c["name"] for c in sa.inspect(con).get_columns("runs")}
     assert {r.id: (r.page, r.headline, r.has_model) for r in _all(new)} == runs
     assert all(new.metrics(i) == rows for i, rows in metrics.items())
     assert all(set(new.load_model(i)) == set(tensors) for i, tensors in models.items())

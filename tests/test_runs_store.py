@@ -488,9 +488,9 @@ def test_a_store_made_before_ids_were_autoincrement_is_migrated_with_its_runs(tm
     from sqlalchemy.dialects import sqlite as sqlite_dialect
     from sqlalchemy.schema import CreateTable
 
-    from dlplay.runs.store import runs_table
+    from dlplay.runs.store import _baseline_runs
 
-    old_ddl = str(CreateTable(runs_table).compile(dialect=sqlite_dialect.dialect())).replace(" AUTOINCREMENT", "")
+    old_ddl = str(CreateTable(_baseline_runs).compile(dialect=sqlite_dialect.dialect())).replace(" AUTOINCREMENT", "")
     (tmp_path / "runs").mkdir()
     con = sqlite3.connect(tmp_path / "runs.db")
     con.execute(old_ddl)

@@ -28,11 +28,17 @@ def table(runs: list[Run]) -> pd.DataFrame:
             "state": run.status if run.state in ("stopped", "failed") else run.state,
             "settings": " · ".join(p for p in (run.brief, apart.get(run.id, "")) if p),
             "dataset": run.dataset,
+            "note": " ".join(f"#{t}" for t in run.tags) + (" " if run.tags and run.note else "") + _cut(run.note),
             "duration": f"{duration:,.1f} s" if duration is not None else "—",
             "started": dt.datetime.fromtimestamp(run.created).strftime("%Y-%m-%d %H:%M"),
         })
-    return pd.DataFrame(rows, columns=["run", "page", "result", "state", "settings", "dataset", "duration",
+    return pd.DataFrame(rows, columns=["run", "page", "result", "note", "state", "settings", "dataset", "duration",
                                        "started"])
+
+
+def _cut(text: str, most: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[:most - 1] + "…"
 
 
 def differences(runs: list[Run], most: int = 3) -> dict[int, str]:

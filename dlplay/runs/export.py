@@ -21,7 +21,7 @@ from .store import Run, RunStore, get_store
 def spec_json(run: Run) -> bytes:
     record = {"run": run.id, "page": run.page, "title": run.title, "dataset": run.dataset,
               "data": run.data_id, "state": run.state, "status": run.status, "headline": run.headline,
-              "summary": run.summary, "spec": run.spec}
+              "summary": run.summary, "spec": run.spec, "note": run.note, "tags": run.tags}
     return json.dumps(record, indent=2).encode()
 
 

@@ -36,31 +36,42 @@ ACTIVE = (QUEUED, RUNNING)
 HAS_RESULT = (DONE, STOPPED)
 
 _meta = sa.MetaData()
+
+
+def _baseline_columns() -> list[sa.Column]:
+    """The runs table's columns as migrations began (revision 0001)."""
+    return [
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("workspace", sa.String(64), nullable=False, index=True),
+        sa.Column("page", sa.String(64), nullable=False),
+        sa.Column("title", sa.String(200), nullable=False, default=""),
+        sa.Column("spec", sa.Text, nullable=False),  # JSON: every setting of the run
+        sa.Column("settings", sa.Text, nullable=False, default="{}"),  # JSON: the page's widget values
+        sa.Column("dataset", sa.String(300), nullable=False, default=""),  # "MNIST (60,000, data directory)"
+        sa.Column("data_id", sa.Text, nullable=False, default="{}"),  # JSON: name, source, sizes
+        sa.Column("brief", sa.String(300), nullable=False, default=""),  # key settings in a few words
+        sa.Column("state", sa.String(16), nullable=False, default=QUEUED),
+        sa.Column("status", sa.Text, nullable=False, default=""),
+        sa.Column("headline", sa.String(100), nullable=False, default=""),  # "97.9% test accuracy"
+        sa.Column("summary", sa.Text, nullable=False, default="{}"),  # JSON: final scalar figures
+        sa.Column("has_model", sa.Boolean, nullable=False, default=False),
+        sa.Column("owner", sa.String(200), nullable=False, default=""),  # host:pid:boot of the server running it
+        sa.Column("created", sa.Float, nullable=False),
+        sa.Column("started", sa.Float),
+        sa.Column("finished", sa.Float),
+        sa.Column("heartbeat", sa.Float),
+    ]
+
+
+# Ids are never reused (SQLite's AUTOINCREMENT; PostgreSQL sequences never go back): a
+# job still unwinding after its run was deleted can then never write into a newer run.
 runs_table = sa.Table(
-    "runs", _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("workspace", sa.String(64), nullable=False, index=True),
-    sa.Column("page", sa.String(64), nullable=False),
-    sa.Column("title", sa.String(200), nullable=False, default=""),
-    sa.Column("spec", sa.Text, nullable=False),  # JSON: every setting of the run
-    sa.Column("settings", sa.Text, nullable=False, default="{}"),  # JSON: the page's widget values
-    sa.Column("dataset", sa.String(300), nullable=False, default=""),  # "MNIST (60,000, data directory)"
-    sa.Column("data_id", sa.Text, nullable=False, default="{}"),  # JSON: name, source, sizes
-    sa.Column("brief", sa.String(300), nullable=False, default=""),  # key settings in a few words
-    sa.Column("state", sa.String(16), nullable=False, default=QUEUED),
-    sa.Column("status", sa.Text, nullable=False, default=""),
-    sa.Column("headline", sa.String(100), nullable=False, default=""),  # "97.9% test accuracy"
-    sa.Column("summary", sa.Text, nullable=False, default="{}"),  # JSON: final scalar figures
-    sa.Column("has_model", sa.Boolean, nullable=False, default=False),
-    sa.Column("owner", sa.String(200), nullable=False, default=""),  # host:pid:boot of the server running it
-    sa.Column("created", sa.Float, nullable=False),
-    sa.Column("started", sa.Float),
-    sa.Column("finished", sa.Float),
-    sa.Column("heartbeat", sa.Float),
-    # Ids are never reused (SQLite's AUTOINCREMENT; PostgreSQL sequences never go back): a
-    # job still unwinding after its run was deleted can then never write into a newer run.
+    "runs", _meta, *_baseline_columns(),
+    sa.Column("note", sa.Text, nullable=False, default=""),  # the learner's own words on it (0003)
+    sa.Column("tags", sa.Text, nullable=False, default="[]"),  # JSON list of the learner's tags (0003)
     sqlite_autoincrement=True,
 )
+_baseline_runs = sa.Table("runs", sa.MetaData(), *_baseline_columns(), sqlite_autoincrement=True)
 metrics_table = sa.Table(
     "metrics", _meta,
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
@@ -102,6 +113,19 @@ def dumps(value) -> str:
     return json.dumps(clean(value), default=_json_default)
 
 
+NOTE_MAX = 10_000  # characters of a run's note
+
+
+def clean_tags(tags) -> list[str]:
+    """Tags as stored: trimmed, lower-case, at most 40 characters each, ten at most, no repeats."""
+    out: list[str] = []
+    for tag in tags:
+        tag = " ".join(str(tag).split()).lower()[:40]
+        if tag and tag not in out:
+            out.append(tag)
+    return out[:10]
+
+
 def stamped(summary: dict) -> dict:
     """A run's figures with the version of dlplay that made them."""
     from .. import __version__
@@ -131,12 +155,15 @@ class Run:
     finished: float | None = None
     heartbeat: float | None = None
     extra: dict = field(default_factory=dict)
+    note: str = ""  # the learner's own words on the run
+    tags: list = field(default_factory=list)  # the learner's tags ("baseline", "lab 3")
 
     @classmethod
     def from_row(cls, row) -> "Run":
         d = dict(row._mapping)
         for key in ("spec", "settings", "data_id", "summary"):
             d[key] = json.loads(d[key] or "{}")
+        d["tags"] = json.loads(d.get("tags") or "[]")
         return cls(**d)
 
     @property
@@ -232,6 +259,19 @@ class RunStore:
         with self.engine.connect() as con:
             row = con.execute(query).first()
         return Run.from_row(row) if row else None
+
+    def annotate(self, run_id: int, workspace: str, note: str | None = None, tags: list[str] | None = None) -> bool:
+        """The learner's note and tags on one of `workspace`'s runs (another workspace's run is not
+        touched: False). Tags are trimmed, lower-cased, without repeats."""
+        fields: dict = {}
+        if note is not None:
+            fields["note"] = note[:NOTE_MAX]
+        if tags is not None:
+            fields["tags"] = dumps(clean_tags(tags))
+        with self.engine.begin() as con:
+            return bool(fields) and bool(con.execute(runs_table.update().where(
+                (runs_table.c.id == run_id) & (runs_table.c.workspace == workspace)
+                & (runs_table.c.state != DELETING)).values(**fields)).rowcount)
 
     def list(self, workspace: str, page: str | None = None, pages: list[str] | None = None) -> list[Run]:
         """The workspace's runs, newest first."""
@@ -452,8 +492,8 @@ def _ids_never_reused(engine: sa.Engine) -> None:
         ddl = con.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type='table' AND name='runs'").scalar() or ""
     if "AUTOINCREMENT" in ddl.upper():
         return
-    columns = ", ".join(c.name for c in runs_table.columns)
-    new_ddl = str(sa.schema.CreateTable(runs_table).compile(engine)).replace("CREATE TABLE runs", "CREATE TABLE runs_new", 1)
+    columns = ", ".join(c.name for c in _baseline_runs.columns)  # a store from before migrations: 0001's columns
+    new_ddl = str(sa.schema.CreateTable(_baseline_runs).compile(engine)).replace("CREATE TABLE runs", "CREATE TABLE runs_new", 1)
     with engine.connect() as con:
         con.exec_driver_sql("PRAGMA foreign_keys=OFF")  # else dropping the old table empties metrics
         con.commit()

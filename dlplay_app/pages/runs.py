@@ -4,6 +4,7 @@ import streamlit as st
 
 from dlplay import course, runs
 from dlplay.runs import compare, export, tensorboard
+from dlplay_app.ui import notes
 from dlplay_app.ui.live import job_status
 from dlplay_app.ui.runs import RunView, reopen, shared_server, workspace
 from dlplay_app.ui.workspace import bookmark_url
@@ -38,8 +39,14 @@ if not all_runs:
     st.stop()
 
 titles = sorted({r.title for r in all_runs})
-picked_pages = st.multiselect("Pages", titles, placeholder="all pages", key=f"{KEY}-pages")
-listed = [r for r in all_runs if not picked_pages or r.title in picked_pages]
+c1, c2 = st.columns([1, 1])
+picked_pages = c1.multiselect("Pages", titles, placeholder="all pages", key=f"{KEY}-pages")
+query = c2.text_input("Search", key=f"{KEY}-search", placeholder="your notes and tags, settings, results…",
+                      max_chars=200)
+listed = [r for r in all_runs if (not picked_pages or r.title in picked_pages) and notes.matches(r, query)]
+if not listed:
+    st.info(f"No run matches “{query}”." if query else "No runs on these pages.")
+    st.stop()
 
 any_active = any(r.is_active for r in listed)
 
@@ -95,6 +102,7 @@ if len(chosen) == 1:
     run = chosen[0]
     st.subheader(f"Run {run.id}")
     st.markdown(f"**{run.label()}**")
+    notes.note_box(run, KEY)
     job_status(RunView(run, runs.RECORDER.job(run.id)))
     lesson = runs.lesson_for(run.page)
     c1, c2 = st.columns([1, 3])

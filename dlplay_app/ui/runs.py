@@ -17,6 +17,7 @@ from dlplay import limits, runs, work
 from dlplay.jobs import get_scheduler
 from dlplay.runs import specs
 from dlplay_app.ui.live import current, train_stop_buttons
+from dlplay_app.ui.notes import note_box
 from dlplay_app.ui.settings import setup_link
 from dlplay_app.ui.shown import RunView, current_run  # noqa: F401 - re-exported: pages import them from here
 from dlplay_app.ui.workspace import session_id, shared_server, visitor, workspace  # noqa: F401 - re-exported: pages import them from here
@@ -143,6 +144,7 @@ def run_header(view: RunView, spec=None) -> bool:
     from the run's — then a notice. Returns True when the settings are the run's."""
     run = runs.get_store().get(view.id) or view.run
     st.markdown(f"<div class='dl-run-label'>📌 <b>{run.label()}</b></div>", unsafe_allow_html=True)
+    note_box(run, run.page)
     current = spec is None or specs.same(spec, run.spec)
     if not current:
         st.info(f"Settings changed since run {run.id} — press **Train** to apply them. "
