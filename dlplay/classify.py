@@ -13,6 +13,7 @@ from .jobs import Job
 from .models import MLP, count_parameters
 from .runs.codec import Codec, Form
 from .runs.lesson import Lesson
+from .runs.lesson import Figure
 from .train import History, TrainConfig, fit, predict_proba, tested
 
 
@@ -164,7 +165,7 @@ def cost(spec: ClassifierSpec):
                       ).with_steps(-(-work(spec).amount // batch))
 
 
-LESSON = Lesson(page="mlp",
+LESSON = Lesson(page="mlp", figure=Figure("test_acc", "test accuracy", percent=True),
                 spec_type=ClassifierSpec, train=lambda spec, job: train_classifier(spec, job),
                 save=save_result, load=load_result, brief=brief, script=_script, curves=("loss", "acc"), work=work,
                 cost=cost)

@@ -29,6 +29,7 @@ from ..jobs import Job, TrainingDiverged
 from ..models.mlp import ACTIVATIONS, Standardize
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
+from ..runs.lesson import Figure
 from ..train import Loop, LossWatch, TrainConfig, classify_step, evaluate
 
 LOG10 = math.log(10)  # the loss of a network that knows nothing: 1/10 on each digit (2.303)
@@ -541,7 +542,7 @@ def cost(spec: DiagnosisSpec):
                       ).with_steps(spec.epochs * max(1, spec.n_train // spec.batch_size))
 
 
-LESSON = Lesson(page="diag", spec_type=DiagnosisSpec,
+LESSON = Lesson(page="diag", figure=Figure("test_acc", "test accuracy", percent=True), spec_type=DiagnosisSpec,
                 train=lambda spec, job: train_diagnosis(spec, job), save=save_result, load=load_result,
                 brief=brief, curves=("loss", "acc"), work=work, cost=cost)
 

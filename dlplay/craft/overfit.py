@@ -21,6 +21,7 @@ from ..jobs import Job
 from ..models.mlp import MLP
 from ..runs.codec import Codec
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from ..train import TrainConfig, evaluate, fit
 
 DATASETS = {"ag_news": "AG News articles (TF-IDF)", "mnist": "MNIST digits (pixels)"}
@@ -226,6 +227,6 @@ def cost(spec: OverfitSpec):
                       ).with_steps(spec.train.epochs * -(-spec.n_train // spec.train.batch_size))
 
 
-LESSON = Lesson(page="overfit", spec_type=OverfitSpec,
+LESSON = Lesson(page="overfit", figure=Figure("test_acc", "test accuracy", percent=True), spec_type=OverfitSpec,
                 train=lambda spec, job: train_overfit(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=("loss", "acc"), work=work, cost=cost)

@@ -22,6 +22,7 @@ from ..jobs import Job
 from ..models.mlp import MLP
 from ..runs.codec import Codec
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from ..train import Loop, TrainConfig, classify_step, predict_proba
 
 ORDERS = {
@@ -200,7 +201,7 @@ def cost(spec: PipelineSpec):
                       ).with_steps(spec.epochs * -(-spec.n_train // spec.batch_size))
 
 
-LESSON = Lesson(page="pipe",
+LESSON = Lesson(page="pipe", figure=Figure("test_acc", "test accuracy", percent=True),
                 spec_type=PipelineSpec, train=lambda spec, job: train_pipeline(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "val_acc"), work=work, cost=cost)
 

@@ -23,6 +23,7 @@ from .. import data
 from ..jobs import Cancelled, Job
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
+from ..runs.lesson import Figure
 from . import space as space_
 from .estimator import HYPERPARAMETERS, WATCH, MLPNet, TrialJob, Watch
 
@@ -445,6 +446,6 @@ def cost(spec: SearchSpec):
                       ).with_steps(work(spec).amount // batch)
 
 
-LESSON = Lesson(page="search", spec_type=SearchSpec,
+LESSON = Lesson(page="search", figure=Figure("best_score", "best validation accuracy", percent=True), spec_type=SearchSpec,
                 train=lambda spec, job: run_search(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=(), work=work, cost=cost)

@@ -22,6 +22,7 @@ from .autoencoders import (TITLES, DeepAE, model_part, fit_autoencoder, own_tens
 from ..jobs import Cancelled, Job
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
+from ..runs.lesson import Figure
 from ..train import History, TrainConfig, seed_everything
 
 NOISE_KINDS = {"gaussian": "Gaussian noise", "square": "Occluding square", "half": "Half blanked"}
@@ -307,6 +308,6 @@ def cost(spec: DenoiseSpec):
                       lower="the latent size k or the training images", data_mb=held).with_steps(-(-w.amount // batch))
 
 
-LESSON = Lesson(page="dn", spec_type=DenoiseSpec,
+LESSON = Lesson(page="dn", figure=Figure("mean_psnr", "PSNR of the denoised images (dB)"), spec_type=DenoiseSpec,
                 train=lambda spec, job: train_denoisers(spec, job), save=save_result, load=load_result,
                 brief=brief, script=dn_script, curves=("loss", "val_loss"), work=work, cost=cost)

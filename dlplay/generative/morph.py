@@ -21,6 +21,7 @@ from .autoencoders import AESpec, build, images_phrase, script_header, train_aut
 from ..jobs import Job
 from ..runs.codec import Codec
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from ..train import TrainConfig
 from ..viz import to_uint8
 
@@ -76,12 +77,13 @@ class MorphSpec:
     n_train: int = 10_000
     epochs: int = 8
     lr: float = 3e-3
+    seed: int = 0
 
 
 def train_morph_model(spec: MorphSpec, job: Job | None = None) -> MorphModel:
     """A deep hourglass AE trained for the morph (the Autoencoders page's one works too)."""
     ae = AESpec(dataset=spec.dataset, k=spec.k, n_train=spec.n_train, models=("deep",),
-                train=TrainConfig(lr=spec.lr, epochs=spec.epochs, schedule="cosine"))
+                train=TrainConfig(lr=spec.lr, epochs=spec.epochs, schedule="cosine", seed=spec.seed))
     result = train_autoencoders(ae, job)
     mm = build_morph_model(result.models["deep"], data.load(spec.dataset), f"deep AE (k = {spec.k})")
     mm.test_mse, mm.stopped, mm.mean_image_mse = result.test_mse["deep"], result.stopped, result.mean_image_mse
@@ -200,9 +202,9 @@ def cost(spec: MorphSpec):
     from .autoencoders import cost as ae_cost
 
     return ae_cost(AESpec(dataset=spec.dataset, k=spec.k, n_train=spec.n_train, models=("deep",),
-                          train=TrainConfig(lr=spec.lr, epochs=spec.epochs, schedule="cosine")))
+                          train=TrainConfig(lr=spec.lr, epochs=spec.epochs, schedule="cosine", seed=spec.seed)))
 
 
-LESSON = Lesson(page="morph", spec_type=MorphSpec,
+LESSON = Lesson(page="morph", figure=Figure("test_mse", "test MSE", higher=False), spec_type=MorphSpec,
                 train=lambda spec, job: train_morph_model(spec, job), save=save_result, load=load_result,
                 brief=brief, script=morph_script, curves=("loss", "val_loss"), work=work, cost=cost)

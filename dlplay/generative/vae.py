@@ -30,6 +30,7 @@ from .. import data
 from ..jobs import Job
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson, Saved
+from ..runs.lesson import Figure
 from ..train import Loop, Step, TrainConfig, index_batches, seed_everything
 from ..viz import curves_figure, to_uint8
 
@@ -475,6 +476,6 @@ def cost(spec: VAESpec):
                       ).with_steps(-(-work(spec).amount // spec.batch_size))
 
 
-LESSON = Lesson(page="vae", spec_type=VAESpec,
+LESSON = Lesson(page="vae", figure=Figure("test_elbo", "test negative ELBO (nats)", higher=False), spec_type=VAESpec,
                 train=lambda spec, job: train_vae(spec, job), save=save_result, load=load_result, brief=brief,
                 script=script, curves=("recon", "kl", "elbo"), work=work, cost=cost)

@@ -19,6 +19,7 @@ import torch
 from ..jobs import Job
 from ..runs.codec import Codec
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from ..train import Loop, Step, TrainConfig, to_device
 from . import rolls
 from .models import MODELS, build
@@ -240,6 +241,6 @@ def cost(spec: MusicSpec):
                       ).with_steps(spec.epochs * -(-w.size // spec.batch_size))
 
 
-LESSON = Lesson(page="music", spec_type=MusicSpec,
+LESSON = Lesson(page="music", figure=Figure("test_nll", "test NLL (nats per frame)", higher=False), spec_type=MusicSpec,
                 train=lambda spec, job: train_music(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=("loss",), work=work, cost=cost)

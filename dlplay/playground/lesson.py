@@ -20,6 +20,7 @@ import numpy as np
 
 from ..runs import specs
 from ..runs.lesson import Lesson, Saved
+from ..runs.lesson import Figure
 from ..runs.store import DONE, get_store, stamped
 from ..train import stop_pressed
 from . import datasets, features
@@ -203,7 +204,7 @@ def script(spec: PlaygroundSpec, run) -> str:
     return torch_source(result_of(run))
 
 
-LESSON = Lesson(page=PAGE,
+LESSON = Lesson(page=PAGE, figure=Figure("test_acc", "test accuracy", percent=True),
                 spec_type=PlaygroundSpec, train=train, save=save, load=load, brief=brief, script=script,
                 curves=("loss", "acc"), work=work, data=lambda spec: (dataset_label(spec), _data_id(spec)))
 

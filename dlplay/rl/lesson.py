@@ -16,6 +16,7 @@ import numpy as np
 from ..jobs import Job
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from ..train import stop_pressed
 from . import worlds
 from .agents import METHODS, POLICIES, Agent, epsilon_schedule, run_episode
@@ -183,6 +184,6 @@ def work(spec: RLSpec):
     return Work(spec.episodes, "episode", cells, "cells")
 
 
-LESSON = Lesson(page="rl", spec_type=RLSpec,
+LESSON = Lesson(page="rl", figure=Figure("last100_return", "return over the last 100 episodes"), spec_type=RLSpec,
                 train=lambda spec, job: train_rl(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=("ret", "length"), work=work)

@@ -9,11 +9,12 @@ package; `dlplay.jobs` stays the executor.
 - `specs`: spec dataclasses to JSON and back.
 - `export`: a run as files: weights, spec, metrics, and a standalone PyTorch script.
 """
-from .lesson import Lesson, Saved, lesson_for
+from . import repeats
+from .lesson import Figure, Lesson, Saved, lesson_for
 from .record import RECORDER, data_matches, delete, describe_data, result_of, start
 from .store import (ACTIVE, CANCELLED, DONE, FAILED, INTERRUPTED, QUEUED, RUNNING, STOPPED, Run, RunStore,
                     get_store, home)
 
 __all__ = ["ACTIVE", "CANCELLED", "DONE", "FAILED", "INTERRUPTED", "QUEUED", "RECORDER", "RUNNING", "STOPPED",
-           "Lesson", "Run", "RunStore", "Saved", "data_matches", "delete", "describe_data", "get_store", "home",
-           "lesson_for", "result_of", "start"]
+           "Figure", "Lesson", "Run", "RunStore", "Saved", "data_matches", "delete", "describe_data", "get_store", "home",
+           "lesson_for", "repeats", "result_of", "start"]

@@ -25,6 +25,30 @@ class Saved:
     headline: str = ""  # the one number the Runs page lists: "97.9% test accuracy"
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A run's one final number that seeds and settings are compared on: `key` in its summary."""
+    key: str  # "test_acc"
+    label: str  # "test accuracy"
+    higher: bool = True  # whether more is better
+    percent: bool = False  # a share shown in per cent (differences in points)
+
+    def value(self, summary: dict) -> float | None:
+        v = summary.get(self.key)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+    def text(self, v: float) -> str:
+        return f"{v:.1%}" if self.percent else f"{v:.4g}"
+
+    def scale(self) -> float:
+        """Differences read in points for a share, as they are otherwise."""
+        return 100.0 if self.percent else 1.0
+
+    @property
+    def unit(self) -> str:
+        return " points" if self.percent else ""
+
+
 @dataclass(kw_only=True)
 class Lesson:
     page: str  # the page's key in the course table (`dlplay.course`), e.g. "mlp"
@@ -40,6 +64,7 @@ class Lesson:
     data: Callable[[Any], tuple[str, dict]] | None = None  # spec → (label, identity) of data the spec itself makes
     title: str | None = None  # "Digit classifier (MLP)": the course table's, unless given (a page outside it)
     path: str | None = None  # the page script, e.g. "pages/digit_classifier.py": the course table's, unless given
+    figure: Figure | None = None  # the final number seed repeats and comparisons read (None: the curves only)
 
     def __post_init__(self):
         if self.title is None or self.path is None:

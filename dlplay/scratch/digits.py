@@ -15,6 +15,7 @@ import numpy as np
 from ..jobs import Cancelled
 from ..runs.codec import Codec
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from .mlp import MLP, SGD
 from .train import Guard, evaluate, train_epoch
 
@@ -167,6 +168,6 @@ def _script(spec: DigitsSpec, run) -> str:
     return digits_script(spec, run)
 
 
-LESSON = Lesson(page="npdigits", spec_type=DigitsSpec,
+LESSON = Lesson(page="npdigits", figure=Figure("test_acc", "test accuracy", percent=True), spec_type=DigitsSpec,
                 train=lambda spec, job: train_digits(spec, load_arrays(spec.dataset), job), save=save_result,
                 load=load_result, brief=brief, script=_script, curves=("loss", "acc"))

@@ -18,6 +18,7 @@ from sklearn.model_selection import KFold, ParameterGrid
 from ..jobs import Cancelled, TrainingDiverged
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from .datasets import noisy_regression
 from .mlp import MLP
 from .train import fit
@@ -212,6 +213,6 @@ def work(spec: SearchSpec):
     return Work(n_settings(spec.grid()), "setting", spec.k, "folds", unit="fits")
 
 
-LESSON = Lesson(page="regsel",
+LESSON = Lesson(page="regsel", figure=Figure("cv_mse", "best cross-validated MSE", higher=False),
                 spec_type=SearchSpec, train=run_search, save=save_result, load=load_result, brief=brief,
                 script=_script, curves=("cv_error",), work=work)

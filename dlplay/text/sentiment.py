@@ -19,6 +19,7 @@ from ..jobs import Job
 from ..models import count_parameters
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from ..runs.store import Run
 from ..train import TrainConfig
 from . import corpus, fitting, models
@@ -200,7 +201,7 @@ def table(stored: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-LESSON = Lesson(page="sent",
+LESSON = Lesson(page="sent", figure=Figure("test_acc", "test accuracy", percent=True),
                 spec_type=SentimentSpec, train=lambda spec, job: train_sentiment(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "val_acc"), work=work)
 

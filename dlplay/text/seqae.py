@@ -34,6 +34,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from ..jobs import Job
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from ..train import Loop, Step, TrainConfig, seed_everything
 from . import corpus as corpora
 from .batches import bucketed, scoring, take
@@ -474,7 +475,7 @@ def work(spec: SeqAESpec):
     return Work(spec.train.epochs, "epoch", n, "training texts")
 
 
-LESSON = Lesson(page="seqae",
+LESSON = Lesson(page="seqae", figure=Figure("test_acc", "words rebuilt", percent=True),
                 spec_type=SeqAESpec, train=lambda spec, job: train_seqae(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "acc", "val_greedy_acc"), work=work)
 

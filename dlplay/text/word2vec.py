@@ -22,6 +22,7 @@ import numpy as np
 from ..jobs import Job
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from ..train import stop_pressed
 from . import corpus, embeddings, tokens
 from .embeddings import AnalogyReport, Embeddings
@@ -277,7 +278,7 @@ def work(spec: Word2VecSpec):
     return Work(spec.epochs, "epoch", n, "training reviews")
 
 
-LESSON = Lesson(page="emb", spec_type=Word2VecSpec,
+LESSON = Lesson(page="emb", figure=Figure("sentiment_test_acc", "sentiment test accuracy", percent=True), spec_type=Word2VecSpec,
                 train=lambda spec, job: train_word2vec(spec, job), save=save_result, load=load_result, brief=brief,
                 curves=("loss",), work=work)
 

@@ -22,6 +22,7 @@ from ..jobs import Job
 from ..models.mlp import ACTIVATIONS, Standardize
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from ..train import History, TrainConfig, bf16_pays, fit
 
 KINDS = ("conv", "pool", "bn", "dropout", "act")
@@ -674,6 +675,6 @@ def cost(spec: CNNSpec):
                       lower="the dense head's units, the filters per convolution or the batch size").with_steps(steps)
 
 
-LESSON = Lesson(page="cnn", spec_type=CNNSpec,
+LESSON = Lesson(page="cnn", figure=Figure("test_acc", "test accuracy", percent=True), spec_type=CNNSpec,
                 train=lambda spec, job: train_cnn(spec, job), save=save_result, load=load_result, brief=brief,
                 script=_script, curves=("loss", "acc"), work=work, cost=cost)

@@ -34,6 +34,7 @@ from ..jobs import Cancelled, Job, Part
 from ..models.mlp import Standardize
 from ..runs.codec import Codec
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from ..train import TrainConfig, evaluate, fit
 
 PAIRS = {"split": "MNIST digits 0–4 → digits 5–9", "permuted": "MNIST → permuted MNIST",
@@ -538,7 +539,7 @@ def work(spec: ForgetSpec):
     return Work(epochs, "epoch", images_per_task(spec), "training images per task")
 
 
-LESSON = Lesson(page="forget",
+LESSON = Lesson(page="forget", figure=Figure("a_after_b", "task A accuracy after task B", percent=True),
                 spec_type=ForgetSpec, train=lambda spec, job: train_forgetting(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("acc_a", "acc_b"), work=work)
 

@@ -27,6 +27,7 @@ from ..jobs import Job
 from ..limits import shared
 from ..runs.codec import Codec, Form
 from ..runs.lesson import Lesson
+from ..runs.lesson import Figure
 from ..train import Loop, Step, TrainConfig
 from . import digitfiles, lazyfiles
 from .cnn import build, from_preset
@@ -298,7 +299,7 @@ def pair(spec: RegressionSpec) -> list[RegressionSpec]:
     return [replace(spec, labels="exact"), replace(spec, labels="rounded")]
 
 
-LESSON = Lesson(page="imgreg",
+LESSON = Lesson(page="imgreg", figure=Figure("test_mae", "test MAE (degrees)", higher=False),
                 spec_type=RegressionSpec, train=lambda spec, job: train_regression(spec, job), save=save_result,
                 load=load_result, brief=brief, curves=("loss", "val_mae"), work=work)
 

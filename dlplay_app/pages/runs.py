@@ -3,7 +3,7 @@ it, delete it."""
 import streamlit as st
 
 from dlplay import course, runs
-from dlplay.runs import compare, export, tensorboard
+from dlplay.runs import compare, export, repeats, significance, tensorboard
 from dlplay_app.ui import notes
 from dlplay_app.ui.live import job_status
 from dlplay_app.ui.runs import RunView, reopen, shared_server, workspace
@@ -96,6 +96,41 @@ if names:
     st.plotly_chart(compare.overlay_figure(chosen, metrics, metric, per), width="stretch", key=f"{KEY}-overlay")
 else:
     st.caption("These runs have no curves to compare yet.")
+
+# --- seed groups, and whether a difference is real ------------------------------------------------------
+seed_groups = repeats.groups(chosen)
+if names and seed_groups and st.toggle("Average each seed group (mean curve and band)", value=True,
+                                       key=f"{KEY}-bands"):
+    kind = st.radio("Band", ["std", "minmax"], horizontal=True, key=f"{KEY}-band-kind",
+                    format_func={"std": "± 1 std", "minmax": "min–max"}.get)
+    curves = {label: [repeats.curve(metrics[r.id], metric) for r in members] for label, members in seed_groups.items()}
+    st.plotly_chart(repeats.band_figure(curves, metric, kind), width="stretch", key=f"{KEY}-band-chart")
+pages_chosen = {r.page for r in chosen}
+figure = runs.lesson_for(chosen[0].page).figure if len(pages_chosen) == 1 and runs.lesson_for(chosen[0].page) else None
+if figure is not None and len(chosen) > 1:
+    st.subheader("Is this difference real?")
+    st.caption(f"Two groups of these runs — two settings, each over seeds — compared on their {figure.label}: the "
+               "difference of the means with its 95 % interval (Welch's t-test).")
+    labels = list(seed_groups)
+    picks = {}
+    c1, c2 = st.columns(2)
+    for col, name, i in ((c1, "A", 0), (c2, "B", 1)):
+        default = [r.id for r in seed_groups[labels[i]]] if len(labels) == 2 else []
+        picks[name] = col.multiselect(f"Group {name}", [r.id for r in chosen], default=default, key=f"{KEY}-sig-{name}",
+                                      format_func=lambda i: f"run {i} · {by_id[i].brief}" if i in by_id else f"run {i}")
+    a = [figure.value(r.summary) for r in chosen if r.id in picks["A"] and r.has_result]
+    b = [figure.value(r.summary) for r in chosen if r.id in picks["B"] and r.has_result]
+    a, b = [v for v in a if v is not None], [v for v in b if v is not None]
+    if set(picks["A"]) & set(picks["B"]):
+        st.warning("A run can't be in both groups.")
+    elif a and b:
+        verdict = significance.compare(a, b, figure)
+        for name, s in (("A", verdict.a), ("B", verdict.b)):
+            st.markdown(f"**{name}**: {figure.label} {s.text(figure.text, figure.scale(), figure.unit)}")
+        show = {True: st.success, False: st.info, None: st.info}[verdict.real]
+        show(verdict.words, icon=":material/balance:")
+    else:
+        st.caption("Pick finished runs for both groups.")
 
 # --- one run: reopen, export ----------------------------------------------------------------------
 if len(chosen) == 1:

@@ -16,6 +16,7 @@ import streamlit as st
 from dlplay import limits, runs, work
 from dlplay.jobs import get_scheduler
 from dlplay.runs import specs
+from dlplay_app.ui import repeats as seeds
 from dlplay_app.ui.live import current, train_stop_buttons
 from dlplay_app.ui.notes import note_box
 from dlplay_app.ui.settings import setup_link
@@ -204,14 +205,38 @@ def adopt_last(key: str, newest: bool = False) -> None:
 
 def run_controls(key: str, lesson: runs.Lesson, spec, ds=None, *, label: str = "Train",
                  disabled: bool = False, compare_as=None) -> RunView | None:
-    """What every trainable page draws under its settings: Train/Stop for a new run of
-    `spec`, the line saying whose results the page shows (with a notice when the settings
-    on screen are no longer that run's; `compare_as(run_view)` adjusts the spec compared,
-    for settings that don't make a different run), and the link to this setup."""
-    train_stop_buttons(key, lambda: start_run(key, lesson, spec, ds), label=label, disabled=disabled)
+    """What every trainable page draws under its settings: how many seeds, Train/Stop for a new run of
+    `spec` (or a group of seed repeats), the line saying whose results the page shows (with a notice when
+    the settings on screen are no longer that run's; `compare_as(run_view)` adjusts the spec compared, for
+    settings that don't make a different run), the group's mean curve and spread, and the link to this
+    setup."""
+    seeds.follow(key)  # a group in training: the page shows its run in training
+    c, _ = st.columns([1, 4])
+    with c:
+        n = seeds.seeds_box(key, spec)
+
+    def start():
+        if n == 1:
+            st.session_state.pop(f"{key}-repeats", None)
+            start_run(key, lesson, spec, ds)
+            return
+        old = current_run(key)
+        try:
+            seeds.start(key, lesson, spec, n, ds, settings_snapshot(key),
+                        replacing=old.job if old is not None and old.is_active else None)
+        except work.Refused as exc:
+            refused(exc)
+
+    train_stop_buttons(key, start, label=label, disabled=disabled)
     estimate_line(lesson, spec)
     shown = current(key)
     if shown is not None:
-        run_header(shown, spec if compare_as is None else compare_as(shown))
+        compared = spec if compare_as is None else compare_as(shown)
+        group = runs.repeats.group_of(shown.run) if isinstance(shown, RunView) else None
+        if group is not None:  # a seed repeat of the setting on screen is that setting
+            compared = runs.repeats.with_seed(compared, group["seed"])
+        run_header(shown, compared)
+        if group is not None:
+            seeds.panel(key, lesson, runs.get_store().get(shown.id) or shown.run)
     setup_link(key)
     return shown
