@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 
+LOCAL_WORKSPACE = "local"  # the one workspace of a personal machine (no keys there)
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 MIN_DISTINCT = 12
 MAX_RUN = 5  # equal or consecutive characters in a row; random keys: about 1 in 10⁷ have 6

@@ -43,7 +43,7 @@ def warm_imports() -> list[str]:
     names = list(LIBRARIES)
     for package in (dlplay, ui):
         names += [m.name for m in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
-                  if not m.name.startswith(NOT_PAGES) and m.name != __name__]
+                  if not m.name.startswith(NOT_PAGES) and m.name != __name__ and not m.name.endswith(".__main__")]
     failed = []
     for name in names:
         try:

@@ -50,3 +50,26 @@ def _convert(hint, value):
 def same(spec, stored: dict) -> bool:
     """Whether `spec` is the setup a run was stored with."""
     return to_dict(spec) == json.loads(json.dumps(stored))
+
+
+def with_values(spec, values: dict[str, Any]):
+    """`spec` with settings replaced by name — nested ones dotted ("train.epochs") — each value converted
+    as a stored run's would be. An unknown name raises KeyError naming the settings there are."""
+    d = to_dict(spec)
+    for name, value in values.items():
+        *parents, last = name.split(".")
+        inner = d
+        for part in parents:
+            inner = inner.get(part) if isinstance(inner.get(part), dict) else {}
+        if last not in inner or isinstance(inner[last], dict):
+            raise KeyError(f"no setting {name!r}; the settings are {', '.join(names(spec))}")
+        inner[last] = value
+    return from_dict(type(spec), d)
+
+
+def names(spec) -> list[str]:
+    """Every setting's name, nested ones dotted ("train.epochs")."""
+    def walk(d: dict, prefix: str) -> list[str]:
+        return [n for k, v in d.items() for n in (walk(v, f"{prefix}{k}.") if isinstance(v, dict) else [prefix + k])]
+
+    return walk(to_dict(spec), "")

@@ -2,7 +2,7 @@
 it, delete it."""
 import streamlit as st
 
-from dlplay import course, runs
+from dlplay import course, report, runs
 from dlplay.runs import compare, export, repeats, significance, tensorboard
 from dlplay_app.ui import notes
 from dlplay_app.ui.live import job_status
@@ -131,6 +131,26 @@ if figure is not None and len(chosen) > 1:
         show(verdict.words, icon=":material/balance:")
     else:
         st.caption("Pick finished runs for both groups.")
+
+# --- a lab report ---------------------------------------------------------------------------------------
+with st.expander(f"Lab report of {'this run' if len(chosen) == 1 else f'these {len(chosen)} runs'}",
+                 icon=":material/description:"):
+    st.caption("The settings that differ, the final figures (seed groups with their spread), the curves, the images "
+               "each lesson keeps and your notes — as a Jupyter notebook that draws every figure again from the runs "
+               "it carries (and can train them again), or as one HTML page that opens offline.")
+    try:
+        lab = report.collect([r.id for r in chosen], ws)
+    except (LookupError, ValueError) as exc:
+        st.warning(str(exc))
+    else:
+        record = lab.record()
+        st.dataframe(report.settings_table(record["runs"]), hide_index=True, key=f"{KEY}-report-settings")
+        st.dataframe(report.figures_table(record), hide_index=True, key=f"{KEY}-report-figures")
+        c1, c2, _ = st.columns([1, 1, 2])
+        c1.download_button("Notebook (.ipynb)", lambda: report.notebook_bytes(lab), file_name="lab-report.ipynb",
+                           key=f"{KEY}-report-ipynb", icon=":material/download:", width="stretch")
+        c2.download_button("HTML page", lambda: report.html_page(lab).encode(), file_name="lab-report.html",
+                           key=f"{KEY}-report-html", icon=":material/download:", width="stretch")
 
 # --- one run: reopen, export ----------------------------------------------------------------------
 if len(chosen) == 1:

@@ -17,7 +17,7 @@ from dlplay.work import Visitor
 
 WS_PARAM = "ws"
 COOKIE = "dlplay_ws"
-LOCAL_WORKSPACE = "local"
+LOCAL_WORKSPACE = workspaces.LOCAL_WORKSPACE
 _KEY, _OFFER, _WRITTEN = "_dlplay_ws", "_dlplay_ws_offer", "_dlplay_ws_cookie"
 
 
