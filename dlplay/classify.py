@@ -128,7 +128,8 @@ def classify_image(model, image28: np.ndarray) -> np.ndarray:
 CODEC = Codec(ClassifierResult, headline=lambda r: f"{r.test_acc:.1%} test accuracy",
               models={"model": lambda spec, s: MLP(s["in_features"], spec.hidden, s["n_classes"], spec.activation,
                                                    spec.dropout)},
-              extra=lambda r: {k: r.model.config[k] for k in ("in_features", "n_classes")},
+              extra=lambda r: {**{k: r.model.config[k] for k in ("in_features", "n_classes")},
+                               "n_params": sum(p.numel() for p in r.model.parameters())},
               renamed={"history": "best_epoch"},  # a reopened run knows which epoch early stopping kept
               forms={"history": Form(lambda h: h.best_epoch, lambda best: History(best_epoch=best))})
 save_result, load_result = CODEC.save, CODEC.load

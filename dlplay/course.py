@@ -37,6 +37,8 @@ _P = Page
 COURSE: tuple[Page, ...] = (
     _P("home", "Start", "Welcome", "🏠", "pages/home.py"),
     _P("runs", "Start", "Runs", "📚", "pages/runs.py"),
+    _P("assign", "Start", "Assignment", "📋", "pages/assignment.py", long_title="Your assignment"),
+    _P("teach", "Start", "Teacher", "🧑‍🏫", "pages/teacher.py", long_title="Teacher: set assignments, see the class"),
     _P("ex", "Start", "Exercises", "✍️", "pages/exercises.py", "dlplay.exercises.lesson:LESSON", long_title="Exercises: write it yourself"),
     _P("pc", "From scratch (NumPy)", "Perceptron", "➗", "pages/scratch/perceptron.py"),
     _P("gates", "From scratch (NumPy)", "Logic gates & XOR", "🔀", "pages/scratch/logic_gates.py",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import inspect
-import json
 from dataclasses import dataclass
 from pathlib import Path
 

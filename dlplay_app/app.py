@@ -24,6 +24,7 @@ st.set_page_config(page_title="dlplay — learn deep learning by training", page
 PAGES = {section: [st.Page(p.path, title=p.title, icon=p.icon, default=p.key == "home") for p in pages]
          for section, pages in course.sections().items()}
 
+from dlplay_app.ui import assigned  # noqa: E402
 from dlplay_app.ui.query import drop_unusable  # noqa: E402
 from dlplay_app.ui.workspace import keep_in_browser, shared_server, switch_offer  # noqa: E402
 
@@ -35,7 +36,9 @@ keep_in_browser()  # on a shared server, the visitor's private workspace key liv
 switch_offer()  # a bookmark carrying another workspace's key asks before opening it
 st.sidebar.caption(f"dlplay {__version__} · MIT licence")  # the version a bug report names
 page = st.navigation(PAGES, expanded=True)  # every lesson in view: no "View 3 more"
-if here := [p for p in course.COURSE if p.title == page.title]:  # the lesson's exercises, one click away
+here = [p for p in course.COURSE if p.title == page.title]
+assigned.apply(here[0].key if here else None)  # the teacher's hidden controls, the link to the checklist
+if here:  # the lesson's exercises, one click away
     if mine := [e for e in exercise_catalog.EXERCISES if e.page == here[0].key]:
         st.sidebar.markdown("**✍️ Write it yourself**\n\n" + "\n".join(f"- [{e.title}](exercises?ex={e.id})"
                                                                         for e in mine))

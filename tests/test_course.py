@@ -11,7 +11,7 @@ from tests.conftest import APP
 
 def test_every_page_is_named_once_and_its_script_exists():
     keys = [p.key for p in course.COURSE]
-    assert len(keys) == len(set(keys)) == 29
+    assert len(keys) == len(set(keys)) == 31
     assert len({p.path for p in course.COURSE}) == len(keys) and len({p.url for p in course.COURSE}) == len(keys)
     for p in course.COURSE:
         assert (APP / p.path).is_file(), p.path

@@ -29,7 +29,7 @@ def _version(s: RunStore) -> str:
 
 def test_a_new_store_is_made_by_the_migrations(tmp_path):
     s = RunStore(tmp_path)
-    assert _version(s) == _head() == "0003"
+    assert _version(s) == _head() == "0004"
     with s.engine.connect() as con:
         ddl = con.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name='runs'").scalar()
     assert "AUTOINCREMENT" in ddl.upper()
@@ -52,13 +52,13 @@ def test_a_store_from_before_migrations_is_stamped_and_keeps_every_run(tmp_path)
 LATER = '''"""A later version's change: runs get a colour.
 
 Revision ID: 9001
-Revises: 0003
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "9001"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

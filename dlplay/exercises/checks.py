@@ -19,6 +19,9 @@ class Check:
     name: str
     passed: bool
     message: str = ""
+    mistake: str = ""  # the typical mistake it was recognised as (its message), for a class's tally
+
+
 
 
 @dataclass
@@ -35,7 +38,16 @@ class Verdict:
         return self.error is None and bool(self.checks) and all(c.passed for c in self.checks)
 
     def as_json(self) -> dict:
-        return {"passed": self.passed, "checks": [c.__dict__ for c in self.checks], "error": self.error}
+        return {"passed": self.passed, "checks": [{k: v for k, v in c.__dict__.items() if k != "mistake"}
+                                                  for c in self.checks], "error": self.error}
+
+    def failure(self) -> str:
+        """What went wrong, in a few words a teacher can tally across a class: the typical mistake recognised,
+        else the first failed check's name ("" when it passed)."""
+        if self.error:
+            return self.error.splitlines()[0][:200]
+        failed = [c for c in self.checks if not c.passed]
+        return (failed[0].mistake or f"{failed[0].name}: wrong") if failed else ""
 
 
 def check(exercise: Exercise, code: str, limits: sandbox.Limits = sandbox.Limits(), *,
@@ -71,7 +83,7 @@ def _one(exercise: Exercise, reference, case, result: dict) -> Check:
             continue
         if difference(wrong, got, exercise.tol) is None:
             return Check(case.name, False, f"For {case.shown()}: expected {show(expected)}, got {show(got)}: "
-                                           f"{mistake.says}")
+                                           f"{mistake.says}", mistake.says)
     return Check(case.name, False, f"For {case.shown()}: expected {show(expected)}, got {show(got)} — {problem}.")
 
 

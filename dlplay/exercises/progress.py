@@ -18,6 +18,7 @@ table = sa.Table(
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("started", sa.Float, nullable=False),
     sa.Column("updated", sa.Float, nullable=False),
+    sa.Column("last_failure", sa.Text, nullable=False, default=""),  # what the last failed check said (0004)
 )
 
 
@@ -63,12 +64,31 @@ def save_code(workspace: str, exercise: str, code: str) -> None:
     _upsert(workspace, exercise, code=code)
 
 
-def checked(workspace: str, exercise: str, code: str, passed: bool) -> Progress:
-    """One check of `code`: counted, and the time spent fixed when it first passes."""
-    return _upsert(workspace, exercise, code=code, check=passed)
+def checked(workspace: str, exercise: str, code: str, passed: bool, failure: str = "") -> Progress:
+    """One check of `code`: counted, the time spent fixed when it first passes, what went wrong kept."""
+    return _upsert(workspace, exercise, code=code, check=passed, failure=failure)
 
 
-def _upsert(workspace: str, exercise: str, code: str, check: bool | None = None) -> Progress:
+def failures(workspaces: list[str]) -> dict[str, dict[str, str]]:
+    """workspace → exercise → what its last failed check said, for exercises not passed yet."""
+    with _engine().connect() as con:
+        rows = con.execute(table.select().where(table.c.workspace.in_(workspaces) & ~table.c.passed
+                                                & (table.c.last_failure != ""))).all()
+    out: dict[str, dict[str, str]] = {}
+    for r in rows:
+        out.setdefault(r.workspace, {})[r.exercise] = r.last_failure
+    return out
+
+
+def last_active(workspaces: list[str]) -> dict[str, float]:
+    """workspace → when it last wrote or checked an exercise."""
+    with _engine().connect() as con:
+        rows = con.execute(sa.select(table.c.workspace, sa.func.max(table.c.updated))
+                           .where(table.c.workspace.in_(workspaces)).group_by(table.c.workspace)).all()
+    return {w: t for w, t in rows}
+
+
+def _upsert(workspace: str, exercise: str, code: str, check: bool | None = None, failure: str = "") -> Progress:
     now = time.time()
     with _engine().begin() as con:
         where = (table.c.workspace == workspace) & (table.c.exercise == exercise)
@@ -80,7 +100,7 @@ def _upsert(workspace: str, exercise: str, code: str, check: bool | None = None)
             if check and not p.passed:
                 p.passed, p.seconds = True, now - p.started
         values = dict(code=code, passed=p.passed, attempts=p.attempts, seconds=p.seconds, started=p.started,
-                      updated=now)
+                      updated=now, **({"last_failure": failure[:500]} if check is not None else {}))
         if row is None:
             con.execute(table.insert().values(workspace=workspace, exercise=exercise, **values))
         else:
@@ -88,4 +108,4 @@ def _upsert(workspace: str, exercise: str, code: str, check: bool | None = None)
     return p
 
 
-__all__ = ["Progress", "checked", "get", "of", "save_code"]
+__all__ = ["Progress", "checked", "failures", "get", "last_active", "of", "save_code"]

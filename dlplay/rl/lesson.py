@@ -154,12 +154,24 @@ def _headline(r: RLResult) -> str:
         (f" · last-100 return {r.last()[0]:.1f}" if r.episodes else "")
 
 
+def beside_pits(r: RLResult, path: list[int]) -> int:
+    """How many cells of the greedy path between start and goal border a pit (the cliff's edge): 0 keeps
+    off it (Sutton & Barto's SARSA path; Q-learning's runs along the edge)."""
+    spec = r.spec
+    world = worlds.make(spec.world, r.layouts[-1], spec.rewards)
+    near = {world.to_state(pr + dr, pc + dc) for pr, pc in (divmod(p, world.n_cols) for p in world.pits)
+            for dr, dc in ((0, 1), (0, -1), (1, 0), (-1, 0))
+            if 0 <= pr + dr < world.n_rows and 0 <= pc + dc < world.n_cols}
+    return sum(s in near for s in path[1:-1])
+
+
 def _figures(r: RLResult) -> dict:
-    """What the Runs page lists beside the fields."""
+    """What the Runs page lists beside the fields (and what an assignment's goals can ask of)."""
     path, reached = greedy(r)
     ret, length = r.last() if r.episodes else (0.0, 0.0)
     return {"episodes": r.episodes, "last100_return": ret, "last100_length": length,
-            "greedy_steps": len(path) - 1 if reached else None}
+            "greedy_steps": len(path) - 1 if reached else None, "greedy_reaches_goal": int(reached),
+            "greedy_beside_pits": beside_pits(r, path) if reached else None}
 
 
 CODEC = Codec(RLResult, models={}, headline=_headline, extra=_figures,

@@ -96,7 +96,7 @@ def check_job(code: str, exercise=e, unisolated=unisolated):
     def run(job):
         job.set_progress(0.1, "checking in the sandbox…")
         verdict = checks.check(exercise, code, unisolated=unisolated)
-        progress.checked(ws, exercise.id, code, verdict.passed)
+        progress.checked(ws, exercise.id, code, verdict.passed, verdict.failure())
         return verdict
 
     return run
