@@ -147,10 +147,16 @@ with st.expander(f"Lab report of {'this run' if len(chosen) == 1 else f'these {l
         st.dataframe(report.settings_table(record["runs"]), hide_index=True, key=f"{KEY}-report-settings")
         st.dataframe(report.figures_table(record), hide_index=True, key=f"{KEY}-report-figures")
         c1, c2, _ = st.columns([1, 1, 2])
-        c1.download_button("Notebook (.ipynb)", lambda: report.notebook_bytes(lab), file_name="lab-report.ipynb",
+        c1.download_button("Notebook (.ipynb)", report.notebook_bytes(lab), file_name="lab-report.ipynb",
                            key=f"{KEY}-report-ipynb", icon=":material/download:", width="stretch")
-        c2.download_button("HTML page", lambda: report.html_page(lab).encode(), file_name="lab-report.html",
-                           key=f"{KEY}-report-html", icon=":material/download:", width="stretch")
+        # The page inlines plotly's script (about 5 MB): made on request, not on every rerun of this page.
+        made = st.session_state.get(f"{KEY}-report-page")
+        if made is None or made[0] != [r.id for r in chosen]:
+            if c2.button("Make the HTML page", key=f"{KEY}-report-make", width="stretch"):
+                st.session_state[f"{KEY}-report-page"] = made = ([r.id for r in chosen], report.html_page(lab).encode())
+        if made is not None and made[0] == [r.id for r in chosen]:
+            c2.download_button("HTML page", made[1], file_name="lab-report.html", key=f"{KEY}-report-html",
+                               icon=":material/download:", width="stretch")
 
 # --- one run: reopen, export ----------------------------------------------------------------------
 if len(chosen) == 1:
