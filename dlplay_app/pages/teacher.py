@@ -56,9 +56,16 @@ def parse_goal(line: str) -> Goal:
 
 
 def parse_map(text: str, split_values: bool) -> dict:
-    """Lines "page: a=1&b=2" (presets) or "page: key, key" (hidden controls)."""
+    """Lines "page: a=1&b=2" or a page's "Link to this setup" (presets), or "page: key, key" (hidden controls)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    by_url = {p.url: p.key for p in course.COURSE}
     out: dict = {}
     for line in filter(str.strip, text.splitlines()):
+        link = urlsplit(line.strip())
+        if split_values and link.query and "/" + link.path.rsplit("/", 1)[-1] in by_url:  # a setup link, pasted
+            out[by_url["/" + link.path.rsplit("/", 1)[-1]]] = dict(parse_qsl(link.query))
+            continue
         page, _, rest = line.partition(":")
         if split_values:
             out[page.strip()] = dict(kv.split("=", 1) for kv in rest.strip().split("&") if "=" in kv)
@@ -76,7 +83,10 @@ with compose, st.form(f"{KEY}-compose"):
     more = st.text_area("More goals, one a line: page | what it asks | conditions on the run's figures",
                         key=f"{KEY}-goals", placeholder="cnn | test accuracy ≥ 99 % | test_acc >= 0.99")
     presets = st.text_area("Settings preset, one page a line: page: widget=value&widget=value", key=f"{KEY}-presets",
-                           placeholder="mlp: mlp-epochs=3&mlp-dataset=mnist5k")
+                           placeholder="mlp: mlp-epochs=3 — or paste a page's “Link to this setup”",
+                           help="Set a page up as the class should start it, then paste its “Link to this setup”: the "
+                                "widget names are the link's (mlp-epochs, mlp-opt…), which is also how to name the "
+                                "controls to hide.")
     hidden = st.text_area("Controls hidden, one page a line: page: widget, widget", key=f"{KEY}-hidden",
                           placeholder="mlp: mlp-opt, mlp-lr")
     c1, c2 = st.columns(2)
