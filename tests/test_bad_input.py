@@ -19,8 +19,9 @@ from .test_data import _tiny_mnist
 # Every page with settings (all but the welcome, the Runs page and Inside, whose settings need a trained
 # run first, and the Exercises, whose one is the exercise: tested apart) and the prefix of its settings' keys,
 # from the course table; the playground takes its own (tested apart).
+# (The Assignment and Teacher pages keep no settings in the URL: the assignment's code is tested apart.)
 PAGES = {p.path.removeprefix("pages/").removesuffix(".py"): p.key for p in course.COURSE
-         if p.key not in ("home", "runs", "inside", "pg", "ex")}
+         if p.key not in ("home", "runs", "inside", "pg", "ex", "assign", "teach")}
 # What a URL can carry that no setting accepts: non-finite, huge, negative, wrong type, overlong.
 BAD = ["inf", "-inf", "nan", "NaN", "1e308", "-1e308", "1" + "0" * 400, "10**400", "-1", "-99999999", "1e-400",
        "abc", "", "None", "[1, 2]", "0x10", "½", "true", "x" * 100_000, "9" * 5000, "1,2,3", "\x00"]
@@ -35,7 +36,7 @@ def _settings(node, prefix: str, out: dict | None = None) -> dict:
     for child in (children.values() if isinstance(children, dict) else children):
         _settings(child, prefix, out)
     key = getattr(node, "key", None)
-    if (isinstance(key, str) and key.startswith(f"{prefix}-")
+    if (isinstance(key, str) and key.startswith(f"{prefix}-") and not key.endswith("-seeds")  # (not in the URL)
             and type(node).__name__ not in ("Button", "UnknownElement") and hasattr(node, "value")
             and not hasattr(node.value, "to_dict")):  # a data editor's table lives in the session, not the URL
         out[key] = node.value
@@ -78,6 +79,14 @@ def test_the_exercises_page_opens_its_first_exercise_for_a_name_it_does_not_know
         at = _open(apptest, "exercises", {"ex": value})
         assert not at.exception and not at.error, value
         assert at.selectbox(key="ex-id").value == "perceptron" and at.query_params["ex"] in ("perceptron", ["perceptron"])
+
+
+def test_an_assignment_link_with_a_bad_code_says_so(apptest, no_runs):
+    for value in ("../../etc/passwd", "x" * 10_000, "' OR 1=1 --", "\x00"):
+        at = _open(apptest, "assignment", {"assignment": value})
+        assert not at.exception, value[:20]
+        said = [m.value for m in [*at.error, *at.info]]  # (an overlong value never reaches the page: app.py drops it)
+        assert any("No assignment has this link" in m or "No assignment yet" in m for m in said), value[:20]
 
 
 def test_an_integer_setting_given_infinity_keeps_its_default(apptest):

@@ -32,8 +32,8 @@ def table(runs: list[Run]) -> pd.DataFrame:
             "duration": f"{duration:,.1f} s" if duration is not None else "—",
             "started": dt.datetime.fromtimestamp(run.created).strftime("%Y-%m-%d %H:%M"),
         })
-    return pd.DataFrame(rows, columns=["run", "page", "result", "note", "state", "settings", "dataset", "duration",
-                                       "started"])
+    return pd.DataFrame(rows, columns=["run", "page", "result", "state", "settings", "dataset", "duration", "started",
+                                       "note"])
 
 
 def _cut(text: str, most: int = 80) -> str:

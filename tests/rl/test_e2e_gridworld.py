@@ -76,7 +76,7 @@ def test_a_wall_on_the_learned_path_makes_the_policy_reroute(app_server, page):
     path = page.evaluate(READ_PATH, BOARD)
     assert list(SHORTCUT) not in path and len(path) == 43, path
     assert page.locator(".st-key-rl-stop button").is_enabled(), "the agent re-routed while still learning"
-    assert "....###...#." in page.locator("textarea").input_value(), "the layout text follows the edit"
+    assert "....###...#." in page.get_by_label("Layout", exact=True).input_value(), "the layout text follows the edit"
     stop(page)
 
 
