@@ -194,3 +194,14 @@ def test_a_teacher_composes_and_shares_an_assignment(apptest, home):
     at.button(key="FormSubmitter:teach-compose-Create and share").click().run()
     assert any("write page | label | conditions" in e.value for e in at.error)
     json.dumps(made.to_json())
+
+
+def test_the_welcome_page_shows_the_assignment_and_how_far_along(apptest, home, monkeypatch):
+    monkeypatch.delenv("DLPLAY_SHARED")  # a personal machine: one workspace
+    a = _assignment()
+    from dlplay.workspaces import LOCAL_WORKSPACE
+
+    assignments.join(a.code, LOCAL_WORKSPACE, "Ada")
+    at = apptest("pages/home.py").run()
+    assert not at.exception
+    assert any("Lab 2: small nets" in i.value and "0 of 3 done" in i.value for i in at.info), [i.value for i in at.info]

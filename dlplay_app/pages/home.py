@@ -2,8 +2,10 @@
 import streamlit as st
 
 from dlplay import data
+from dlplay.classroom import assignments, standing
 from dlplay.exercises import catalog, progress
 from dlplay.limits import shared
+from dlplay_app.ui.escape import md
 from dlplay_app.ui.runs import workspace
 
 st.title("dlplay 🧠")
@@ -24,6 +26,16 @@ done = [p for p in progress.of(workspace()).values() if p.passed]
 st.markdown(f"The [exercises](exercises) ask you to write a lesson's key piece — the perceptron's update, a dense "
             f"layer's backward pass, attention, the VAE's KL term, Q-learning… — checked in a sandbox. "
             f"**You have passed {len(done)} of {len(catalog.EXERCISES)}.**")
+st.subheader("Compare, then report")
+st.markdown("Train any setting **× 3 seeds** (beside Train) to see how much of a result is the seed's; on the **Runs** "
+            "page, ask whether the difference between two settings is real, write notes on your runs, and download a "
+            "**lab report** — a notebook that redraws every figure (and can train the runs again), or one HTML page.")
+mine = assignments.joined_by(workspace())
+if mine:
+    a = mine[0]
+    s = standing.of(a, assignments.member(a.code, workspace()))
+    st.info(f"📋 Your assignment **{md(a.title)}**: {s.done} of {s.total} done — [open its checklist](assignment)",
+            icon=":material/checklist:")
 st.subheader("Where the data comes from")
 # On a shared server the folders are the server's own: named by what they are, not where (dlplay.visible).
 where = ("the server's (your teacher fills it)" if shared() else
