@@ -6,6 +6,8 @@ import json
 import os
 import urllib.request
 
+import pytest
+
 from dlplay import health, runs
 from dlplay.runs import store as store_mod
 from tests.conftest import streamlit_server
@@ -31,6 +33,7 @@ def test_a_store_that_cant_be_written_fails_the_check_without_a_path(tmp_path, m
     assert str(tmp_path) not in json.dumps(body)
 
 
+@pytest.mark.slow  # a server started: the full suite's
 def test_the_server_serves_it_beside_streamlits_own(tmp_path):
     env = {**os.environ, "DLPLAY_HOME": str(tmp_path / "home")}
     env.pop("DLPLAY_RAY_ADDRESS", None)

@@ -57,6 +57,7 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow  # every test file over loopback, 116 MB: the full suite's
 def test_every_test_dataset_comes_from_a_mirror_checked_and_is_kept(serve, tmp_path, monkeypatch):
     base, handler = serve(SHARED_DATA)
     monkeypatch.setenv("DLPLAY_DATA_URL", base)

@@ -14,6 +14,8 @@ import pytest
 from dlplay import report, runs
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # four runs trained from the command line, a notebook executed: the full suite's
+
 SETTINGS = ["--set", "dataset=mnist5k", "--set", "hidden=[16]", "--set", "train.epochs=1"]
 
 
@@ -93,7 +95,6 @@ def test_the_html_page_opens_offline_and_another_workspaces_run_is_refused(train
     assert other.returncode == 2 and f"no run {ids[0]} in this workspace" in other.stderr
 
 
-@pytest.mark.slow
 def test_the_notebook_trains_its_runs_again(trained, tmp_path):
     import nbclient
 

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 
 from dlplay.exercises import sandbox
 from tests.conftest import ROOT
@@ -162,6 +163,7 @@ def _cli(*args, cwd=None) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+@pytest.mark.slow  # a fresh interpreter per command: the full suite's
 def test_the_command_line_lists_prints_and_checks_with_its_exit_status(tmp_path):
     ids = _cli("list").stdout.split()
     assert len(ids) >= 14 and "perceptron" in ids and "sarsa" in ids
@@ -184,6 +186,7 @@ def test_the_command_line_lists_prints_and_checks_with_its_exit_status(tmp_path)
     assert _cgroups() == []
 
 
+@pytest.mark.slow
 def test_hostile_code_through_the_command_line_is_stopped_or_contained_with_a_clear_message(tmp_path):
     before = _processes()
     for what, (code, says) in hostile(os.environ["DLPLAY_HOME"]).items():

@@ -51,6 +51,7 @@ def test_every_model_learns_with_the_reference_piece(exercise_id):
         assert values[-1] < values[0] / 2, values
 
 
+@pytest.mark.slow  # three trainings of each of 16 models
 @pytest.mark.parametrize("exercise_id", sorted(training.TRAINERS))
 def test_typical_mistakes_learn_differently(exercise_id):
     """The exercise's typical mistakes as the learner's piece: curves that part from the reference's (or a

@@ -1,7 +1,4 @@
 """dlplay.generative.autoencoders, dlplay.generative.denoise and dlplay.generative.morph on real MNIST: the linear AE
-
-# Each test here trains on real data (a module fixture of several seconds): the full suite only.
-pytestmark = pytest.mark.slow
 reaches the SVD optimum, depth beats it, denoising beats copying, morphs go from one
 class to the other and the GIF holds every frame."""
 import io
@@ -21,6 +18,9 @@ from dlplay.jobs import Job
 from dlplay.generative.morph import build_morph_model, decoded_centroids, gif_bytes, interpolate, morph
 
 from tests.conftest import need_shared
+
+# Each test here trains on real data (a module fixture of several seconds): the full suite only.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
