@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import io
 import json
+import os
 import secrets
 import time
 import zipfile
@@ -26,10 +27,16 @@ def _key() -> bytes:
     from ..runs import home
 
     path = Path(home()) / "handin.key"
-    if not path.exists():
-        path.write_bytes(secrets.token_bytes(32))
-        path.chmod(0o600)
-    return path.read_bytes()
+    try:  # servers sharing the store's folder start together: the first one makes it, the rest read it
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(secrets.token_bytes(32))
+    except FileExistsError:
+        pass
+    for _ in range(100):  # (another server may be writing it this instant)
+        if len(key := path.read_bytes()) == 32:
+            return key
+        time.sleep(0.01)
+    raise OSError("the hand-in signing key beside the run store is damaged: remove handin.key to make a new one")
 
 
 def _sign(manifest: dict) -> str:
