@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .runs import compare, repeats
+from .runs import compare, repeats, specs
 from .runs.lesson import lesson_for
 from .runs.store import Run, RunStore, dumps, get_store
 
@@ -77,21 +77,16 @@ def collect(run_ids: list[int], workspace: str, store: RunStore | None = None) -
 
 # --- the tables and figures: the same functions in the app and (copied) in the notebook ---------------------
 
+flatten, spread, curve, band, band_figure = specs.flatten, repeats.spread, repeats.curve, repeats.band, \
+    repeats.band_figure
+
+
 def settings_table(runs: list[dict]) -> pd.DataFrame:
     """One row per run, one column per setting whose value differs between the runs (none alike kept)."""
-    flat = [flatten({"page": r["title"], **r["spec"]}) for r in runs]
+    flat = [{k: "×".join(map(str, v)) or "none" if isinstance(v, list) else v
+             for k, v in flatten({"page": r["title"], **r["spec"]}).items()} for r in runs]
     keys = [k for k in dict.fromkeys(k for f in flat for k in f) if len({repr(f.get(k)) for f in flat}) > 1]
     return pd.DataFrame([{"run": r["id"], **{k: f.get(k) for k in keys}} for r, f in zip(runs, flat)])
-
-
-def flatten(spec: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in spec.items():
-        if isinstance(v, dict):
-            out.update(flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v if not isinstance(v, list) else "×".join(map(str, v)) or "none"
-    return out
 
 
 def figures_table(record: dict) -> pd.DataFrame:
@@ -104,15 +99,13 @@ def figures_table(record: dict) -> pd.DataFrame:
                      "figure": fig["label"] if fig else "", "value": value,
                      "seed group": (r["repeat"] or {}).get("id", "")})
         if fig and isinstance(value, (int, float)) and r["repeat"]:
-            groups.setdefault((r["repeat"]["id"], fig["label"], fig["percent"]), []).append(value)
+            groups.setdefault((r["repeat"]["id"], fig["percent"]), []).append(value)
     table = pd.DataFrame(rows)
-    for (group, label, percent), values in groups.items():
+    for (group, percent), values in groups.items():
         if len(values) > 1:
-            s = spread(values)
             scale = 100 if percent else 1
-            table.loc[table["seed group"] == group, "over its seeds"] = (
-                f"{s.mean * scale:.4g} ± {s.std * scale:.2g} (min–max {s.lo * scale:.4g}–{s.hi * scale:.4g}, "
-                f"{s.n} seeds)" + (" %" if percent else ""))
+            table.loc[table["seed group"] == group, "over its seeds"] = spread(values).text(
+                lambda v: f"{v * scale:.4g}", scale, " points" if percent else "")
     return table
 
 
@@ -121,34 +114,15 @@ def curve_names(record: dict) -> list[str]:
     return [m for m in compare.metric_names(metrics) if all(curve(rows, m)[0] for rows in metrics.values())]
 
 
-spread, curve, band = repeats.spread, repeats.curve, repeats.band
-
-
 def curves_figure(record: dict, metric: str):
     """The runs' curves of `metric` overlaid — a group of seed repeats as its mean with a ± 1 std band."""
-    import plotly.graph_objects as go
-
-    fig, groups = go.Figure(), {}
+    groups: dict = {}
     for r in record["runs"]:
-        xs, ys = curve(r["metrics"], metric)
-        if r["repeat"]:
-            groups.setdefault(r["repeat"]["id"], []).append((r, (xs, ys)))
-        elif xs:
-            fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=f"run {r['id']} · {r['brief']}")
-    for members in groups.values():
-        if len(members) == 1:
-            r, (xs, ys) = members[0]
-            fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=f"run {r['id']} · {r['brief']}")
-            continue
-        b = band([c for _, c in members])
-        ids = ", ".join(str(r["id"]) for r, _ in members)
-        fig.add_scatter(x=b.x + b.x[::-1], y=[m + s for m, s in zip(b.mean, b.std)] +
-                        [m - s for m, s in zip(b.mean, b.std)][::-1], fill="toself", line=dict(width=0),
-                        opacity=0.25, showlegend=False, hoverinfo="skip")
-        fig.add_scatter(x=b.x, y=b.mean, mode="lines+markers",
-                        name=f"runs {ids} · {members[0][0]['brief']} · mean ± 1 std")
-    fig.update_layout(title=metric, height=380, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
-    return fig
+        if (c := curve(r["metrics"], metric))[0]:
+            groups.setdefault((r["repeat"] or {}).get("id") or r["id"], []).append((r, c))
+    named = {f"run{'s' if len(m) > 1 else ''} {', '.join(str(r['id']) for r, _ in m)} · {m[0][0]['brief']}":
+             [c for _, c in m] for m in groups.values()}
+    return band_figure(named, metric, title=metric)
 
 
 def image_figure(name: str, values: list, title: str):
@@ -169,7 +143,8 @@ def image_figure(name: str, values: list, title: str):
     return fig
 
 
-HELPERS = (flatten, settings_table, spread, figures_table, curve, band, curves_figure, image_figure)
+HELPERS = (flatten, settings_table, spread, figures_table, curve, band, repeats._faint, band_figure,
+           curves_figure, image_figure)
 
 
 # --- the notebook ----------------------------------------------------------------------------------------
@@ -233,15 +208,9 @@ def _helpers_source() -> str:
 
 
 def _retrain_source() -> str:
-    return '''def settings_of(spec, prefix=""):
-    """Every setting of a run's spec, nested ones dotted, values as stored."""
-    for k, v in spec.items():
-        yield from settings_of(v, f"{prefix}{k}.") if isinstance(v, dict) else [(prefix + k, v)]
-
-
-def retrain(run):
+    return '''def retrain(run):
     """Train `run` again with its settings, as `python -m dlplay run` does; the new run's id and result."""
-    sets = [f"--set={k}={json.dumps(v)}" for k, v in settings_of(run["spec"])]
+    sets = [f"--set={k}={json.dumps(v)}" for k, v in flatten(run["spec"]).items()]
     out = subprocess.run([sys.executable, "-m", "dlplay", "run", run["page"], *sets], capture_output=True,
                          text=True)
     return out.stdout.strip(), out.stderr.strip().splitlines()[-1:] or [out.returncode]

@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from .specs import flatten
 from .store import Run
 
 NOT_CURVES = {"step", "epoch", "split", "lr", "samples_per_s", "seconds", "t"}
@@ -51,20 +52,10 @@ def differences(runs: list[Run], most: int = 3) -> dict[int, str]:
     for group in groups.values():
         if len(group) < 2:
             continue
-        flat = [_flatten(r.spec) for r in group]
+        flat = [flatten(r.spec) for r in group]
         keys = sorted({k for f in flat for k in f if len({repr(g.get(k)) for g in flat}) > 1})
         for run, f in zip(group, flat):
             out[run.id] = " · ".join(f"{k.removeprefix('train.')} {_short(f.get(k))}" for k in keys[:most])
-    return out
-
-
-def _flatten(spec: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in spec.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
     return out
 
 

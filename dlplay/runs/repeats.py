@@ -164,14 +164,19 @@ def band(curves: list[tuple[list[float], list[float]]]) -> Band:
                 [s.hi for s in stats], [s.n for s in stats])
 
 
-def band_figure(groups: dict[str, list[tuple[list[float], list[float]]]], metric: str, kind: str = "std"):
-    """One mean line per group with its band: ± one standard deviation (`kind`="std") or min–max."""
+def band_figure(groups: dict[str, list[tuple[list[float], list[float]]]], metric: str, kind: str = "std",
+                title: str | None = None):
+    """One mean line per group with its band: ± one standard deviation (`kind`="std") or min–max; a group of
+    one curve is that curve, without a band."""
     import plotly.graph_objects as go
     from plotly.colors import qualitative
 
     fig = go.Figure()
     for i, (name, curves) in enumerate(groups.items()):
         b, color = band(curves), qualitative.Plotly[i % len(qualitative.Plotly)]
+        if len(curves) == 1:
+            fig.add_scatter(x=b.x, y=b.mean, mode="lines+markers", line=dict(color=color, width=2.5), name=name)
+            continue
         lower = b.lo if kind == "minmax" else [m - s for m, s in zip(b.mean, b.std)]
         upper = b.hi if kind == "minmax" else [m + s for m, s in zip(b.mean, b.std)]
         fig.add_scatter(x=b.x + b.x[::-1], y=upper + lower[::-1], fill="toself", fillcolor=_faint(color),
@@ -180,8 +185,8 @@ def band_figure(groups: dict[str, list[tuple[list[float], list[float]]]], metric
                         name=f"{name} · mean of {max(b.count, default=0)}",
                         customdata=b.count, hovertemplate="%{y:.4g} (%{customdata} runs)<extra></extra>")
     what = "± one standard deviation" if kind == "std" else "min–max"
-    fig.update_layout(title=f"{metric}: mean over seeds, band {what}", height=380, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(title=title or f"{metric}: mean over seeds, band {what}", height=380,
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
     return fig
 
 

@@ -69,7 +69,15 @@ def with_values(spec, values: dict[str, Any]):
 
 def names(spec) -> list[str]:
     """Every setting's name, nested ones dotted ("train.epochs")."""
-    def walk(d: dict, prefix: str) -> list[str]:
-        return [n for k, v in d.items() for n in (walk(v, f"{prefix}{k}.") if isinstance(v, dict) else [prefix + k])]
+    return list(flatten(to_dict(spec)))
 
-    return walk(to_dict(spec), "")
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    """A stored spec's settings by dotted name ("train.lr"), values as stored."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

@@ -15,23 +15,16 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from .specs import flatten
 from .store import Run, RunStore, get_store
 
 SKIP = {"step", "epoch", "split"}
 
 
-def _flat(d: dict, prefix: str = "") -> dict:
+def _flat(d: dict) -> dict:
     """A nested spec as "train.lr"-style keys, keeping what HParams can show (numbers, text, booleans)."""
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{key}."))
-        elif isinstance(v, (bool, int, float, str)):
-            out[key] = v
-        elif isinstance(v, (list, tuple)):
-            out[key] = json.dumps(v)  # widths (256, 128) as one value
-    return out
+    return {k: json.dumps(v) if isinstance(v, (list, tuple)) else v  # widths (256, 128) as one value
+            for k, v in flatten(d).items() if isinstance(v, (bool, int, float, str, list, tuple))}
 
 
 def _number(v) -> float | None:
