@@ -24,18 +24,17 @@ def seeds_box(key: str, spec) -> int:
                         "figure as mean ± spread, so a difference between settings can be told from the seed's.")
 
 
-def start(key: str, lesson: runs.Lesson, spec, n: int, ds: Any, settings: dict, replacing) -> bool:
-    """Start `n` seeded runs of `spec` as one unit; the page shows the first. Raises `work.Refused`."""
+def start(key: str, lesson: runs.Lesson, spec, n: int, ds: Any, settings: dict, replacing):
+    """Start `n` seeded runs of `spec` as one unit, followed by the page (`follow`); returns the first run and
+    its job, as `work.start_run` does. Raises `work.Refused`."""
     group = repeats.new_group()
     seq = work.start_runs(visitor(), lesson, repeats.seeded(spec, n), ds=ds, replacing=replacing,
                           settings=lambda i, todo: repeats.tag(settings, group, i, n, repeats.seed_of(todo[i])))
-    if not seq.run_ids:
-        st.error(f"The runs could not start: {seq.error}")
-        return False
-    st.session_state[f"run:{key}"] = st.session_state[f"{key}-repeats-at"] = seq.run_ids[0]
+    if seq.error is not None or not seq.jobs:
+        raise RuntimeError(seq.error or "the runs did not start")
+    st.session_state[f"{key}-repeats-at"] = seq.run_ids[0]
     st.session_state[f"{key}-repeats"] = seq
-    st.session_state.pop(f"job-shown:{key}", None)
-    return True
+    return runs.get_store().get(seq.run_ids[0]), seq.jobs[0]
 
 
 def follow(key: str) -> None:

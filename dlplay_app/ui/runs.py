@@ -16,7 +16,7 @@ import streamlit as st
 from dlplay import limits, runs, work
 from dlplay.jobs import get_scheduler
 from dlplay.runs import specs
-from dlplay_app.ui import repeats as seeds
+from dlplay_app.ui import repeats as repeat_ui
 from dlplay_app.ui.live import current, train_stop_buttons
 from dlplay_app.ui.notes import note_box
 from dlplay_app.ui.settings import setup_link
@@ -78,16 +78,21 @@ def refused(exc: work.Refused) -> None:
         st.warning(exc.reason, icon=":material/block:")
 
 
-def start_run(key: str, lesson: runs.Lesson, spec, ds=None) -> RunView | None:
-    """Start `lesson` with `spec` as a new run of this page (`dlplay.work`: the limits, the
-    store, the scheduler); the page's previous run, if still active, is stopped first (it
-    keeps what it learned) and the page says so. A refused run is not started, and the page
-    says why (returns None)."""
+def start_run(key: str, lesson: runs.Lesson, spec, ds=None, seeds: int = 1) -> RunView | None:
+    """Start `lesson` with `spec` as a new run of this page — or, with `seeds` > 1, that many runs of it, one
+    seed each, as one unit (`ui.repeats`) — through `dlplay.work` (the limits, the store, the scheduler); the
+    page's previous run, if still active, is stopped first (it keeps what it learned) and the page says so. A
+    refused start is not started, and the page says why (returns None)."""
     old = current_run(key)
     replacing = old if old is not None and old.is_active else None
     try:
-        run, job = work.start_run(visitor(), lesson, spec, settings=settings_snapshot(key), ds=ds,
-                                  replacing=replacing.job if replacing is not None else None)
+        if seeds > 1:
+            run, job = repeat_ui.start(key, lesson, spec, seeds, ds, settings_snapshot(key),
+                                       replacing.job if replacing is not None else None)
+        else:
+            run, job = work.start_run(visitor(), lesson, spec, settings=settings_snapshot(key), ds=ds,
+                                      replacing=replacing.job if replacing is not None else None)
+            st.session_state.pop(f"{key}-repeats", None)
     except work.Refused as exc:
         refused(exc)
         return None
@@ -210,24 +215,11 @@ def run_controls(key: str, lesson: runs.Lesson, spec, ds=None, *, label: str = "
     the settings on screen are no longer that run's; `compare_as(run_view)` adjusts the spec compared, for
     settings that don't make a different run), the group's mean curve and spread, and the link to this
     setup."""
-    seeds.follow(key)  # a group in training: the page shows its run in training
+    repeat_ui.follow(key)  # a group in training: the page shows its run in training
     c, _ = st.columns([1, 4])
     with c:
-        n = seeds.seeds_box(key, spec)
-
-    def start():
-        if n == 1:
-            st.session_state.pop(f"{key}-repeats", None)
-            start_run(key, lesson, spec, ds)
-            return
-        old = current_run(key)
-        try:
-            seeds.start(key, lesson, spec, n, ds, settings_snapshot(key),
-                        replacing=old.job if old is not None and old.is_active else None)
-        except work.Refused as exc:
-            refused(exc)
-
-    train_stop_buttons(key, start, label=label, disabled=disabled)
+        n = repeat_ui.seeds_box(key, spec)
+    train_stop_buttons(key, lambda: start_run(key, lesson, spec, ds, seeds=n), label=label, disabled=disabled)
     estimate_line(lesson, spec)
     shown = current(key)
     if shown is not None:
@@ -237,6 +229,6 @@ def run_controls(key: str, lesson: runs.Lesson, spec, ds=None, *, label: str = "
             compared = runs.repeats.with_seed(compared, group["seed"])
         run_header(shown, compared)
         if group is not None:
-            seeds.panel(key, lesson, runs.get_store().get(shown.id) or shown.run)
+            repeat_ui.panel(key, lesson, runs.get_store().get(shown.id) or shown.run)
     setup_link(key)
     return shown
