@@ -206,3 +206,16 @@ def test_the_welcome_page_shows_the_assignment_and_how_far_along(apptest, home, 
     assert not at.exception
     said = [i.value.replace("\\", "") for i in at.info]  # (Markdown escapes dropped)
     assert any("Lab 2: small nets" in m and "0 of 3 done" in m for m in said), said
+
+
+def test_what_a_teacher_types_is_read_as_goals_presets_and_hidden_controls():
+    g = assignments.parse_goal("mlp | small and good | test_acc >= 0.98; n_params <= 20000; spec.method == sarsa")
+    assert [(c.key, c.op, c.value) for c in g.conditions] == [("test_acc", ">=", 0.98), ("n_params", "<=", 20000.0),
+                                                               ("spec.method", "==", "sarsa")]
+    with pytest.raises(ValueError, match="a condition is key >= value"):
+        assignments.parse_goal("mlp | x | test_acc about 0.9")
+    presets = assignments.parse_presets("http://127.0.0.1:8501/digit_classifier?mlp-epochs=1&mlp-layers=2\n"
+                                        "rl: rl-world=cliff&rl-method=sarsa")
+    assert presets == {"mlp": {"mlp-epochs": "1", "mlp-layers": "2"}, "rl": {"rl-world": "cliff", "rl-method": "sarsa"}}
+    assert assignments.parse_hidden("mlp: mlp-opt, mlp-lr\n\ncnn: cnn-aug") == {"mlp": ["mlp-opt", "mlp-lr"],
+                                                                                "cnn": ["cnn-aug"]}

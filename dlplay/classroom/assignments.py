@@ -8,7 +8,7 @@ import operator
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import sqlalchemy as sa
 
@@ -84,6 +84,45 @@ class Goal:
     def higher(self) -> bool:
         numeric = [c for c in self.conditions if c.op != "=="]
         return not numeric or numeric[0].op in (">=", ">")
+
+
+def parse_goal(line: str) -> Goal:
+    """"page | label | key >= value; key <= value" (a value that is no number compared with ==) → a Goal;
+    ValueError saying what is wrong."""
+    parts = [p.strip() for p in line.split("|")]
+    if len(parts) != 3:
+        raise ValueError(f"“{line}”: write page | label | conditions")
+    conditions = []
+    for text in parts[2].split(";"):
+        op = next((op for op in (">=", "<=", "==", ">", "<") if op in text), None)
+        if op is None:
+            raise ValueError(f"“{text.strip()}”: a condition is key >= value (or <=, >, <, ==)")
+        key, value = (t.strip() for t in text.split(op, 1))
+        try:
+            conditions.append(Condition(key, op, float(value)))
+        except ValueError:
+            conditions.append(Condition(key, "==", value))
+    return Goal(parts[0], parts[1], conditions)
+
+
+def parse_presets(text: str) -> dict[str, dict]:
+    """Lines "page: widget=value&widget=value", or a page's pasted "Link to this setup" → page → settings."""
+    by_url = {p.url: p.key for p in course.COURSE}
+    out: dict = {}
+    for line in filter(str.strip, text.splitlines()):
+        link = urlsplit(line.strip())
+        if link.query and (page := by_url.get("/" + link.path.rsplit("/", 1)[-1])):
+            out[page] = dict(parse_qsl(link.query))
+        else:
+            page, _, rest = line.partition(":")
+            out[page.strip()] = dict(kv.split("=", 1) for kv in rest.strip().split("&") if "=" in kv)
+    return out
+
+
+def parse_hidden(text: str) -> dict[str, list[str]]:
+    """Lines "page: widget, widget" → page → the widget keys to hide."""
+    return {page.strip(): [k.strip() for k in rest.split(",") if k.strip()]
+            for page, _, rest in (line.partition(":") for line in filter(str.strip, text.splitlines()))}
 
 
 # Goals a teacher can start from (the issue's examples; each checked by its lesson's stored figures).
@@ -231,4 +270,4 @@ def handed_in(code: str, workspace: str, sha: str) -> None:
 
 
 __all__ = ["Assignment", "Condition", "EXAMPLES", "Goal", "Member", "OPS", "create", "every", "get", "handed_in",
-           "join", "joined_by", "member", "members"]
+           "join", "joined_by", "member", "members", "parse_goal", "parse_hidden", "parse_presets"]

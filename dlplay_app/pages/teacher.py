@@ -8,7 +8,7 @@ import streamlit as st
 
 from dlplay import course
 from dlplay.classroom import assignments, classview, handin
-from dlplay.classroom.assignments import Assignment, Condition, Goal
+from dlplay.classroom.assignments import Assignment
 from dlplay.exercises import catalog
 from dlplay.limits import shared
 from dlplay_app.ui.escape import md
@@ -35,45 +35,6 @@ lessons = [p.key for p in course.COURSE if p.lesson and p.key != "ex"]
 compose, cls = st.tabs(["Set an assignment", "The class"])
 
 
-def parse_goal(line: str) -> Goal:
-    """"page | label | key >= value; key <= value" → a Goal (ValueError saying what is wrong)."""
-    parts = [p.strip() for p in line.split("|")]
-    if len(parts) != 3:
-        raise ValueError(f"“{line}”: write page | label | conditions")
-    conditions = []
-    for text in parts[2].split(";"):
-        for op in (">=", "<=", "==", ">", "<"):
-            if op in text:
-                key, value = (t.strip() for t in text.split(op, 1))
-                try:
-                    conditions.append(Condition(key, op, float(value)))
-                except ValueError:
-                    conditions.append(Condition(key, "==", value))
-                break
-        else:
-            raise ValueError(f"“{text.strip()}”: a condition is key >= value (or <=, >, <, ==)")
-    return Goal(parts[0], parts[1], conditions)
-
-
-def parse_map(text: str, split_values: bool) -> dict:
-    """Lines "page: a=1&b=2" or a page's "Link to this setup" (presets), or "page: key, key" (hidden controls)."""
-    from urllib.parse import parse_qsl, urlsplit
-
-    by_url = {p.url: p.key for p in course.COURSE}
-    out: dict = {}
-    for line in filter(str.strip, text.splitlines()):
-        link = urlsplit(line.strip())
-        if split_values and link.query and "/" + link.path.rsplit("/", 1)[-1] in by_url:  # a setup link, pasted
-            out[by_url["/" + link.path.rsplit("/", 1)[-1]]] = dict(parse_qsl(link.query))
-            continue
-        page, _, rest = line.partition(":")
-        if split_values:
-            out[page.strip()] = dict(kv.split("=", 1) for kv in rest.strip().split("&") if "=" in kv)
-        else:
-            out[page.strip()] = [k.strip() for k in rest.split(",") if k.strip()]
-    return out
-
-
 with compose, st.form(f"{KEY}-compose"):
     title = st.text_input("Title", max_chars=200, key=f"{KEY}-title", placeholder="Lab 3: regularisation")
     pages = st.multiselect("Pages", lessons, key=f"{KEY}-pages", format_func=lambda k: course.page(k).title)
@@ -94,10 +55,11 @@ with compose, st.form(f"{KEY}-compose"):
     hour = c2.time_input("at", value=dt.time(23, 59), key=f"{KEY}-hour")
     if st.form_submit_button("Create and share", type="primary"):
         try:
-            goals = [assignments.EXAMPLES[g] for g in examples] + [parse_goal(g) for g in more.splitlines() if g.strip()]
+            goals = [assignments.EXAMPLES[g] for g in examples] + [assignments.parse_goal(g) for g in more.splitlines()
+                                                                    if g.strip()]
             made = assignments.create(Assignment(
-                title, pages=pages, exercises=exercises, goals=goals, presets=parse_map(presets, True),
-                hidden=parse_map(hidden, False),
+                title, pages=pages, exercises=exercises, goals=goals, presets=assignments.parse_presets(presets),
+                hidden=assignments.parse_hidden(hidden),
                 deadline=dt.datetime.combine(day, hour).timestamp() if day else None))
             st.session_state[f"{KEY}-made"] = made.code
         except ValueError as exc:
