@@ -53,8 +53,10 @@ class Report:
         return {"created": self.created, "dlplay": __version__, "figures": figures, "runs": runs}
 
 
-def collect(run_ids: list[int], workspace: str, store: RunStore | None = None) -> Report:
-    """The runs of `workspace` named by `run_ids` (another workspace's, or none, is a LookupError)."""
+def collect(run_ids: list[int], workspace: str, store: RunStore | None = None,
+            metrics: dict[int, list[dict]] | None = None) -> Report:
+    """The runs of `workspace` named by `run_ids` (another workspace's, or none, is a LookupError);
+    `metrics`: their metric rows when the caller has read them already."""
     store = store or get_store()
     if not run_ids:
         raise ValueError("a report needs at least one run")
@@ -71,7 +73,8 @@ def collect(run_ids: list[int], workspace: str, store: RunStore | None = None) -
         arrays = store.load_arrays(run.id) if run.has_model else {}
         images[run.id] = {k: np.asarray(v)[-1 if IMAGES[k][1] == "image" else slice(None)].tolist()
                           for k, v in arrays.items() if k in IMAGES}
-    return Report(runs, {r.id: store.metrics(r.id) for r in runs}, images,
+    metrics = metrics or {}
+    return Report(runs, {r.id: metrics[r.id] if r.id in metrics else store.metrics(r.id) for r in runs}, images,
                   dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
 
 

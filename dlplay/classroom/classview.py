@@ -31,7 +31,12 @@ def teacher_ok(key: str | None) -> bool:
 
 
 def standings(a: Assignment) -> list[standing.Standing]:
-    return [standing.of(a, m) for m in assignments.members(a.code)]
+    from ..exercises import progress
+
+    members = assignments.members(a.code)
+    workspaces = [m.workspace for m in members]
+    failures, active = progress.failures(workspaces), progress.last_active(workspaces)  # once for the class
+    return [standing.of(a, m, failures=failures, active=active) for m in members]
 
 
 def table(a: Assignment, rows: list[standing.Standing], now: float | None = None) -> pd.DataFrame:

@@ -42,8 +42,10 @@ class Standing:
         return not self.complete and (now or time.time()) - self.last_progress > STUCK_S
 
 
-def of(a: Assignment, member: Member, runs: list | None = None) -> Standing:
-    """`member`'s standing: their runs (newest first; read from the store unless given) and exercises."""
+def of(a: Assignment, member: Member, runs: list | None = None, failures: dict | None = None,
+       active: dict | None = None) -> Standing:
+    """`member`'s standing: their runs (newest first; read from the store unless given) and exercises.
+    `failures`, `active`: `progress.failures` and `progress.last_active` of a class, read once for all."""
     from ..exercises import progress
     from ..runs import get_store
 
@@ -63,11 +65,11 @@ def of(a: Assignment, member: Member, runs: list | None = None) -> Standing:
     done = progress.of(member.workspace)
     for e in a.exercises:
         s.exercises[e] = e in done and done[e].passed
-    s.failures = {e: f for e, f in progress.failures([member.workspace]).get(member.workspace, {}).items()
-                  if e in a.exercises}
-    active = progress.last_active([member.workspace]).get(member.workspace)
-    if active is not None and any(e in done for e in a.exercises):
-        s.last_progress = max(s.last_progress, active)
+    failures = progress.failures([member.workspace]) if failures is None else failures
+    s.failures = {e: f for e, f in failures.get(member.workspace, {}).items() if e in a.exercises}
+    last = (progress.last_active([member.workspace]) if active is None else active).get(member.workspace)
+    if last is not None and any(e in done for e in a.exercises):
+        s.last_progress = max(s.last_progress, last)
     return s
 
 

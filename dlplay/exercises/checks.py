@@ -22,8 +22,6 @@ class Check:
     mistake: str = ""  # the typical mistake it was recognised as (its message), for a class's tally
 
 
-
-
 @dataclass
 class Verdict:
     """What the learner reads: each check, and `error` when the code could not be run at all

@@ -57,10 +57,6 @@ TRAINERS = {
 }
 
 
-def trainable(exercise: Exercise) -> bool:
-    return exercise.id in TRAINERS
-
-
 def agree(yours: list[dict], reference: list[dict], metric: str) -> bool:
     """The same curve, row for row: equal up to rounding (a learner's `(1 − α)·Q + α·t` is the reference's
     `Q + α·(t − Q)` to the last few bits)."""
@@ -93,4 +89,4 @@ def side_by_side(exercise: Exercise, code: str, job=None, unisolated: bool = Fal
             "agree": not stopped and agree(rows["yours"], rows["reference"], t.metric)}
 
 
-__all__ = ["LIMITS", "TRAINERS", "Trainer", "agree", "side_by_side", "trainable"]
+__all__ = ["LIMITS", "TRAINERS", "Trainer", "agree", "side_by_side"]

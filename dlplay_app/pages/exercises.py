@@ -149,7 +149,7 @@ if checked is not None and checked[0] == e.id and current_job(CHECK) is not None
         and checked[1] == st.session_state[code_key]
 fit = current_run(KEY)
 fitting = fit is not None and fit.is_active and LESSON.spec_from(fit.run.spec).exercise == e.id
-if (passed_now or fitting) and training.trainable(e):  # Stop stays while it trains, whatever the editor holds
+if passed_now or fitting:  # (every exercise trains a model) Stop stays while it trains, whatever the editor holds
     st.subheader("Train with your code")
     st.markdown(f"A model learns with **your** function, in the sandbox — {training.TRAINERS[e.id].model} — "
                 "then the same model with the reference: same data, same seed. If your piece is right, the two "

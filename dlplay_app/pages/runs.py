@@ -105,8 +105,8 @@ if names and seed_groups and st.toggle("Average each seed group (mean curve and 
                     format_func={"std": "± 1 std", "minmax": "min–max"}.get)
     curves = {label: [repeats.curve(metrics[r.id], metric) for r in members] for label, members in seed_groups.items()}
     st.plotly_chart(repeats.band_figure(curves, metric, kind), width="stretch", key=f"{KEY}-band-chart")
-pages_chosen = {r.page for r in chosen}
-figure = runs.lesson_for(chosen[0].page).figure if len(pages_chosen) == 1 and runs.lesson_for(chosen[0].page) else None
+one_lesson = runs.lesson_for(chosen[0].page) if len({r.page for r in chosen}) == 1 else None
+figure = one_lesson.figure if one_lesson is not None else None
 if figure is not None and len(chosen) > 1:
     st.subheader("Is this difference real?")
     st.caption(f"Two groups of these runs — two settings, each over seeds — compared on their {figure.label}: the "
@@ -139,7 +139,7 @@ with st.expander(f"Lab report of {'this run' if len(chosen) == 1 else f'these {l
                "each lesson keeps and your notes — as a Jupyter notebook that draws every figure again from the runs "
                "it carries (and can train them again), or as one HTML page that opens offline.")
     try:
-        lab = report.collect([r.id for r in chosen], ws)
+        lab = report.collect([r.id for r in chosen], ws, metrics=metrics)  # (read once, above)
     except (LookupError, ValueError) as exc:
         st.warning(str(exc))
     else:
